@@ -1,0 +1,161 @@
+"""Diagnostics: every user-facing problem carries a source location and renders with a caret.
+
+A `CircuitError` holds one or more `Diagnostic`s, so a validator can collect every problem in a
+file and report them together (the CLI prints the rendered text and exits 2).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+
+@dataclass(frozen=True)
+class Span:
+    """A region of a source file; lines and columns count from 1, `end_column` is exclusive."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int | None = None
+    end_column: int | None = None
+    offset: int | None = field(default=None, compare=False, repr=False)  # of the start, in the file
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    message: str
+    span: Span | None = None
+    # The text of the line the span starts on, captured when the diagnostic is made so that
+    # rendering never has to re-read a file that may have changed since.
+    source_line: str | None = None
+    expected: str | None = None
+    hint: str | None = None
+    severity: str = "error"
+
+    def render(self) -> str:
+        where = f"{self.span}: " if self.span else ""
+        out = [f"{where}{self.severity}: {self.message}"]
+        if self.span is not None and self.source_line is not None:
+            line = self.source_line.rstrip("\n").expandtabs(1)
+            gutter = f"{self.span.line:>5} | "
+            out.append(gutter + line)
+            start = max(self.span.column - 1, 0)
+            if self.span.end_line == self.span.line and self.span.end_column:
+                width = max(self.span.end_column - self.span.column, 1)
+            else:
+                width = 1
+            width = max(1, min(width, max(len(line) - start, 1)))
+            out.append(" " * 5 + " | " + " " * start + "^" + "~" * (width - 1))
+        if self.expected:
+            out.append(f"      = expected: {self.expected}")
+        if self.hint:
+            out.append(f"      = hint: {self.hint}")
+        return "\n".join(out)
+
+
+class CircuitError(Exception):
+    """The one exception type circuitc raises for bad input. `str()` is the rendered report."""
+
+    def __init__(self, diagnostics: Diagnostic | Sequence[Diagnostic]):
+        if isinstance(diagnostics, Diagnostic):
+            diagnostics = [diagnostics]
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
+        if not self.diagnostics:
+            raise ValueError("CircuitError needs at least one diagnostic")
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        body = "\n".join(d.render() for d in self.diagnostics)
+        errors = sum(d.severity == "error" for d in self.diagnostics)
+        if errors > 1:
+            body += f"\n{errors} errors"
+        return body
+
+    def __str__(self) -> str:  # keep str() equal to the report even if args are altered
+        return self.render()
+
+
+@dataclass
+class SourceMap:
+    """Texts of every file read in one load, so diagnostics can quote the offending line."""
+
+    texts: dict[str, str] = field(default_factory=dict)
+    _lines: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    def add(self, name: str, text: str) -> None:
+        self.texts[name] = text
+        self._lines.pop(name, None)
+
+    def line(self, span: Span | None) -> str | None:
+        if span is None or span.file not in self.texts:
+            return None
+        lines = self._lines.get(span.file)
+        if lines is None:  # split once per file: a file with many problems stays linear
+            lines = self._lines[span.file] = self.texts[span.file].splitlines()
+        if 1 <= span.line <= len(lines):
+            return lines[span.line - 1]
+        return None
+
+    def diagnostic(self, message: str, span: Span | None, *, expected: str | None = None,
+                   hint: str | None = None, severity: str = "error") -> Diagnostic:
+        return Diagnostic(message, span, self.line(span), expected, hint, severity)
+
+
+MAX_REPORTED = 50
+
+
+class Collector:
+    """Accumulates diagnostics so that validation reports every problem at once."""
+
+    def __init__(self, sources: SourceMap):
+        self.sources = sources
+        self.diagnostics: list[Diagnostic] = []
+
+    def error(self, message: str, span: Span | None, *, expected: str | None = None,
+              hint: str | None = None) -> None:
+        self.diagnostics.append(self.sources.diagnostic(message, span, expected=expected, hint=hint))
+
+    def warn(self, message: str, span: Span | None, *, hint: str | None = None) -> None:
+        self.diagnostics.append(self.sources.diagnostic(message, span, hint=hint, severity="warning"))
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity == "error" for d in self.diagnostics)
+
+    def raise_if_errors(self) -> None:
+        if not self.has_errors:
+            return
+        # One problem per source location: a mistake inside a loop or a recursive circuit would
+        # otherwise be reported once per iteration or instance.
+        seen: set = set()
+        errors: list[Diagnostic] = []
+        for d in self.diagnostics:
+            key = (d.span.file, d.span.line, d.span.column) if d.span else d.message
+            if d.severity == "error" and key not in seen:
+                seen.add(key)
+                errors.append(d)
+        if len(errors) > MAX_REPORTED:
+            rest = len(errors) - MAX_REPORTED
+            errors = errors[:MAX_REPORTED] + [Diagnostic(f"… and {rest} more error{'s' * (rest > 1)}")]
+        raise CircuitError(errors)
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity == "warning")
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """A 'did you mean' hint for a misspelt name, or None when nothing is close."""
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+def error_at(message: str, span: Span | None = None, *, source_line: str | None = None,
+             expected: str | None = None, hint: str | None = None) -> CircuitError:
+    """A single-diagnostic error, for passes that stop at the first problem (file readers)."""
+    return CircuitError(Diagnostic(message, span, source_line, expected, hint))

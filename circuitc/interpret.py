@@ -1,0 +1,492 @@
+"""The reference interpreter: what a circuit computes, the ground truth compiled networks are
+checked against.
+
+Entry points
+------------
+`evaluate_bits(c, X)` takes a (batch, n_input_bits) array in `c.input_bits` order and returns
+(batch, n_output_bits) in `c.output_bits` order: uint8 0/1 for boolean circuits, float64 for MLPs.
+`evaluate(c, {port: value})` does the same keyed by port name (conventions in its docstring),
+`truth_table(c)` enumerates every input row, and `bits_to_int` / `int_to_bits` convert between
+LSB-first bit vectors and integers.
+
+How boolean circuits are evaluated
+----------------------------------
+The batch is bit-packed: each row of the batch is one bit lane of a uint64 word (np.packbits
+along the batch axis, 64 rows per word), so one wire is a row of words and a gate is one bitwise
+operation over all its samples at once. The wire values live in one (wires + 2, words) array;
+the last two rows hold the constants ZERO and ONE.
+
+Once per circuit (cached by object identity, see `graph.indexed`) an evaluation plan is built.
+Gates are sorted by (topological level, family, arity) and renumbered so that each group of the
+plan drives a contiguous block of wire rows. Evaluating is then a loop over groups, not over
+gates or samples; each group is one numpy operation on an (n_gates, K, words) gather of its
+argument rows, reduced straight into its block:
+
+    family   gates                          padding   operation
+    and      and                            ONE       bitwise_and over the K axis
+    or       or, buf, 1-input and/xor/maj   ZERO      bitwise_or (K = 1: a plain gather)
+    xor      xor, not (as xor(a, ONE))      ZERO      bitwise_xor
+    maj      maj with 3+ inputs             ONE,ZERO  K = 3: (a & b) | (c & (a | b)); else a
+                                            pairs     bit count against K // 2 (unpacked to
+                                                      bytes when small, bit-sliced counters
+                                                      when large)
+    const    const0, const1                 -         fill
+
+Padding an argument list with neutral wires lets gates of different arities share a group
+(maj(args, 1, 0) = maj(args)). At each level a family is one group when padding to its longest
+argument list at most doubles the gathers (plus a small slack); otherwise it is split into arity
+classes ceil(log2(arity)). Wide circuits thus need a handful of groups per level and deep,
+narrow ones pay about one numpy call per (level, family).
+
+Every operation is lane-wise, so the padding lanes of the last word (a batch that is not a
+multiple of 64) never reach real lanes; they are cut off when the outputs are unpacked (the
+`count` of np.unpackbits). Large batches are processed in chunks of whole words so that the wire
+array stays within `_CHUNK_BYTES` (less for plans with few steps).
+
+MLP circuits are evaluated with float64 matmuls, `act(x @ W.T + b)` per layer, batched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from .errors import CircuitError, Diagnostic, did_you_mean
+from .graph import OPS, _cached, check_acyclic, indexed
+from .spec import BoolCircuit, Circuit, MLPCircuit, Op, Port
+
+__all__ = ["evaluate_bits", "evaluate", "truth_table", "bits_to_int", "int_to_bits"]
+
+_AND, _OR, _XOR, _NOT, _MAJ_OP, _BUF, _C0, _C1 = (OPS.index(op) for op in (
+    Op.AND, Op.OR, Op.XOR, Op.NOT, Op.MAJ, Op.BUF, Op.CONST0, Op.CONST1))
+_ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
+
+# The wire array of one chunk (the batch is split into chunks of whole words) may take
+# _CHUNK_BYTES_PER_STEP per plan step, clipped to [_MIN_CHUNK_BYTES, _CHUNK_BYTES]: plans with
+# many small steps (deep circuits) need wide chunks to amortise numpy's per-call cost, while
+# plans with few steps run as fast on chunks that touch less memory.
+_CHUNK_BYTES = 128 << 20
+_MIN_CHUNK_BYTES = 32 << 20
+_CHUNK_BYTES_PER_STEP = 32 << 10
+
+
+def _error(message: str, hint: str | None = None) -> CircuitError:
+    return CircuitError(Diagnostic(message, hint=hint))
+
+
+# --------------------------------------------------------------------------------------------
+# The evaluation plan
+
+# Step kinds of a plan.
+_COPY, _BINARY, _REDUCE, _MAJ3, _MAJ, _FILL = range(6)
+# Gate families: gates of one family at one level can share a step once their argument lists
+# are padded to a common length with a neutral wire (ZERO for or/xor, ONE for and, ONE/ZERO
+# pairs for maj). not(a) is xor(a, ONE); buf and one-input and/or/xor/maj are one-input ors.
+_F_AND, _F_OR, _F_XOR, _F_MAJ, _F_C0, _F_C1 = range(6)
+_FAMILY = np.empty(len(OPS), dtype=np.int8)
+_FAMILY[[_AND, _OR, _XOR, _NOT, _BUF, _MAJ_OP, _C0, _C1]] = [_F_AND, _F_OR, _F_XOR, _F_XOR, _F_OR, _F_MAJ,
+                                                             _F_C0, _F_C1]
+_UFUNC = {_F_AND: np.bitwise_and, _F_OR: np.bitwise_or, _F_XOR: np.bitwise_xor}
+# Padding a group's argument lists to its longest one costs gathers; groups are only merged
+# across arities when the padded size stays within 2 * real + _PAD_SLACK slots.
+_PAD_SLACK = 64
+
+
+@dataclass(frozen=True, eq=False)
+class _Plan:
+    n_inputs: int
+    n_rows: int          # wire rows: inputs, gates, then the ZERO and ONE rows
+    # (kind, first row, end row, operation, operands) in evaluation order; see _run_plan
+    steps: tuple[tuple[int, int, int, Any, Any], ...]
+    outputs: np.ndarray  # wire rows of the output bits
+
+
+def _plan(circuit: BoolCircuit) -> _Plan:
+    return _cached(circuit, "plan", _build_plan)
+
+
+def _build_plan(circuit: BoolCircuit) -> _Plan:
+    net = indexed(circuit)
+    if not net.acyclic:
+        check_acyclic(circuit)
+    n_in, n_wires, n_gates = net.n_inputs, net.n_wires, net.n_gates
+    ZERO, ONE = n_wires, n_wires + 1
+    if n_gates == 0:
+        return _Plan(n_in, n_wires + 2, (), net.out_idx.copy())
+    ops = net.ops.astype(np.int64)
+    arity = net.arity
+    fam = _FAMILY[ops].astype(np.int64)
+    fam[(arity == 1) & (ops != _NOT)] = _F_OR
+    # Arguments after rewriting not(a) as xor(a, ONE).
+    is_not = ops == _NOT
+    args_flat = np.insert(net.arg_idx, net.arg_ptr[1:][is_not], ONE)
+    k = arity + is_not
+    ptr = np.zeros(n_gates + 1, dtype=np.int64)
+    np.cumsum(k, out=ptr[1:])
+    level = net.level[n_in:]
+
+    # Sort by (level, family, arity); one (level, family) run becomes one step when padding it
+    # is cheap, otherwise it is split by arity class ceil(log2(arity)).
+    order = np.lexsort((k, fam, level))
+    lv_s, fam_s, k_s = level[order], fam[order], k[order]
+    run_start = np.flatnonzero(np.concatenate(([True], (np.diff(lv_s) != 0) | (np.diff(fam_s) != 0))))
+    run_len = np.diff(np.append(run_start, n_gates))
+    run_id = np.repeat(np.arange(len(run_start)), run_len)
+    run_max = np.maximum.reduceat(k_s, run_start)
+    run_sum = np.add.reduceat(k_s, run_start)
+    merged = run_len * run_max <= 2 * run_sum + _PAD_SLACK
+    arity_class = np.ceil(np.log2(np.maximum(k_s, 1))).astype(np.int64)
+    arity_class[merged[run_id]] = 0
+    step_start = np.flatnonzero(np.concatenate(([True], (run_id[1:] != run_id[:-1])
+                                                | (arity_class[1:] != arity_class[:-1]))))
+    step_len = np.diff(np.append(step_start, n_gates))
+    step_k = k_s[np.append(step_start[1:], n_gates) - 1]     # the longest is the last
+
+    # New row numbers: gates in sorted order, so each step drives a contiguous block.
+    new_row = np.empty(n_wires + 2, dtype=np.int64)
+    new_row[:n_in] = np.arange(n_in)
+    new_row[n_in + order] = np.arange(n_in, n_wires)
+    new_row[[ZERO, ONE]] = [ZERO, ONE]
+
+    # All steps' padded (gates, K) argument matrices laid end to end in one flat array.
+    K_gate = np.repeat(step_k, step_len)
+    slot_start = np.zeros(n_gates + 1, dtype=np.int64)
+    np.cumsum(K_gate, out=slot_start[1:])
+    total = int(slot_start[-1])
+    col = np.arange(total, dtype=np.int64) - np.repeat(slot_start[:-1], K_gate)
+    fam_slot = np.repeat(fam_s, K_gate)
+    flat = np.where(fam_slot == _F_AND, ONE, ZERO)
+    flat[(fam_slot == _F_MAJ) & (col % 2 == 1)] = ONE   # pads after an odd count alternate 1, 0
+    real = col < np.repeat(k_s, K_gate)
+    src = np.repeat(ptr[:-1][order], K_gate) + col
+    flat[real] = new_row[args_flat[src[real]]]
+
+    steps = []
+    for s0, n, K in zip(step_start.tolist(), step_len.tolist(), step_k.tolist()):
+        f = int(fam_s[s0])
+        lo, hi = n_in + s0, n_in + s0 + n
+        a = flat[slot_start[s0]:slot_start[s0 + n]].reshape(n, K)
+        if f in (_F_C0, _F_C1):
+            steps.append((_FILL, lo, hi, None, np.uint64(0) if f == _F_C0 else _ONES))
+        elif K == 1:
+            steps.append((_COPY, lo, hi, None, a[:, 0].copy()))
+        elif f == _F_MAJ:
+            steps.append((_MAJ3 if K == 3 else _MAJ, lo, hi, None, a))
+        elif K == 2:
+            steps.append((_BINARY, lo, hi, _UFUNC[f], (a[:, 0].copy(), a[:, 1].copy())))
+        else:
+            steps.append((_REDUCE, lo, hi, _UFUNC[f], a))
+    return _Plan(n_in, n_wires + 2, tuple(steps), new_row[net.out_idx])
+
+
+# A majority over fewer words than this unpacks to one byte per bit and sums; above it, the
+# arguments are added as bit-sliced counters (no 64x expansion).
+_MAJ_UNPACK_WORDS = 1 << 16
+
+
+def _majority(x: np.ndarray, out: np.ndarray) -> None:
+    """Bitwise majority over axis 1 of an (n, k, words) array, k odd, written to `out`."""
+    n, k, words = x.shape
+    if x.size <= _MAJ_UNPACK_WORDS and k < 1 << 16:
+        count = np.unpackbits(x.view(np.uint8), axis=2).sum(axis=1, dtype=np.uint16)
+        out[...] = np.packbits(count > k // 2, axis=1).view(np.uint64)
+        return
+    nbits = k.bit_length()
+    count = [np.zeros_like(x[:, 0]) for _ in range(nbits)]   # bit planes, LSB first
+    for j in range(k):
+        carry = x[:, j]
+        for i in range(min(nbits, j.bit_length() + 1)):
+            count[i], carry = count[i] ^ carry, count[i] & carry
+    threshold = k // 2                                       # majority: count > threshold
+    greater = np.zeros_like(count[0])
+    equal = np.full_like(count[0], _ONES)
+    for i in reversed(range(nbits)):
+        if (threshold >> i) & 1:
+            equal &= count[i]
+        else:
+            greater |= equal & count[i]
+            equal &= ~count[i]
+    out[...] = greater
+
+
+def _run_plan(plan: _Plan, wires: np.ndarray) -> None:
+    """Evaluate every step on `wires` (n_rows, words), whose input rows are already filled."""
+    wires[-2].fill(0)
+    wires[-1].fill(_ONES)
+    take = wires.take
+    for kind, lo, hi, ufunc, operands in plan.steps:
+        out = wires[lo:hi]
+        if kind == _BINARY:
+            ufunc(wires[operands[0]], wires[operands[1]], out=out)
+        elif kind == _COPY:
+            take(operands, axis=0, out=out, mode="clip")
+        elif kind == _REDUCE:
+            ufunc.reduce(wires[operands], axis=1, out=out)
+        elif kind == _MAJ3:
+            x = wires[operands]
+            a, b, c = x[:, 0], x[:, 1], x[:, 2]
+            np.bitwise_or(a & b, c & (a | b), out=out)
+        elif kind == _MAJ:
+            _majority(wires[operands], out)
+        else:
+            out.fill(operands)
+
+
+def _evaluate_bool(circuit: BoolCircuit, X: np.ndarray) -> np.ndarray:
+    plan = _plan(circuit)
+    batch = X.shape[0]
+    n_out = len(plan.outputs)
+    result = np.empty((batch, n_out), dtype=np.uint8)
+    if batch == 0:
+        return result
+    words_total = -(-batch // 64)
+    budget = min(_CHUNK_BYTES, max(_MIN_CHUNK_BYTES, _CHUNK_BYTES_PER_STEP * len(plan.steps)))
+    chunk_words = max(1, min(words_total, budget // (8 * plan.n_rows)))
+    wires = np.empty((plan.n_rows, chunk_words), dtype=np.uint64)
+    packed = np.zeros((plan.n_inputs, chunk_words * 8), dtype=np.uint8)
+    for w0 in range(0, words_total, chunk_words):
+        w1 = min(w0 + chunk_words, words_total)
+        r0, r1 = w0 * 64, min(w1 * 64, batch)
+        nw = w1 - w0
+        block = wires if nw == chunk_words else np.empty((plan.n_rows, nw), dtype=np.uint64)
+        if plan.n_inputs:
+            bits = np.packbits(X[r0:r1].T, axis=1, bitorder="little")
+            packed.fill(0)
+            packed[:, :bits.shape[1]] = bits
+            block[:plan.n_inputs] = packed[:, :nw * 8].view(np.uint64)
+        _run_plan(plan, block)
+        out_words = block[plan.outputs]
+        out_bits = np.unpackbits(out_words.view(np.uint8), axis=1, count=r1 - r0, bitorder="little")
+        result[r0:r1] = out_bits.T
+    return result
+
+
+def _evaluate_mlp(circuit: MLPCircuit, X: np.ndarray) -> np.ndarray:
+    h = X
+    for layer in circuit.layers:
+        h = h @ layer.weights.T + layer.bias
+        if layer.activation == "relu":
+            np.maximum(h, 0.0, out=h)
+    return h
+
+
+def _check_mlp(circuit: MLPCircuit) -> None:
+    _cached(circuit, "mlp-checked", lambda c: c.check())
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+
+def evaluate_bits(circuit: Circuit, X: Any) -> np.ndarray:
+    """Run the circuit on a batch of input rows.
+
+    X: (batch, n_input_bits), columns in `circuit.input_bits` order; 0/1 values (bool or any
+    numeric dtype) for a boolean circuit, reals for an MLP. Returns (batch, n_output_bits) in
+    `circuit.output_bits` order: uint8 0/1 for a boolean circuit, float64 for an MLP.
+    """
+    X = np.asarray(X)
+    n_in = len(circuit.input_bits)
+    if X.ndim != 2 or X.shape[1] != n_in:
+        raise _error(f"`{circuit.name}` takes rows of {n_in} input bits: expected an array of shape "
+                     f"(batch, {n_in}), got shape {X.shape}")
+    if isinstance(circuit, MLPCircuit):
+        _check_mlp(circuit)
+        try:
+            Xf = X.astype(np.float64)
+        except (TypeError, ValueError):
+            raise _error(f"`{circuit.name}` takes real inputs, got an array of {X.dtype}") from None
+        return _evaluate_mlp(circuit, Xf)
+    if X.dtype == np.bool_:
+        Xb = X.view(np.uint8)
+    else:
+        if X.dtype.kind not in "biuf":
+            raise _error(f"`{circuit.name}` takes 0/1 inputs, got an array of {X.dtype}")
+        bad = (X != 0) & (X != 1)
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            raise _error(f"`{circuit.name}` takes 0/1 inputs, but row {r}, column {c} "
+                         f"(`{circuit.input_bits[c]}`) is {X[r, c]!r}")
+        Xb = X.astype(np.uint8, copy=False)
+    return _evaluate_bool(circuit, np.ascontiguousarray(Xb))
+
+
+def bits_to_int(bits: Any) -> np.ndarray:
+    """Read the last axis as LSB-first bits: (..., w) -> (...) integers (bit i is worth 2**i).
+    int64 for w <= 63, otherwise an object array of Python ints."""
+    b = np.asarray(bits)
+    if b.ndim == 0:
+        raise _error("bits_to_int needs an array whose last axis holds the bits")
+    if b.size and b.dtype != np.bool_ and ((b != 0) & (b != 1)).any():
+        raise _error("bits_to_int takes 0/1 values")
+    w = b.shape[-1]
+    b = b.astype(np.int64)
+    if w <= 63:
+        return (b << np.arange(w, dtype=np.int64)).sum(axis=-1)
+    out = np.zeros(b.shape[:-1], dtype=object)
+    for i in range(w):
+        out = out + (b[..., i].astype(object) << i)
+    return out
+
+
+def int_to_bits(values: Any, width: int) -> np.ndarray:
+    """Non-negative integers < 2**width -> (..., width) uint8 bits, LSB first (bit i =
+    (v >> i) & 1). CircuitError for negative, too large or non-integer values."""
+    v = np.asarray(values)
+    if v.dtype == object:
+        flat = v.reshape(-1).tolist()
+        if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in flat):
+            raise _error(f"expected integers for a {width}-bit value")
+        bad = [x for x in flat if not 0 <= int(x) < (1 << width)]
+        if bad:
+            raise _error(f"{bad[0]} does not fit in {width} bits (allowed: 0 .. {(1 << width) - 1})")
+        bits = np.array([[(int(x) >> i) & 1 for i in range(width)] for x in flat], dtype=np.uint8)
+        return bits.reshape(v.shape + (width,))
+    if v.dtype.kind not in "biu":
+        raise _error(f"expected integers for a {width}-bit value, got {v.dtype}")
+    if v.dtype.kind == "i" and (v < 0).any():
+        raise _error(f"{v[v < 0].reshape(-1)[0]} does not fit in {width} bits (negative)")
+    v = v.astype(np.uint64)
+    if width < 64 and (v >> np.uint64(width)).any():
+        big = v[(v >> np.uint64(width)) != 0].reshape(-1)[0]
+        raise _error(f"{big} does not fit in {width} bits (allowed: 0 .. {(1 << width) - 1})")
+    shifts = np.arange(min(width, 64), dtype=np.uint64)
+    bits = np.zeros(v.shape + (width,), dtype=np.uint8)
+    bits[..., :len(shifts)] = (v[..., None] >> shifts) & np.uint64(1)
+    return bits
+
+
+def _port_columns(circuit: Circuit, port: Port, value: Any) -> np.ndarray:
+    """One port's value as a (b, size) array; b == 1 when it is unbatched (it broadcasts)."""
+    v = np.asarray(value)
+    where = f"input `{port.name}`"
+    if isinstance(circuit, MLPCircuit):
+        try:
+            v = v.astype(np.float64)
+        except (TypeError, ValueError):
+            raise _error(f"{where} takes real values, got {value!r}") from None
+        if port.width is None:
+            if v.ndim > 1:
+                raise _error(f"{where} is a scalar: give a number or a 1-D batch, got shape {v.shape}")
+            return v.reshape(-1, 1)
+        if v.ndim == 1 and v.shape[0] == port.width:
+            return v.reshape(1, -1)
+        if v.ndim == 2 and v.shape[1] == port.width:
+            return v
+        raise _error(f"{where} has width {port.width}: give shape ({port.width},) or "
+                     f"(batch, {port.width}), got shape {v.shape}")
+    if port.width is None:
+        if v.ndim > 1:
+            raise _error(f"{where} is a single bit: give 0/1 or a 1-D batch of 0/1, got shape {v.shape}")
+        cols = v.reshape(-1, 1)
+    elif v.ndim == 2:
+        if v.shape[1] != port.width:
+            raise _error(f"{where} has width {port.width}: a 2-D value must have shape "
+                         f"(batch, {port.width}), got {v.shape}",
+                         hint="or give integers (a scalar or 1-D batch), read LSB first")
+        cols = v
+    elif v.ndim <= 1:
+        try:
+            return int_to_bits(v.reshape(-1), port.width)
+        except CircuitError as e:
+            raise _error(f"{where}: {e.diagnostics[0].message}",
+                         hint=f"a {port.width}-bit input takes integers 0 .. {(1 << port.width) - 1} "
+                         f"or a (batch, {port.width}) array of bits") from None
+    else:
+        raise _error(f"{where} has width {port.width}: give integers or a (batch, {port.width}) "
+                     f"array of bits, got shape {v.shape}")
+    if cols.dtype == object or cols.dtype.kind not in "biuf":
+        raise _error(f"{where} takes 0/1 bits, got {value!r}")
+    bad = (cols != 0) & (cols != 1)
+    if bad.any():
+        raise _error(f"{where} takes 0/1 bits, got {cols[bad][0]!r}")
+    return cols.astype(np.uint8)
+
+
+def evaluate(circuit: Circuit, inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Run the circuit on named inputs; returns {output port name: array}.
+
+    Boolean circuits:
+      * a scalar port takes 0/1 (bool or number) or a 1-D batch of them;
+      * a vector port of width w takes either a (batch, w) array of bits (column i = bit i), or
+        integers 0 <= v < 2**w — a scalar or a 1-D batch — read LSB first (bit i = (v >> i) & 1).
+        A 1-D array is always a batch of integers: pass one row of bits as shape (1, w).
+      * a circuit `over` a feature set takes the feature vector on its only input port, which
+        may also be named by the feature set's name.
+    MLP circuits: a scalar port takes a real or a 1-D batch; a vector port of width w takes a
+    (batch, w) array, or a length-w 1-D array for a single sample.
+
+    Unbatched values (and batches of one) broadcast against the others; with no batched input
+    the batch is 1. Outputs are always batched: a scalar port gives shape (batch,), a vector
+    port (batch, w); uint8 bits for boolean circuits, float64 for MLPs. Missing, unknown or
+    malformed inputs raise CircuitError.
+    """
+    ports = {p.name: p for p in circuit.inputs}
+    aliases: dict[str, str] = {}
+    features = getattr(circuit, "features", None)
+    if features is not None and len(circuit.inputs) == 1 and features not in ports:
+        aliases[features] = circuit.inputs[0].name
+    problems: list[Diagnostic] = []
+    given: dict[str, Any] = {}
+    for key, value in inputs.items():
+        name = aliases.get(key, key)
+        if name not in ports:
+            hint = did_you_mean(key, list(ports) + list(aliases)) or \
+                f"inputs of `{circuit.name}`: {', '.join(ports) or 'none'}"
+            problems.append(Diagnostic(f"`{circuit.name}` has no input named `{key}`", hint=hint))
+        elif name in given:
+            problems.append(Diagnostic(f"input `{name}` is given twice (as `{key}` too)"))
+        else:
+            given[name] = value
+    missing = [p for p in ports if p not in given]
+    if missing:
+        problems.append(Diagnostic(f"missing input{'s' if len(missing) > 1 else ''} for "
+                                   f"`{circuit.name}`: {', '.join(missing)}"))
+    cols = []
+    for port in circuit.inputs:
+        if port.name in given:
+            try:
+                cols.append(_port_columns(circuit, port, given[port.name]))
+            except CircuitError as e:
+                problems.extend(e.diagnostics)
+    if problems:
+        raise CircuitError(problems)
+    sizes = {c.shape[0] for c in cols} - {1}
+    if len(sizes) > 1:
+        detail = ", ".join(f"`{p.name}`: {c.shape[0]}" for p, c in zip(circuit.inputs, cols) if c.shape[0] != 1)
+        raise _error(f"inputs of `{circuit.name}` have different batch sizes ({detail})")
+    batch = sizes.pop() if sizes else 1
+    dtype = np.float64 if isinstance(circuit, MLPCircuit) else np.uint8
+    X = np.empty((batch, len(circuit.input_bits)), dtype=dtype)
+    col = 0
+    for c in cols:
+        X[:, col:col + c.shape[1]] = c
+        col += c.shape[1]
+    Y = evaluate_bits(circuit, X)
+    out: dict[str, np.ndarray] = {}
+    col = 0
+    for port in circuit.outputs:
+        block = Y[:, col:col + port.size]
+        out[port.name] = block[:, 0].copy() if port.width is None else block.copy()
+        col += port.size
+    return out
+
+
+def truth_table(circuit: Circuit, max_inputs: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """Every input row and its outputs: (X, Y) with X of shape (2**n, n) uint8.
+
+    Rows count in binary with the first input bit most significant: row r has input bit i equal
+    to (r >> (n - 1 - i)) & 1, so row 1 sets only the last input bit. Y is `evaluate_bits(X)`
+    (an MLP is evaluated on the 0/1 corners). CircuitError when n exceeds `max_inputs`.
+    """
+    n = len(circuit.input_bits)
+    if n > max_inputs:
+        raise _error(f"`{circuit.name}` has {n} input bits: a truth table would have 2**{n} rows, "
+                     f"above the limit of {max_inputs} input bits",
+                     hint="raise max_inputs, or evaluate a sample of rows with evaluate_bits")
+    word = ">u4" if n <= 32 else ">u8"                 # big-endian: most significant bit first
+    r = np.arange(1 << n, dtype=word)
+    X = np.unpackbits(r.view(np.uint8).reshape(1 << n, -1), axis=1)[:, 8 * r.itemsize - n:]
+    X = np.ascontiguousarray(X)
+    return X, evaluate_bits(circuit, X)
