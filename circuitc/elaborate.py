@@ -370,6 +370,10 @@ class Elaborator:
             if 0 in shape:
                 self.collector.error("empty array", t.span)
                 return None
+            if len(shape) > 2:
+                self.collector.error(f"array of {len(shape)} dimensions", t.span,
+                                     expected="a matrix for weights (outputs × inputs), a list for a bias")
+                return None
             return np.array(t.values, dtype=np.float64)
         path = directory / t.path
         try:
@@ -387,6 +391,7 @@ class Elaborator:
         before = len(c.diagnostics)
         groups: list[InstanceGroup] = []
         used: dict[str, Span | None] = {}
+        broken = False  # a used circuit failed: its errors are reported, and T is unknown
         knob_items = [s for s in nd.body if isinstance(s, ast.Knob)]
         for u in (s for s in nd.body if isinstance(s, ast.Use)):
             try:
@@ -395,6 +400,7 @@ class Elaborator:
                 continue
             circuit = self.instantiate(u.ref.name, u.ref.targs, self.globals, u.ref.span)
             if circuit is None:
+                broken = True
                 continue
             if isinstance(circuit, BoolCircuit) and circuit.features is not None:
                 c.error(f"`{circuit.name}` computes over feature set `{circuit.features}`; "
@@ -408,6 +414,8 @@ class Elaborator:
             used[circuit.name] = u.span
             circuits.setdefault(circuit.name, circuit)
             groups.append(InstanceGroup(circuit.name, count, u.span))
+        if broken:
+            return None
         if not groups and len(c.diagnostics) == before:
             c.error(f"network `{nd.name}` uses no circuits", nd.span, hint="add `use CIRCUIT * COUNT;`")
         knobs = self._knobs(knob_items, NETWORK_KNOBS, "network")

@@ -7,8 +7,10 @@ file and report them together (the CLI prints the rendered text and exits 2).
 from __future__ import annotations
 
 import difflib
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,10 @@ class Collector:
         seen: set = set()
         errors: list[Diagnostic] = []
         for d in self.diagnostics:
-            key = (d.span.file, d.span.line, d.span.column) if d.span else d.message
+            # Numbers are masked so "width -1", "width -2", … of a runaway recursion count once,
+            # while different problems at one place ("no inputs", "no outputs") are all kept.
+            shape = re.sub(r"-?\d+", "#", d.message)
+            key = (d.span.file, d.span.line, d.span.column, shape) if d.span else shape
             if d.severity == "error" and key not in seen:
                 seen.add(key)
                 errors.append(d)
@@ -146,7 +151,26 @@ class Collector:
 
     @property
     def warnings(self) -> tuple[Diagnostic, ...]:
-        return tuple(d for d in self.diagnostics if d.severity == "warning")
+        # One per location: a circuit elaborated for several parameter values warns once.
+        seen: set = set()
+        out = []
+        for d in self.diagnostics:
+            key = (d.span.file, d.span.line, d.span.column, d.message) if d.span else d.message
+            if d.severity == "warning" and key not in seen:
+                seen.add(key)
+                out.append(d)
+        return tuple(out)
+
+
+@contextmanager
+def nesting_guard() -> Iterator[None]:
+    """Turn Python's recursion limit, hit by sources nested hundreds of levels deep, into a clear error."""
+    try:
+        yield
+    except RecursionError:
+        raise CircuitError(Diagnostic(
+            "the source nests too deeply: an expression, condition or else-if chain hundreds of levels deep",
+            hint="split it with intermediate wires or parameters")) from None
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:

@@ -14,6 +14,7 @@ name written in the language can contain without back-quotes: `$3` for intermedi
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from .elaborate import Elaborator
 
 MAX_GATES = 10_000_000
-MAX_WIDTH = 10_000_000
+MAX_WIDTH = 1_000_000  # bits in one vector; every bit becomes a wire
 
 # n-ary builtins: name -> (primitive op, whether the result is negated)
 BUILTIN_GATES: dict[str, tuple[Op, bool]] = {
@@ -65,6 +66,7 @@ class CircuitBuilder:
         self.pending: list[_Pending] = []
         self.implicit: dict[str, Span | None] = {}
         self.poisoned: set[str] = set()  # signals whose declaration failed; their uses stay silent
+        self.bit_owner: dict[str, str] = {}  # bit wire -> the signal it belongs to
         self.consts: dict[int, str] = {}
         self.instances: dict[str, int] = {}
         self.tmp = 0
@@ -150,7 +152,19 @@ class CircuitBuilder:
             return
         if name in BUILTINS:
             self.c.error(f"`{name}` is a builtin gate and cannot name a signal", span)
+            self.poisoned.add(name)
             return
+        bits = [name] if width is None else [f"{name}[{i}]" for i in range(width)]
+        clash = next((b for b in bits if b in self.bit_owner), None)
+        if clash is not None:
+            # A back-quoted `a[0]` and bit 0 of a vector `a` would be one wire under two names.
+            owner = self.bit_owner[clash]
+            self.c.error(f"`{name}` and `{owner}` both name the wire `{clash}`", span,
+                         hint="rename one of them")
+            self.poisoned.add(name)
+            return
+        for b in bits:
+            self.bit_owner[b] = name
         self.widths[name] = width
         self.kinds[name] = kind
         self.decl_spans[name] = span
@@ -562,7 +576,10 @@ class CircuitBuilder:
             if undriven:
                 what = f"output `{p.name}` is" if len(undriven) == p.size else \
                     f"{_compact(undriven, p.name)} of output `{p.name}` {'is' if len(undriven) == 1 else 'are'}"
-                self.c.error(f"{what} never assigned", p.span)
+                unused = [n for n in self.implicit if n not in self.reads]
+                typo = difflib.get_close_matches(p.name, unused, n=1, cutoff=0.6)
+                self.c.error(f"{what} never assigned", p.span,
+                             hint=f"`{typo[0]}` is assigned but never used: a typo for `{p.name}`?" if typo else None)
         unset: dict[str, list[str]] = {}
         first_span: dict[str, Span | None] = {}
         for b, span in self.reads.items():
@@ -576,6 +593,18 @@ class CircuitBuilder:
             decl = self.decl_spans.get(base)
             self.c.error(f"{what} read but never assigned", first_span[base],
                          hint=f"`{base}` is declared at {decl}" if decl else None)
+        self._warn_unused()
+
+    def _warn_unused(self) -> None:
+        """Warnings for signals that do nothing: usually a typo or a forgotten connection."""
+        read_names = {b.split("[", 1)[0] for b in self.reads}
+        for name, kind in self.kinds.items():
+            if name in read_names or kind == "out":
+                continue
+            if kind == "in" and self.defn.over is None:
+                self.c.warn(f"input `{name}` of `{self.name}` is never used", self.decl_spans[name])
+            elif kind == "wire" and any(b in self.driven for b in self._select(name, None, None, {}, None, False)):
+                self.c.warn(f"`{name}` is assigned but never used", self.decl_spans[name])
 
 
 def _compact(bits: list[str], name: str) -> str:

@@ -53,7 +53,7 @@ import itertools
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import networkx as nx
 import numpy as np
@@ -303,17 +303,19 @@ def circuit_graph(circuit: Circuit) -> nx.DiGraph:
     in_lines = _port_lines(circuit)
     src, dst, cnt = _unique_edges(net)
     G = nx.DiGraph(name=circuit.name, kind=circuit.kind)
+    # Generators, not lists: each (name, attrs) tuple dies as soon as it is stored.
+    nodes = itertools.chain(
+        ((names[i], {"kind": "input", "op": None, "output": i in outputs, "level": lv[i],
+                     "line": in_lines[i]}) for i in range(n_in)),
+        ((names[i], {"kind": "gate", "op": ops[i - n_in], "output": i in outputs, "level": lv[i],
+                     "line": g_lines[i - n_in]}) for i in range(n_in, len(names))))
+    edges = ((names[s], names[d], {"count": c}) for s, d, c in zip(src, dst, cnt))
     with _gc_paused():
-        nodes = [(names[i], {"kind": "input", "op": None, "output": i in outputs, "level": lv[i],
-                             "line": in_lines[i]}) for i in range(n_in)]
-        nodes += [(names[i], {"kind": "gate", "op": ops[i - n_in], "output": i in outputs, "level": lv[i],
-                              "line": g_lines[i - n_in]}) for i in range(n_in, len(names))]
-        edges = [(names[s], names[d], {"count": c}) for s, d, c in zip(src, dst, cnt)]
         _fill_digraph(G, nodes, edges)
     return G
 
 
-def _fill_digraph(G: nx.DiGraph, nodes: list[tuple[str, dict]], edges: list[tuple[str, str, dict]],
+def _fill_digraph(G: nx.DiGraph, nodes: Iterable[tuple[str, dict]], edges: Iterable[tuple[str, str, dict]],
                   fast: bool = True) -> None:
     """Add distinct nodes and edges (with their own attribute dicts, edges between listed nodes)
     to an empty DiGraph. add_nodes_from/add_edges_from copy and merge attribute dicts per item,

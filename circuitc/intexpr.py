@@ -40,7 +40,7 @@ class IntEvaluator:
     def __init__(self, collector: Collector, signals: Mapping[str, object] | None = None):
         self.c = collector
         # Names of signals in scope, only to explain the mistake of using a signal as an integer.
-        self.signals = signals or {}
+        self.signals = signals if signals is not None else {}
 
     def fail(self, message, span, **kw):
         self.c.error(message, span, **kw)

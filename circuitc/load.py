@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from .elaborate import Elaborator
-from .errors import CircuitError, Diagnostic, SourceMap, Span
+from .errors import CircuitError, Diagnostic, SourceMap, Span, nesting_guard
 from .spec import Spec
 from .syntax import ast
 from .syntax.parse import parse_module
@@ -107,8 +107,9 @@ def parse(text: str, filename: str = "<string>", base_dir: str | os.PathLike | N
     """Elaborate `.circ` source text. Includes and weight files resolve against `base_dir` (default: cwd)."""
     loader = _Loader()
     directory = Path(base_dir) if base_dir is not None else Path.cwd()
-    loader.module(text, filename, directory.resolve(), ())
-    return _elaborate(loader, filename)
+    with nesting_guard():
+        loader.module(text, filename, directory.resolve(), ())
+        return _elaborate(loader, filename)
 
 
 def load_netlist(path: Path) -> Spec:
@@ -130,5 +131,6 @@ def load_spec(path: str | os.PathLike) -> Spec:
     loader = _Loader()
     resolved = path.resolve()
     loader.done.add(resolved)
-    loader.module(text, name, resolved.parent, (resolved,))
-    return _elaborate(loader, name)
+    with nesting_guard():
+        loader.module(text, name, resolved.parent, (resolved,))
+        return _elaborate(loader, name)

@@ -36,6 +36,10 @@ def read_tensor(path: Path, key: str | None = None) -> tuple[np.ndarray, bytes]:
         raise WeightFileError(f"cannot read weight file `{path}`: {e.strerror or e}") from None
 
     if suffix == ".npy":
+        if not data.startswith(b"\x93NUMPY"):
+            # numpy takes any file without the .npy header for a pickle; say what it really is.
+            raise WeightFileError(f"`{path.name}` is not a valid .npy file (it lacks the .npy header)",
+                                  hint="write it with numpy.save")
         if key is not None:
             raise WeightFileError(f"`{path.name}` holds one array; a key is only for .safetensors files",
                                   hint=f'write load("{path.name}")')

@@ -295,20 +295,11 @@ def _chain(n: int) -> str:
     return "circuit c { in a; out y; y = " + " & ".join(["a"] * n) + "; }"
 
 
-def test_long_chain_parses_into_one_gate_up_to_a_few_hundred():
-    c = parse(_chain(300)).circuit()
-    assert len(c.gates) == 1 and len(c.gates[0].args) == 300
-
-
-@pytest.mark.xfail(strict=True, reason="the syntax tree is transformed recursively: a chain of ~500 `&` "
-                   "raises RecursionError instead of parsing (or a CircuitError)")
 def test_long_chain_parses():
     c = parse(_chain(2000)).circuit()
     assert len(c.gates) == 1 and len(c.gates[0].args) == 2000
 
 
-@pytest.mark.xfail(strict=True, reason="deeply nested input raises RecursionError / lark VisitError, not "
-                   "CircuitError")
 @pytest.mark.parametrize("text", [
     "circuit c { in a; out y; y = " + "~" * 1000 + "a; }",
     "circuit c { in a[" + "+".join(["1"] * 1000) + "]; out y; y = a[0]; }",
@@ -321,8 +312,6 @@ def test_deep_nesting_is_parsed_or_refused(text):
     clean(parse, text)
 
 
-@pytest.mark.xfail(strict=True, reason="an array literal nested more than 64 deep reaches numpy, which raises "
-                   "ValueError (maximum number of dimensions)")
 def test_deeply_nested_weight_array_is_refused():
     text = "mlp m { in x; out y; layer relu { weights = " + "[" * 70 + "1" + "]" * 70 + "; } }"
     with pytest.raises(CircuitError):

@@ -456,8 +456,6 @@ def test_included_netlist_circuit_can_be_instantiated(tmp_path):
     assert (circuitc.evaluate_bits(w, X)[:, 0] == circuitc.evaluate_bits(c17, X)[:, 0]).all()
 
 
-@pytest.mark.xfail(strict=True, reason="circuits of an included .bench/.blif netlist are missing from "
-                   "Spec.circuits unless a network uses them, unlike circuits of an included .circ file")
 def test_included_netlist_circuits_are_in_the_spec(tmp_path):
     shutil.copy(EXAMPLES / "c17.bench", tmp_path / "c17.bench")
     (tmp_path / "fa.circ").write_text(FA)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from ..errors import nesting_guard
 from . import ast
 from .parse import RESERVED, parse_module
 
@@ -360,4 +361,5 @@ def format_module(module: ast.Module, text: str) -> str:
 
 def format_source(text: str, filename: str = "<string>") -> str:
     """The canonical formatting of `.circ` source text (raises CircuitError on a syntax error)."""
-    return format_module(parse_module(text, filename), text)
+    with nesting_guard():
+        return format_module(parse_module(text, filename), text)

@@ -16,7 +16,7 @@ from functools import lru_cache
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from ..errors import CircuitError, Diagnostic, Span
+from ..errors import CircuitError, Diagnostic, Span, nesting_guard
 from . import ast
 
 _TOKEN_WORDS = {
@@ -52,7 +52,8 @@ def parse_module(text: str, filename: str = "<string>") -> ast.Module:
         _TRANSFORMER.f = filename
         _TRANSFORMER.text = text
         try:
-            items = parser.parse(text)
+            with nesting_guard():
+                items = parser.parse(text)
         except UnexpectedInput as e:
             raise CircuitError(_syntax_diagnostic(e, text, filename)) from None
         except CircuitError as e:  # a literal the grammar admits but the language does not (e.g. 0b12)
@@ -175,6 +176,15 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, filename: str) -> Diagnost
             span = Span(filename, prev[0], prev[1], prev[0], prev[1] + 1)
             return Diagnostic("missing `;` at the end of the statement", span, _line_of(text, prev[0]),
                               expected="`;`", hint=f"the next statement starts on line {tok.line}")
+    before = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", text[:tok.start_pos])
+    if before and before.group(1) in RESERVED and value in ("=", "[", ";", ","):
+        # `for = a;`: the keyword was taken as a keyword; the real mistake is the name before.
+        word, start = before.group(1), before.start(1)
+        line = text.count("\n", 0, start) + 1
+        column = start - text.rfind("\n", 0, start)
+        return Diagnostic(f"`{word}` is a reserved word and cannot be a name",
+                          Span(filename, line, column, line, column + len(word)), _line_of(text, line),
+                          hint=f"choose another name, or quote it: `{word}` in back-quotes")
     if value == "/" and text[tok.end_pos:tok.end_pos + 1] == "/":
         hint = "comments start with `#`"
     elif value in ("==", "!=", "<=", ">=", "<", ">") and "`&&`" in words:
@@ -225,21 +235,25 @@ def _string(tok: Token) -> str:
     return re.sub(r"\\(.)", r"\1", body)
 
 
-def _edge_span(x, end: int):
-    """The span of the first (end=0) or last (end=-1) positioned thing in a rule's children."""
-    if x is None:
-        return None
-    if isinstance(x, Token):
-        return x if x.line is not None else None
-    if isinstance(x, Span):
-        return x
-    span = getattr(x, "span", None)
-    if span is not None:
-        return span
-    if isinstance(x, (list, tuple)):
-        items = x if end == 0 else reversed(x)
-        for item in items:
-            found = _edge_span(item, end)
+def _edge_span(children, end: int):
+    """The span (or token) of the first (end=0) or last (end=-1) positioned item among `children`.
+
+    Items are AST nodes (with `.span`), tokens, `(name, span)` pairs, nested tuples or None.
+    This runs for every node of every parse, so the common cases come first.
+    """
+    for x in (children if end == 0 else reversed(children)):
+        if x is None:
+            continue
+        span = getattr(x, "span", None)
+        if span is not None:
+            return span
+        if isinstance(x, Token):
+            if x.line is not None:
+                return x
+        elif isinstance(x, Span):
+            return x
+        elif isinstance(x, (tuple, list)):
+            found = _edge_span(x, end)
             if found is not None:
                 return found
     return None
