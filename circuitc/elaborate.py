@@ -29,7 +29,7 @@ NETWORK_KNOBS = ("active", "width", "redundancy", "allocation", "seed")
 
 
 class Elaborator:
-    def __init__(self, sources: SourceMap, read_bytes: Callable[[Path], bytes] | None = None):
+    def __init__(self, sources: SourceMap, on_weight_file: Callable[[bytes], None] | None = None):
         self.collector = Collector(sources)
         self.ints = IntEvaluator(self.collector)
         self.globals: dict[str, int] = {}
@@ -40,7 +40,7 @@ class Elaborator:
         self.features: dict[str, FeatureSet | None] = {}
         self.memo: dict[tuple, Circuit | None] = {}
         self.stack: list[tuple[str, tuple]] = []
-        self.on_weight_file = read_bytes  # lets the loader hash weight files into the source hash
+        self.on_weight_file = on_weight_file  # lets the loader hash weight files into the source hash
 
     # ------------------------------------------------------------------ top level
     def run(self, items: Iterable[tuple[object, Path]], source: str = "<string>",

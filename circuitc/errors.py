@@ -129,9 +129,12 @@ class Collector:
     def has_errors(self) -> bool:
         return any(d.severity == "error" for d in self.diagnostics)
 
-    def raise_if_errors(self) -> None:
+    def raise_if_errors(self, in_file_order: bool = False) -> None:
         if not self.has_errors:
             return
+        if in_file_order:
+            self.diagnostics.sort(key=lambda d: (d.span.file, d.span.line, d.span.column) if d.span
+                                  else ("", 1 << 62, 0))
         # One problem per source location: a mistake inside a loop or a recursive circuit would
         # otherwise be reported once per iteration or instance.
         seen: set = set()

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from .errors import Collector, Span, did_you_mean
 from .intexpr import IntEvaluator, Skip
-from .spec import BoolCircuit, Circuit, Gate, MLPCircuit, Op, Port
+from .spec import BoolCircuit, Gate, MLPCircuit, Op, Port
 from .syntax import ast
 
 if TYPE_CHECKING:
@@ -101,8 +101,18 @@ class CircuitBuilder:
 
     # ------------------------------------------------------------------ phase 1: expand
     def _expand(self, stmts: Sequence[ast.Stmt], env: dict[str, int]) -> None:
+        # A local parameter is visible in its whole block, like every other name in a circuit:
+        # the block's parameters are evaluated first, in order, then its other statements.
+        for s in stmts:
+            if isinstance(s, ast.ParamDecl):
+                try:
+                    self._local_param(s, env)
+                except Skip:
+                    pass
         for s in stmts:
             try:
+                if isinstance(s, ast.ParamDecl):
+                    continue
                 if isinstance(s, ast.Assign):
                     self.pending.append(_Pending(s, env))
                     for t in s.targets:
@@ -116,17 +126,18 @@ class CircuitBuilder:
                     branch = s.then if self.ints.cond(s.cond, env) else s.other
                     if branch:
                         self._expand(branch, dict(env))
-                elif isinstance(s, ast.ParamDecl):
-                    if s.name in env and s.name not in self.env0:
-                        self.c.error(f"`{s.name}` is already defined in this scope", s.span)
-                    elif s.name in self.widths:
-                        self.c.error(f"`{s.name}` is a signal; a parameter cannot have the same name", s.span)
-                    else:
-                        env[s.name] = self.ints.eval(s.value, env)
                 else:  # pragma: no cover
                     raise TypeError(s)
             except Skip:
                 pass
+
+    def _local_param(self, s: ast.ParamDecl, env: dict[str, int]) -> None:
+        if s.name in env and s.name not in self.env0:
+            self.c.error(f"`{s.name}` is already defined in this scope", s.span)
+        elif s.name in self.widths:
+            self.c.error(f"`{s.name}` is a signal; a parameter cannot have the same name", s.span)
+        else:
+            env[s.name] = self.ints.eval(s.value, env)
 
     def _port_decl(self, s: ast.PortDecl, env: Mapping[str, int]) -> None:
         if s.direction == "in" and self.defn.over is not None:

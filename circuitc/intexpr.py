@@ -67,7 +67,7 @@ class IntEvaluator:
             raise TypeError(e)
         if not -INT_LIMIT < v < INT_LIMIT:
             self.fail(f"integer {v if abs(v) < 10**30 else 'value'} is out of range", e.span,
-                      expected=f"a value between -2**63 and 2**63")
+                      expected="a value between -2**63 and 2**63")
         return v
 
     def _binary(self, e: ast.IBinary, a: int, b: int) -> int:

@@ -94,7 +94,7 @@ class _Loader:
 
 
 def _elaborate(loader: _Loader, source: str) -> Spec:
-    elab = Elaborator(loader.sources, read_bytes=loader.add_bytes)
+    elab = Elaborator(loader.sources, on_weight_file=loader.add_bytes)
     for spec, directory, span in loader.netlists:
         for circuit in spec.circuits:
             elab.add_circuit(circuit, directory, span)

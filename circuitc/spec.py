@@ -73,12 +73,23 @@ class Gate:
     span: Span | None = _span_field()
 
 
-def _flatten_bits(ports: tuple[Port, ...]) -> tuple[str, ...]:
-    return tuple(b for p in ports for b in p.bits)
+class _PortBits:
+    """Bit-level views of a circuit's ports, in declaration order (what evaluators index by)."""
+
+    inputs: tuple[Port, ...]
+    outputs: tuple[Port, ...]
+
+    @property
+    def input_bits(self) -> tuple[str, ...]:
+        return tuple(b for p in self.inputs for b in p.bits)
+
+    @property
+    def output_bits(self) -> tuple[str, ...]:
+        return tuple(b for p in self.outputs for b in p.bits)
 
 
 @dataclass(frozen=True)
-class BoolCircuit:
+class BoolCircuit(_PortBits):
     """A boolean circuit as a flat netlist of primitive gates over named bit wires.
 
     Bit wires of a vector port are named `name[i]`. `gates` define every non-input wire exactly
@@ -95,14 +106,6 @@ class BoolCircuit:
     span: Span | None = _span_field()
 
     kind = "boolean"
-
-    @property
-    def input_bits(self) -> tuple[str, ...]:
-        return _flatten_bits(self.inputs)
-
-    @property
-    def output_bits(self) -> tuple[str, ...]:
-        return _flatten_bits(self.outputs)
 
     def check(self) -> None:
         """Raise CircuitError unless the netlist is well formed (cycles are graph.py's job)."""
@@ -172,7 +175,7 @@ ACTIVATIONS = ("relu", "linear")
 
 
 @dataclass(frozen=True)
-class MLPCircuit:
+class MLPCircuit(_PortBits):
     """A small real-valued MLP circuit given by its layers; inputs and outputs are real."""
 
     name: str
@@ -183,14 +186,6 @@ class MLPCircuit:
     span: Span | None = _span_field()
 
     kind = "mlp"
-
-    @property
-    def input_bits(self) -> tuple[str, ...]:
-        return _flatten_bits(self.inputs)
-
-    @property
-    def output_bits(self) -> tuple[str, ...]:
-        return _flatten_bits(self.outputs)
 
     def check(self) -> None:
         problems: list[Diagnostic] = []

@@ -15,38 +15,11 @@ import pytest
 from circuitc import graph
 from circuitc.errors import CircuitError, SourceMap, Span
 from circuitc.spec import BoolCircuit, Gate, Layer, MLPCircuit, Op, Port
-
-
-def bool_circuit(inputs, outputs, gates, name="c", lines=False, check=True):
-    """Ports as names (scalar) or (name, width); gates as (out, op, *args). With `lines`, gate
-    i gets a span on line i + 1 of file t.circ (written as `out = op(args)`)."""
-    def ports(spec):
-        return tuple(Port(p) if isinstance(p, str) else Port(*p) for p in spec)
-    gs = []
-    for i, (out, op, *args) in enumerate(gates):
-        span = Span("t.circ", i + 1, 1, i + 1, len(out) + 1) if lines else None
-        gs.append(Gate(out, Op(op), tuple(args), span))
-    c = BoolCircuit(name, ports(inputs), ports(outputs), tuple(gs))
-    if check:
-        c.check()
-    return c
+from netlists import HALF_ADDER, bool_circuit, ripple_adder
 
 
 def source_of(gates):
     return "\n".join(f"{out} = {op}({', '.join(args)})" for out, op, *args in gates) + "\n"
-
-
-HALF_ADDER = bool_circuit(["a", "b"], ["s", "c"], [("s", "xor", "a", "b"), ("c", "and", "a", "b")])
-
-
-def ripple_adder(n):
-    gates = [("s[0]", "xor", "a[0]", "b[0]"), ("c0", "and", "a[0]", "b[0]")]
-    for i in range(1, n):
-        gates += [(f"p{i}", "xor", f"a[{i}]", f"b[{i}]"), (f"s[{i}]", "xor", f"p{i}", f"c{i-1}"),
-                  (f"g{i}", "and", f"a[{i}]", f"b[{i}]"), (f"t{i}", "and", f"p{i}", f"c{i-1}"),
-                  (f"c{i}", "or", f"g{i}", f"t{i}")]
-    return bool_circuit([("a", n), ("b", n)], [("s", n), ("cout")],
-                        gates + [("cout", "buf", f"c{n-1}")], name=f"add{n}")
 
 
 # --------------------------------------------------------------------------------------------

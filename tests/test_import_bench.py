@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from pathlib import Path
 
 import numpy as np
@@ -12,75 +11,15 @@ import pytest
 
 from circuitc.errors import CircuitError
 from circuitc.importers.bench import load_bench, parse_bench
-from circuitc.spec import BoolCircuit, Op, Spec
+from circuitc.spec import Op, Spec
+from netlists import all_combinations, evaluate_netlist, expect_parse_error
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def evaluate(circuit: BoolCircuit, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Every wire's value: gates are evaluated once all their arguments are known.
-
-    A deliberately simple evaluator, independent of the project's interpreter.
-    """
-    n = len(next(iter(inputs.values()))) if inputs else 1
-    values = {name: np.asarray(v, dtype=bool) for name, v in inputs.items()}
-    pending = list(circuit.gates)
-    while pending:
-        ready = [g for g in pending if all(a in values for a in g.args)]
-        assert ready, "the circuit has a cycle or an undefined wire"
-        for g in ready:
-            args = [values[a] for a in g.args]
-            if g.op is Op.AND:
-                values[g.out] = np.logical_and.reduce(args)
-            elif g.op is Op.OR:
-                values[g.out] = np.logical_or.reduce(args)
-            elif g.op is Op.XOR:
-                values[g.out] = np.logical_xor.reduce(args)
-            elif g.op is Op.NOT:
-                values[g.out] = ~args[0]
-            elif g.op is Op.BUF:
-                values[g.out] = args[0].copy()
-            elif g.op is Op.CONST0:
-                values[g.out] = np.zeros(n, dtype=bool)
-            elif g.op is Op.CONST1:
-                values[g.out] = np.ones(n, dtype=bool)
-            else:
-                raise AssertionError(f"importer emitted {g.op}")
-        done = {id(g) for g in ready}
-        pending = [g for g in pending if id(g) not in done]
-    return values
-
-
-def all_combinations(names: list[str]) -> dict[str, np.ndarray]:
-    """Every assignment of the named bits; the first name is the most significant."""
-    k = len(names)
-    codes = np.arange(2 ** k)
-    return {name: (codes >> (k - 1 - i)) & 1 == 1 for i, name in enumerate(names)}
-
-
-def report_for(err: CircuitError, line: int, col: int) -> str:
-    """The rendered diagnostic at line:col (asserting there is one)."""
-    found = [d for d in err.diagnostics if d.span and (d.span.line, d.span.column) == (line, col)]
-    assert found, f"no diagnostic at {line}:{col} in:\n{err}"
-    return found[0].render()
-
-
 def expect_error(text: str, line: int, col: int, *words: str, filename: str = "t.bench") -> CircuitError:
     """Parsing fails with a located diagnostic quoting the line, with a caret under `col`."""
-    with pytest.raises(CircuitError) as info:
-        parse_bench(text, filename)
-    err = info.value
-    report = str(err)
-    assert f"{filename}:{line}:{col}:" in report
-    rendered = report_for(err, line, col).splitlines()
-    source = text.splitlines()[line - 1]
-    assert rendered[1].endswith(source.rstrip()), rendered
-    caret = rendered[2]
-    assert re.fullmatch(r"\s*\|\s*\^~*", caret), caret
-    assert caret.index("^") == rendered[1].index(" | ") + 3 + col - 1, "\n".join(rendered)
-    for word in words:
-        assert word in report, f"{word!r} not in:\n{report}"
-    return err
+    return expect_parse_error(parse_bench, text, line, col, *words, filename=filename)
 
 
 # ------------------------------------------------------------------------------------- c17
@@ -103,7 +42,7 @@ def test_c17_all_inputs():
     assert len(c17.gates) == 12  # six NANDs, each an AND and a NOT
 
     x = all_combinations(["1", "2", "3", "6", "7"])
-    values = evaluate(c17, x)
+    values = evaluate_netlist(c17, x)
     want22, want23 = c17_reference(x["1"], x["2"], x["3"], x["6"], x["7"])
     assert np.array_equal(values["22"], want22)
     assert np.array_equal(values["23"], want23)
@@ -175,7 +114,7 @@ def test_every_gate_type():
     assert c.name == "gates"
     x = all_combinations(["a", "b", "c"])
     a, b, cc = x["a"], x["b"], x["c"]
-    v = evaluate(c, x)
+    v = evaluate_netlist(c, x)
     want = {
         "y_and": a & b & cc, "y_nand": ~(a & b & cc), "y_or": a | b | cc, "y_nor": ~(a | b | cc),
         "y_xor": a ^ b ^ cc, "y_xnor": ~(a ^ b ^ cc), "y_not": ~(a & b & cc), "y_buf": a ^ b ^ cc,
@@ -192,7 +131,7 @@ def test_internal_names_never_capture_netlist_wires():
     text = "INPUT(a)\nINPUT(b)\nOUTPUT(y)\nOUTPUT(y$and)\ny$and = OR(a, b)\ny = NAND(a, b)\n"
     c = parse_bench(text).circuits[0]
     x = all_combinations(["a", "b"])
-    v = evaluate(c, x)
+    v = evaluate_netlist(c, x)
     assert np.array_equal(v["y"], ~(x["a"] & x["b"]))
     assert np.array_equal(v["y$and"], x["a"] | x["b"])
     assert len({g.out for g in c.gates}) == len(c.gates)

@@ -15,49 +15,9 @@ import pytest
 from circuitc.errors import CircuitError
 from circuitc.importers.blif import load_blif, parse_blif
 from circuitc.spec import BoolCircuit, Op
+from netlists import all_combinations, evaluate_netlist, expect_parse_error
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-def evaluate(circuit: BoolCircuit, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Every wire's value: gates are evaluated once all their arguments are known.
-
-    A deliberately simple evaluator, independent of the project's interpreter.
-    """
-    n = len(next(iter(inputs.values()))) if inputs else 1
-    values = {name: np.asarray(v, dtype=bool) for name, v in inputs.items()}
-    pending = list(circuit.gates)
-    while pending:
-        ready = [g for g in pending if all(a in values for a in g.args)]
-        assert ready, "the circuit has a cycle or an undefined wire"
-        for g in ready:
-            args = [values[a] for a in g.args]
-            if g.op is Op.AND:
-                values[g.out] = np.logical_and.reduce(args)
-            elif g.op is Op.OR:
-                values[g.out] = np.logical_or.reduce(args)
-            elif g.op is Op.XOR:
-                values[g.out] = np.logical_xor.reduce(args)
-            elif g.op is Op.NOT:
-                values[g.out] = ~args[0]
-            elif g.op is Op.BUF:
-                values[g.out] = args[0].copy()
-            elif g.op is Op.CONST0:
-                values[g.out] = np.zeros(n, dtype=bool)
-            elif g.op is Op.CONST1:
-                values[g.out] = np.ones(n, dtype=bool)
-            else:
-                raise AssertionError(f"importer emitted {g.op}")
-        done = {id(g) for g in ready}
-        pending = [g for g in pending if id(g) not in done]
-    return values
-
-
-def all_combinations(names: list[str]) -> dict[str, np.ndarray]:
-    """Every assignment of the named bits; the first name is the most significant."""
-    k = len(names)
-    codes = np.arange(2 ** k)
-    return {name: (codes >> (k - 1 - i)) & 1 == 1 for i, name in enumerate(names)}
 
 
 def single_cover(inputs: list[str], rows: list[str]) -> BoolCircuit:
@@ -70,30 +30,12 @@ def single_cover(inputs: list[str], rows: list[str]) -> BoolCircuit:
 def table(circuit: BoolCircuit, output: str = "y") -> list[int]:
     """The output's truth table, rows in counting order of the inputs (first input = MSB)."""
     names = [p.name for p in circuit.inputs]
-    return evaluate(circuit, all_combinations(names))[output].astype(int).tolist()
-
-
-def report_for(err: CircuitError, line: int, col: int) -> str:
-    found = [d for d in err.diagnostics if d.span and (d.span.line, d.span.column) == (line, col)]
-    assert found, f"no diagnostic at {line}:{col} in:\n{err}"
-    return found[0].render()
+    return evaluate_netlist(circuit, all_combinations(names))[output].astype(int).tolist()
 
 
 def expect_error(text: str, line: int, col: int, *words: str, filename: str = "t.blif") -> CircuitError:
     """Parsing fails with a located diagnostic quoting the line, with a caret under `col`."""
-    with pytest.raises(CircuitError) as info:
-        parse_blif(text, filename)
-    err = info.value
-    report = str(err)
-    assert f"{filename}:{line}:{col}:" in report
-    rendered = report_for(err, line, col).splitlines()
-    assert rendered[1].endswith(text.splitlines()[line - 1].rstrip()), rendered
-    caret = rendered[2]
-    assert re.fullmatch(r"\s*\|\s*\^~*", caret), caret
-    assert caret.index("^") == rendered[1].index(" | ") + 3 + col - 1, "\n".join(rendered)
-    for word in words:
-        assert word in report, f"{word!r} not in:\n{report}"
-    return err
+    return expect_parse_error(parse_blif, text, line, col, *words, filename=filename)
 
 
 # --------------------------------------------------------------------------- cover semantics
@@ -190,7 +132,7 @@ def test_random_covers_match_their_definition():
         names = [f"x{i}" for i in range(k)]
         circuit = single_cover(names, rows)
         x = all_combinations(names)
-        got = evaluate(circuit, x)["y"]
+        got = evaluate_netlist(circuit, x)["y"]
         want = cube_reference(rows, np.array([x[n] for n in names]))
         assert np.array_equal(got, want), rows
 
@@ -217,7 +159,7 @@ def test_continuations_comments_and_split_port_lists():
     c = parse_blif(text).circuits[0]
     assert [p.name for p in c.inputs] == ["a", "b", "c"]
     assert [p.name for p in c.outputs] == ["y", "z"]
-    v = evaluate(c, all_combinations(["a", "b", "c"]))
+    v = evaluate_netlist(c, all_combinations(["a", "b", "c"]))
     assert v["y"].astype(int).tolist() == [0, 0, 0, 1, 0, 1, 0, 1]  # (a & c) | (b & c)
     assert v["z"].astype(int).tolist() == [1, 0] * 4
     by_out = {g.out: g for g in c.gates}
@@ -307,7 +249,7 @@ def test_subckt_hierarchy():
     assert [c.name for c in spec.circuits] == ["top", "add1", "half"]
     top = spec.circuit("top")
     x = all_combinations(["x0", "x1", "y0", "y1", "cin"])
-    v = evaluate(top, x)
+    v = evaluate_netlist(top, x)
     a = x["x0"].astype(int) + 2 * x["x1"].astype(int)
     b = x["y0"].astype(int) + 2 * x["y1"].astype(int)
     total = a + b + x["cin"].astype(int)
@@ -327,7 +269,7 @@ def test_each_model_is_a_circuit_of_its_own():
     spec = parse_blif(HIERARCHY)
     add1 = spec.circuit("add1")
     x = all_combinations(["a", "b", "ci"])
-    v = evaluate(add1, x)
+    v = evaluate_netlist(add1, x)
     total = x["a"].astype(int) + x["b"].astype(int) + x["ci"].astype(int)
     assert np.array_equal(v["s"].astype(int) + 2 * v["co"].astype(int), total)
     half = spec.circuit("half")
@@ -372,7 +314,7 @@ def test_mux4_example():
     x = all_combinations(names)
     select = 2 * x["s1"].astype(int) + x["s0"].astype(int)
     data = np.array([x[f"d{i}"] for i in range(4)])
-    assert np.array_equal(evaluate(mux, x)["y"], data[select, np.arange(64)])
+    assert np.array_equal(evaluate_netlist(mux, x)["y"], data[select, np.arange(64)])
 
 
 # ---------------------------------------------------------------------------- the multiplier
@@ -388,7 +330,7 @@ def test_multiplier8():
     pairs = np.concatenate([corners, rng.integers(0, 256, size=(3000, 2))])
     a, b = pairs[:, 0], pairs[:, 1]
     x = {f"a{i}": (a >> i) & 1 == 1 for i in range(8)} | {f"b{i}": (b >> i) & 1 == 1 for i in range(8)}
-    v = evaluate(mult, x)
+    v = evaluate_netlist(mult, x)
     product = sum(v[f"p{k}"].astype(np.int64) << k for k in range(16))
     assert np.array_equal(product, a * b)
 
@@ -403,7 +345,7 @@ def test_multiplier8_file_uses_every_cover_style():
     assert "10 1\n01 1" in text                                # two-row XOR
     fa = parse_blif(text).circuit("fa")
     x = all_combinations(["a", "b", "cin"])
-    v = evaluate(fa, x)
+    v = evaluate_netlist(fa, x)
     total = x["a"].astype(int) + x["b"].astype(int) + x["cin"].astype(int)
     assert np.array_equal(v["s"].astype(int) + 2 * v["cout"].astype(int), total)
 

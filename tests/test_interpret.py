@@ -12,16 +12,7 @@ from circuitc import interpret
 from circuitc.errors import CircuitError
 from circuitc.interpret import bits_to_int, evaluate, evaluate_bits, int_to_bits, truth_table
 from circuitc.spec import BoolCircuit, Gate, Layer, MLPCircuit, Op, Port
-
-
-def bool_circuit(inputs, outputs, gates, name="c", features=None):
-    """Ports as names (scalar) or (name, width); gates as (out, op, *args)."""
-    def ports(spec):
-        return tuple(Port(p) if isinstance(p, str) else Port(*p) for p in spec)
-    c = BoolCircuit(name, ports(inputs), ports(outputs),
-                    tuple(Gate(out, Op(op), tuple(args)) for out, op, *args in gates), features=features)
-    c.check()
-    return c
+from netlists import HALF_ADDER, bool_circuit, ripple_adder
 
 
 def rows(n):
@@ -31,9 +22,6 @@ def rows(n):
 
 # --------------------------------------------------------------------------------------------
 # Small circuits against hand-written truth tables
-
-HALF_ADDER = bool_circuit(["a", "b"], ["s", "c"], [("s", "xor", "a", "b"), ("c", "and", "a", "b")])
-
 
 def test_half_adder_truth_table():
     X, Y = truth_table(HALF_ADDER)
@@ -55,16 +43,6 @@ def test_full_adder(carry):
     assert X.tolist() == rows(3)
     for (a, b, cin), (s, cout) in zip(X.tolist(), Y.tolist()):
         assert 2 * cout + s == a + b + cin
-
-
-def ripple_adder(n):
-    gates = [("s[0]", "xor", "a[0]", "b[0]"), ("c0", "and", "a[0]", "b[0]")]
-    for i in range(1, n):
-        gates += [(f"p{i}", "xor", f"a[{i}]", f"b[{i}]"), (f"s[{i}]", "xor", f"p{i}", f"c{i-1}"),
-                  (f"g{i}", "and", f"a[{i}]", f"b[{i}]"), (f"t{i}", "and", f"p{i}", f"c{i-1}"),
-                  (f"c{i}", "or", f"g{i}", f"t{i}")]
-    gates.append(("cout", "buf", f"c{n-1}"))
-    return bool_circuit([("a", n), ("b", n)], [("s", n), "cout"], gates, name=f"add{n}")
 
 
 def test_ripple_carry_adder_all_pairs():

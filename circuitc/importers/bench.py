@@ -19,14 +19,13 @@ Every problem in the file is collected, with its line and a caret, and raised as
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
-from ..errors import CircuitError, Collector, Diagnostic, SourceMap, Span, did_you_mean
+from ..errors import Collector, SourceMap, Span, did_you_mean
 from ..spec import BoolCircuit, Gate, Op, Port, Spec
+from .netlist_file import circuit_name_for, fresh_name, raise_in_file_order, read_netlist_text, text_hash
 
 __all__ = ["parse_bench", "load_bench"]
 
@@ -169,7 +168,7 @@ def parse_bench(text: str, filename: str = "<string>") -> Spec:
     if not outputs and not diags.has_errors:
         diags.error("the netlist declares no OUTPUT", Span(filename, 1, 1),
                     hint="add a line `OUTPUT(name)` for each output wire")
-    _raise_sorted(diags)
+    raise_in_file_order(diags)
 
     # Extra wires get `$` names, checked against every name the netlist uses.
     taken = set(drivers) | {r.name for r in reads} | set(declared_outputs)
@@ -178,26 +177,26 @@ def parse_bench(text: str, filename: str = "<string>") -> Spec:
         op, inverted = _GATES[a.gate]
         names = tuple(r.name for r in a.args)
         if inverted:
-            inner = _fresh(f"{a.out.name}${op.value}", taken)
+            inner = fresh_name(f"{a.out.name}${op.value}", taken)
             gates.append(Gate(inner, op, names, a.span))
             gates.append(Gate(a.out.name, Op.NOT, (inner,), a.span))
         else:
             gates.append(Gate(a.out.name, op, names, a.span))
 
     circuit = BoolCircuit(
-        name=_stem(filename, "bench"),
+        name=circuit_name_for(filename, "bench"),
         inputs=tuple(Port(r.name, span=r.span) for r in inputs),
         outputs=tuple(Port(r.name, span=r.span) for r in outputs),
         gates=tuple(gates),
         span=Span(filename, 1, 1),
     )
     circuit.check()
-    return Spec(circuits=(circuit,), source=filename, source_hash=_sha256(text))
+    return Spec(circuits=(circuit,), source=filename, source_hash=text_hash(text))
 
 
 def load_bench(path: str | os.PathLike[str]) -> Spec:
     """Read and parse a `.bench` file; an unreadable file is a CircuitError, not an OSError."""
-    return parse_bench(_read_text(path, "bench"), str(path))
+    return parse_bench(read_netlist_text(path, "bench"), str(path))
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -231,41 +230,3 @@ def _span(filename: str, lineno: int, code: str, start: int, end: int) -> Span:
     return Span(filename, lineno, start + 1, lineno, max(end, start + 1) + 1)
 
 
-def _fresh(base: str, taken: set[str]) -> str:
-    """`base`, or `base$2`, `base$3`... whichever is not yet taken; the result is taken."""
-    name, k = base, 1
-    while name in taken:
-        k += 1
-        name = f"{base}${k}"
-    taken.add(name)
-    return name
-
-
-def _raise_sorted(diags: Collector) -> None:
-    # Checks run in passes (lines, then reads, then outputs); report in file order instead.
-    diags.diagnostics.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (1 << 62, 0))
-    diags.raise_if_errors()
-
-
-def _stem(filename: str, default: str) -> str:
-    if filename.startswith("<") and filename.endswith(">"):
-        return default
-    return Path(filename).stem or default
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _read_text(path: str | os.PathLike[str], kind: str) -> str:
-    """The file as text; bytes are decoded unchanged so the hash is the hash of the file."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        raise CircuitError(Diagnostic(f"cannot read {kind} file `{path}`: {e.strerror or e}")) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        raise CircuitError(Diagnostic(f"{kind} file `{path}` is not UTF-8 text "
-                                      f"(byte {e.start}, line {line})")) from None

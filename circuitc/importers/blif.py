@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from ..errors import Collector, SourceMap, Span, did_you_mean
 from ..spec import BoolCircuit, Gate, Op, Port, Spec
 # Small helpers shared by the netlist importers (file reading, hashing, fresh `$` names).
-from .bench import _fresh, _raise_sorted, _read_text, _sha256, _stem
+from .netlist_file import circuit_name_for, fresh_name, raise_in_file_order, read_netlist_text, text_hash
 
 __all__ = ["parse_blif", "load_blif"]
 
@@ -102,7 +102,7 @@ def parse_blif(text: str, filename: str = "<string>") -> Spec:
                     hint="a BLIF model is `.model NAME`, `.inputs`, `.outputs`, `.names`... `.end`")
     by_name = _check_models(models, diags)
     order = _call_order(models, by_name, diags)
-    _raise_sorted(diags)
+    raise_in_file_order(diags)
 
     flat: dict[str, BoolCircuit] = {}
     for m in order:  # callees before callers, so each instance inlines a finished circuit
@@ -110,12 +110,12 @@ def parse_blif(text: str, filename: str = "<string>") -> Spec:
     circuits = tuple(flat[m.name] for m in models)
     for c in circuits:
         c.check()
-    return Spec(circuits=circuits, source=filename, source_hash=_sha256(text))
+    return Spec(circuits=circuits, source=filename, source_hash=text_hash(text))
 
 
 def load_blif(path: str | os.PathLike[str]) -> Spec:
     """Read and parse a BLIF file; an unreadable file is a CircuitError, not an OSError."""
-    return parse_blif(_read_text(path, "BLIF"), str(path))
+    return parse_blif(read_netlist_text(path, "BLIF"), str(path))
 
 
 # ------------------------------------------------------------------------------------ lexing
@@ -240,7 +240,7 @@ class _Parser:
                              hint="in a file with `.model` lines every statement belongs to a model")
         if len(args) > 1:
             self.diags.error("`.model` takes one name", _stmt_span(args[1:]))
-        name = args[0].text if args else _stem(self.file, "blif")
+        name = args[0].text if args else circuit_name_for(self.file, "blif")
         span = (args[0] if args else head).span
         if name in self.model_lines:
             self.diags.error(f"model `{name}` is defined twice", span,
@@ -254,7 +254,7 @@ class _Parser:
         if self.current is not None:
             return self.current
         if not self.models:
-            self.current = _Model(_stem(self.file, "blif"), head.span, implicit=True, first=head)
+            self.current = _Model(circuit_name_for(self.file, "blif"), head.span, implicit=True, first=head)
             self.models.append(self.current)
             return self.current
         self.diags.error(f"`{head.text}` outside a model (the last one ended on line {self.last_end})",
@@ -487,7 +487,7 @@ def _cover_gates(c: _Cover, taken: set[str], negations: dict[str, str]) -> list[
         odd = planes[0].count("1") % 2 == 1
         if odd == onset:
             return [Gate(out, Op.XOR, names, span)]
-        inner = _fresh(f"{out}$xor", taken)
+        inner = fresh_name(f"{out}$xor", taken)
         return [Gate(inner, Op.XOR, names, span), Gate(out, Op.NOT, (inner,), span)]
 
     cubes = [[(names[i], ch == "1") for i, ch in enumerate(p) if ch != "-"] for p in planes]
@@ -514,7 +514,7 @@ def _cover_gates(c: _Cover, taken: set[str], negations: dict[str, str]) -> list[
         if positive:
             return wire
         if wire not in negations:  # one NOT per wire serves every cover of the model
-            negations[wire] = _fresh(f"{wire}$not", taken)
+            negations[wire] = fresh_name(f"{wire}$not", taken)
             gates.append(Gate(negations[wire], Op.NOT, (wire,), span))
         return negations[wire]
 
@@ -527,12 +527,12 @@ def _cover_gates(c: _Cover, taken: set[str], negations: dict[str, str]) -> list[
             if len(lits) == 1:
                 terms.append(lits[0])  # a one-literal cube is the literal itself
             else:
-                term = _fresh(f"{out}$c{j}", taken)
+                term = fresh_name(f"{out}$c{j}", taken)
                 gates.append(Gate(term, inner, lits, span))
                 terms.append(term)
         op, args = outer, tuple(terms)
     if inverted:
-        pre = _fresh(f"{out}${op.value}", taken)
+        pre = fresh_name(f"{out}${op.value}", taken)
         gates += [Gate(pre, op, args, span), Gate(out, Op.NOT, (pre,), span)]
     else:
         gates.append(Gate(out, op, args, span))
