@@ -53,7 +53,7 @@ import itertools
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 import networkx as nx
 import numpy as np
@@ -311,34 +311,9 @@ def circuit_graph(circuit: Circuit) -> nx.DiGraph:
                      "line": g_lines[i - n_in]}) for i in range(n_in, len(names))))
     edges = ((names[s], names[d], {"count": c}) for s, d, c in zip(src, dst, cnt))
     with _gc_paused():
-        _fill_digraph(G, nodes, edges)
-    return G
-
-
-def _fill_digraph(G: nx.DiGraph, nodes: Iterable[tuple[str, dict]], edges: Iterable[tuple[str, str, dict]],
-                  fast: bool = True) -> None:
-    """Add distinct nodes and edges (with their own attribute dicts, edges between listed nodes)
-    to an empty DiGraph. add_nodes_from/add_edges_from copy and merge attribute dicts per item,
-    which doubles the cost of a 10^5-node graph; when the graph has networkx's standard
-    dict-of-dicts layout (DiGraph: _node, _succ, _pred) the dicts are stored directly."""
-    plain = (fast and type(G) is nx.DiGraph and len(G) == 0
-             and all(type(getattr(G, a, None)) is dict for a in ("_node", "_succ", "_pred"))
-             and G._adj is G._succ)
-    if not plain:
         G.add_nodes_from(nodes)
         G.add_edges_from(edges)
-        return
-    node, succ, pred = G._node, G._succ, G._pred
-    for n, attrs in nodes:
-        node[n] = attrs
-        succ[n] = {}
-        pred[n] = {}
-    for u, v, attrs in edges:
-        succ[u][v] = attrs
-        pred[v][u] = attrs
-    clear = getattr(nx, "_clear_cache", None)
-    if clear is not None:
-        clear(G)
+    return G
 
 
 def _mlp_node_names(circuit: MLPCircuit) -> list[list[str]]:

@@ -37,7 +37,7 @@ def read_text(path: Path, span: Span | None = None, source_line: str | None = No
         return path.read_text("utf-8")
     except FileNotFoundError:
         raise CircuitError(Diagnostic(f"cannot find `{display_name(path)}`", span, source_line,
-                                      hint=f"looked for {path}")) from None
+                                      hint=f"looked for {path.resolve()}")) from None
     except IsADirectoryError:
         raise CircuitError(Diagnostic(f"`{display_name(path)}` is a directory, not a source file",
                                       span, source_line)) from None

@@ -129,14 +129,6 @@ def write_csv(path, header, rows):
         w.writerows(rows)
 
 
-def require_formatter():
-    try:
-        import circuitc.printer  # noqa: F401
-        import circuitc.syntax.format  # noqa: F401
-    except ModuleNotFoundError as e:  # pragma: no cover - the printers ship with the package
-        pytest.skip(f"the .circ printers are not available: {e}")
-
-
 # --------------------------------------------------------------------------------------------
 # --version, --help and usage
 
@@ -629,7 +621,6 @@ def test_graph_errors(capsys, work):
 
 
 def test_fmt_prints_canonical_form(capsys, work):
-    require_formatter()
     from circuitc import format_source, parse
     rc, out, _ = run(capsys, "fmt", "all.circ")
     assert rc == 0
@@ -639,7 +630,6 @@ def test_fmt_prints_canonical_form(capsys, work):
 
 
 def test_fmt_check_and_write(capsys, work):
-    require_formatter()
     rc, _, err = run(capsys, "fmt", "--check", "fa.circ")
     assert rc == 1 and "fa.circ" in err
     rc, _, err = run(capsys, "fmt", "-w", "fa.circ")
@@ -656,14 +646,12 @@ def test_fmt_check_and_write(capsys, work):
 
 
 def test_fmt_write_keeps_permissions(capsys, work):
-    require_formatter()
     os.chmod("fa.circ", 0o640)
     rc, _, _ = run(capsys, "fmt", "-w", "fa.circ")
     assert rc == 0 and stat.S_IMODE(os.stat("fa.circ").st_mode) == 0o640
 
 
 def test_fmt_netlists(capsys, work):
-    require_formatter()
     from circuitc import load_spec, parse
     rc, out, _ = run(capsys, "fmt", "c17.bench")
     assert rc == 0
@@ -680,7 +668,6 @@ def test_fmt_netlists(capsys, work):
 
 
 def test_fmt_errors(capsys, work):
-    require_formatter()
     Path("bad.circ").write_text("circuit c {\n  in a\n  out y;\n}\n")
     assert "bad.circ:2:7: error: missing `;`" in fails(capsys, "fmt", "bad.circ")
     assert "cannot find" in fails(capsys, "fmt", "nope.circ")

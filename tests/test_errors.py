@@ -604,7 +604,7 @@ def test_unbounded_recursion_is_reported_once():
     src = ("circuit r<N> {\n  in x;\n  out y;\n  y = r<N - 1>(x);\n}\n"
            "circuit top {\n  in x;\n  out y;\n  y = r<3>(x);\n}\n")
     err = error(src)
-    d = check(err, src, "nest deeper|recursi", at(src, "r<N - 1>"), hint="base case")
+    check(err, src, "nest deeper|recursi", at(src, "r<N - 1>"), hint="base case")
     assert len(str(err).splitlines()) < 10
 
 

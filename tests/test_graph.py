@@ -125,23 +125,6 @@ def test_graph_attributes():
     assert G.number_of_edges() == 4
 
 
-def test_fast_graph_fill_matches_networkx_api(monkeypatch):
-    c = random_netlist(500, 8, 4)
-    fast = graph.circuit_graph(c)
-    fill = graph._fill_digraph
-    monkeypatch.setattr(graph, "_fill_digraph", lambda G, nodes, edges: fill(G, nodes, edges, fast=False))
-    slow = graph.circuit_graph(c)
-    assert nx.utils.graphs_equal(fast, slow)
-    assert list(fast.nodes(data=True)) == list(slow.nodes(data=True))
-    assert list(fast.edges(data=True)) == list(slow.edges(data=True))
-    assert {n: dict(p) for n, p in fast.pred.items()} == {n: dict(p) for n, p in slow.pred.items()}
-    assert list(nx.topological_sort(fast)) == list(nx.topological_sort(slow))
-    assert dict(fast.in_degree()) == dict(slow.in_degree())
-    assert nx.utils.graphs_equal(fast.reverse(), slow.reverse())
-    fast.add_edge("w0", "new", count=1)          # still an ordinary, mutable DiGraph
-    assert fast.pred["new"] == {"w0": {"count": 1}}
-
-
 def test_summary_full_adder():
     c = bool_circuit(["a", "b", "cin"], ["s", "cout"],
                      [("s", "xor", "a", "b", "cin"), ("cout", "maj", "a", "b", "cin"), ("n", "not", "a")])
