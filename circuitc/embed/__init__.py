@@ -1,0 +1,1 @@
+"""Embedding circuits into the network: allocations of neurons and per-layer reshuffling."""

@@ -1,0 +1,252 @@
+"""Allocations: which S of a block's n neurons each circuit owns (math.md §1.4).
+
+Every network layer is d blocks of n = D/d neurons, and circuit t owns one S-hot support in every
+block. Two supports may share at most one neuron, so that the read-off of a circuit (the mean of
+its S neurons) picks up at most 1/S of any other circuit's activation. Two strategies:
+
+- **prime-step** (the construction of the computation-in-superposition papers): for every allowed
+  step, walk h, h+step, h+2·step, … for each shift h < step and cut the walk into runs of S
+  neurons. A step is allowed when step·(S−1) < n and it has no prime factor below S, or is such a
+  step times a power of S (this matters when S is composite). Two allowed steps a ≠ b always
+  differ by a factor of at least S after dividing out their gcd, which is what keeps overlaps ≤ 1.
+  Loads are uneven: neurons early in a walk are used more often.
+- **affine** (finite geometry): take the largest prime q ≥ S with S·q ≤ n and view S·q neurons as
+  an S × q grid. Each line y = a·x + b (mod q), x = 0..S−1, is a support: two distinct lines meet in
+  at most one point. There are q² lines; the q lines of one slope partition the grid, so taking
+  whole slope classes loads every neuron equally, and a partial class adds at most one.
+
+No allocation with overlap ≤ 1 can exceed the pair-packing bound n(n−1)/(S(S−1)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ..errors import CircuitError, Diagnostic
+
+STRATEGIES = ("prime-step", "affine")
+
+
+def _primes_below(limit: int) -> np.ndarray:
+    if limit < 3:
+        return np.zeros(0, dtype=np.int64)
+    sieve = np.ones(limit, dtype=bool)
+    sieve[:2] = False
+    for p in range(2, int(limit ** 0.5) + 1):
+        if sieve[p]:
+            sieve[p * p::p] = False
+    return np.flatnonzero(sieve)
+
+
+def _check_shape(n: int, S: int) -> None:
+    if S < 2:
+        raise CircuitError(Diagnostic(f"redundancy S = {S} is too small: supports of one neuron cannot overlap "
+                                      f"in at most one neuron and still be told apart",
+                                      hint="use S >= 2"))
+    if n < S:
+        raise CircuitError(Diagnostic(f"a block of n = {n} neurons cannot hold a support of S = {S} neurons",
+                                      hint="raise the width D or lower S"))
+
+
+def packing_bound(n: int, S: int) -> int:
+    """The most supports any allocation with pairwise overlap <= 1 can have: n(n-1)/(S(S-1))."""
+    return n * (n - 1) // (S * (S - 1))
+
+
+# ---------------------------------------------------------------- prime-step
+
+@lru_cache(maxsize=256)
+def allowed_steps(n: int, S: int) -> tuple[int, ...]:
+    """The steps of the prime-step construction, ascending."""
+    limit = (n - 1) // (S - 1) + 1           # step * (S-1) < n
+    small = _primes_below(S)
+    steps = np.arange(1, limit)
+    ok = np.ones(len(steps), dtype=bool)
+    for p in small:
+        ok &= steps % p != 0
+    base = steps[ok].tolist()
+    allowed = set(base)
+    if any(S % p == 0 for p in small.tolist()):  # composite S: S itself has small prime factors
+        for step in base:
+            k = step * S
+            while k * (S - 1) < n:
+                allowed.add(k)
+                k *= S
+    return tuple(sorted(allowed))
+
+
+def prime_step_capacity(n: int, S: int) -> int:
+    """How many supports the prime-step construction yields (closed form; nothing is enumerated)."""
+    _check_shape(n, S)
+    total = 0
+    for step in allowed_steps(n, S):
+        h = np.arange(step)
+        total += int((((n - h + step - 1) // step) // S).sum())
+    return total
+
+
+def prime_step_supports(n: int, S: int, count: int | None = None) -> np.ndarray:
+    """The first `count` prime-step supports (all of them by default), shape (count, S), int64.
+
+    Supports come step by step (ascending), so each completed step adds at most one to the load
+    of every neuron.
+    """
+    _check_shape(n, S)
+    need = prime_step_capacity(n, S) if count is None else count
+    blocks: list[np.ndarray] = []
+    have = 0
+    for step in allowed_steps(n, S):
+        if have >= need:
+            break
+        h = np.arange(step)
+        runs = ((n - h + step - 1) // step) // S          # supports per shift
+        shift = np.repeat(h, runs)                         # one entry per support
+        run = np.arange(len(shift)) - np.repeat(np.cumsum(runs) - runs, runs)
+        first = shift + run * S * step
+        blocks.append(first[:, None] + step * np.arange(S)[None, :])
+        have += len(first)
+    out = np.concatenate(blocks) if blocks else np.zeros((0, S), dtype=np.int64)
+    return out[:need]
+
+
+# ---------------------------------------------------------------- affine (finite geometry)
+
+def affine_prime(n: int, S: int) -> int | None:
+    """The prime q of the affine construction: the largest with q >= S and S*q <= n, or None."""
+    primes = _primes_below(n // S + 1)
+    primes = primes[primes >= S]
+    return int(primes[-1]) if len(primes) else None
+
+
+def affine_capacity(n: int, S: int) -> int:
+    _check_shape(n, S)
+    q = affine_prime(n, S)
+    return 0 if q is None else q * q
+
+
+def affine_supports(n: int, S: int, count: int | None = None) -> np.ndarray:
+    """`count` lines of the S × q grid (all q² by default), whole slope classes first, shape (count, S).
+
+    Neuron (x, y) of the grid is index x·q + y. Lines are ordered by slope, then intercept; a prefix
+    of whole slope classes loads every grid neuron equally.
+    """
+    _check_shape(n, S)
+    q = affine_prime(n, S)
+    if q is None:
+        return np.zeros((0, S), dtype=np.int64)
+    count = q * q if count is None else count
+    t = np.arange(count)
+    slope, intercept = t // q, t % q
+    x = np.arange(S)
+    y = (slope[:, None] * x[None, :] + intercept[:, None]) % q
+    return x[None, :] * q + y
+
+
+# ---------------------------------------------------------------- choosing and checking
+
+@dataclass(frozen=True, eq=False)
+class Allocation:
+    """T supports of S neurons within a block of n, with the figures reports quote."""
+
+    strategy: str
+    n: int
+    S: int
+    supports: np.ndarray      # (T, S) neuron indices in [0, n), ascending in each row
+    capacity: int             # supports the strategy offers at (n, S)
+
+    @property
+    def T(self) -> int:
+        return int(self.supports.shape[0])
+
+    @property
+    def packing_bound(self) -> int:
+        return packing_bound(self.n, self.S)
+
+    @property
+    def fill(self) -> float:
+        """T over the strategy's capacity: filling an allocation to capacity is never usable."""
+        return self.T / self.capacity if self.capacity else float("inf")
+
+    def load(self) -> np.ndarray:
+        """Circuits per neuron, shape (n,)."""
+        return np.bincount(self.supports.ravel(), minlength=self.n)
+
+    def summary(self) -> dict:
+        load = self.load()
+        return {"strategy": self.strategy, "n": self.n, "S": self.S, "T": self.T,
+                "capacity": self.capacity, "packing_bound": self.packing_bound,
+                "fill": round(self.fill, 4), "load_min": int(load.min()), "load_max": int(load.max()),
+                "neurons_used": int((load > 0).sum())}
+
+
+def max_overlap(supports: np.ndarray) -> int:
+    """The most neurons any two supports share (0 or 1 for a valid allocation). Vectorised.
+
+    Two supports share two neurons exactly when some pair of neurons lies in both, so it suffices
+    to look for a repeated neuron pair among all supports' pairs.
+    """
+    T, S = supports.shape
+    if T < 2 or S < 2:
+        return int(T >= 2 and S >= 1 and len(np.unique(supports)) < supports.size)
+    rows = np.sort(supports, axis=1)
+    i, j = np.triu_indices(S, k=1)
+    n = int(rows.max()) + 1
+    pair = rows[:, i] * n + rows[:, j]                       # (T, S(S-1)/2)
+    owner = np.repeat(np.arange(T), len(i))
+    order = np.argsort(pair.ravel(), kind="stable")
+    p, o = pair.ravel()[order], owner[order]
+    same = p[1:] == p[:-1]
+    if not same.any():
+        return 1 if len(np.unique(rows)) < rows.size else 0
+    # A repeated pair: count how many neurons the two owners share.
+    a, b = o[1:][same][0], o[:-1][same][0]
+    return len(np.intersect1d(rows[a], rows[b]))
+
+
+def capacities(n: int, S: int) -> dict[str, int]:
+    return {"prime-step": prime_step_capacity(n, S), "affine": affine_capacity(n, S)}
+
+
+def allocate(T: int, n: int, S: int, strategy: str = "auto", *, d: int | None = None) -> Allocation:
+    """T supports for one layer. Refuses, before building anything, when T does not fit.
+
+    "auto" takes the strategy with the larger capacity at (n, S): by the fill-fraction law of
+    math.md §1.5 the propagation error grows with T/capacity, and the affine loads are even.
+    `d` (blocks per layer) only makes the error message speak in terms of the width D = n·d.
+    """
+    _check_shape(n, S)
+    caps = capacities(n, S)
+    if strategy == "auto":
+        strategy = max(STRATEGIES, key=lambda s: (caps[s], s == "affine"))
+    elif strategy not in STRATEGIES:
+        raise CircuitError(Diagnostic(f"unknown allocation strategy {strategy!r}",
+                                      expected=", ".join(("auto",) + STRATEGIES)))
+    if T > caps[strategy]:
+        raise CircuitError(_does_not_fit(T, n, S, strategy, caps, d))
+    build = prime_step_supports if strategy == "prime-step" else affine_supports
+    supports = np.sort(build(n, S, T), axis=1)
+    return Allocation(strategy, n, S, supports, caps[strategy])
+
+
+def _does_not_fit(T: int, n: int, S: int, strategy: str, caps: dict[str, int], d: int | None) -> Diagnostic:
+    cap_fn = prime_step_capacity if strategy == "prime-step" else affine_capacity
+    wider = n
+    while cap_fn(wider, S) < T and wider < 64 * n + 1024:
+        wider += 1
+    smaller_S = next((s for s in range(S - 1, 1, -1) if cap_fn(n, s) >= T), None)
+    width = (lambda m: f"D = {m * d}") if d else (lambda m: f"n = {m} neurons per block")
+    fixes = []
+    if cap_fn(wider, S) >= T:
+        fixes.append(f"raise the width to {width(wider)}")
+    if smaller_S is not None:
+        fixes.append(f"lower the redundancy to S = {smaller_S}")
+    other = next((s for s in STRATEGIES if s != strategy and caps[s] >= T), None)
+    if other:
+        fixes.append(f'use allocation "{other}" (capacity {caps[other]})')
+    fixes.append(f"use fewer than {caps[strategy] + 1} instances")
+    return Diagnostic(f"{T} circuit instances do not fit: with {width(n)} and S = {S} the {strategy} allocation "
+                      f"holds {caps[strategy]} (pair-packing bound for any allocation: {packing_bound(n, S)})",
+                      hint="; or ".join(fixes))
