@@ -1,0 +1,126 @@
+"""A network declaration → one superposed ReLU network. `compile_network` reads as the pass list.
+
+    Spec ─lower→ SmallMLPs ─allocate→ Allocation ─shuffle→ per-layer supports ─assemble→ network
+
+Every numeric knob lives in `Config`; the network declaration supplies D, z, S, the allocation
+strategy and the seed, and the rest have defaults here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from .assemble import CompiledNetwork, assemble
+from .embed.allocate import Allocation, allocate, capacities
+from .embed.shuffle import layer_supports
+from .errors import CircuitError, Diagnostic
+from .graph import levels
+from .lower.boolean import lower_boolean
+from .lower.mlp import lower_mlp
+from .lower.small_mlp import SmallMLP
+from .spec import BoolCircuit, Circuit, MLPCircuit, Network, Op, Spec
+
+_LOGIC = (Op.AND, Op.OR, Op.XOR, Op.MAJ)
+
+
+@dataclass(frozen=True)
+class Config:
+    D: int                      # width of the network (the compiled width is n·d <= D)
+    z: int                      # the sparsity promise: at most z instances active
+    S: int | None = None        # redundancy; None: the largest S whose allocation still fits T
+    allocation: str = "auto"    # "auto", "prime-step" or "affine"
+    seed: int = 0
+    margin: float = 0.5         # β: how far below threshold an inactive unit sits
+
+    @classmethod
+    def for_network(cls, net: Network, **overrides) -> "Config":
+        config = cls(D=net.D, z=net.z, S=net.S, allocation=net.allocation, seed=net.seed)
+        return replace(config, **overrides)
+
+
+@dataclass(frozen=True, eq=False)
+class Compilation:
+    network: CompiledNetwork
+    config: Config
+    allocation: Allocation
+    circuits: tuple[Circuit, ...]       # one per instance type, in `network.types` order
+    counts: tuple[int, ...]
+    permutations: np.ndarray            # (L+1, T): the per-layer reshuffling
+
+    def report(self) -> dict:
+        """The figures `circuitc compile` prints (math.md names)."""
+        net = self.network
+        naive = [one_neuron_per_gate_width(c) for c in self.circuits]
+        gates = [gate_count(c) for c in self.circuits]
+        T = net.T
+        return {
+            "D": net.D, "D_requested": self.config.D, "L": net.L, "T": T, "d": net.d, "z": self.config.z,
+            "S": net.S, "n": net.n, "allocation": self.allocation.summary(),
+            "margin": self.config.margin, "seed": self.config.seed,
+            "compression": sum(c * w for c, w in zip(self.counts, naive)) / net.D,
+            "naive_neurons": sum(c * g for c, g in zip(self.counts, gates)),
+            "parameters": sum(p.numel() for p in net.model.parameters()),
+            "config": asdict(self.config),
+        }
+
+
+def one_neuron_per_gate_width(circuit: Circuit) -> int:
+    """d of the naive network: the widest level with one neuron per logic gate (NOT and copies free)."""
+    if isinstance(circuit, MLPCircuit):
+        return max(layer.weights.shape[0] for layer in circuit.layers)
+    lv = levels(circuit)
+    counts = np.bincount([lv[g.out] for g in circuit.gates if g.op in _LOGIC] or [0])
+    return max(1, int(counts.max()))
+
+
+def gate_count(circuit: Circuit) -> int:
+    if isinstance(circuit, MLPCircuit):
+        return sum(layer.weights.shape[0] for layer in circuit.layers)
+    return sum(g.op in _LOGIC for g in circuit.gates)
+
+
+def lower(circuit: Circuit, config: Config) -> SmallMLP:
+    if isinstance(circuit, BoolCircuit):
+        return lower_boolean(circuit, config.margin)
+    return lower_mlp(circuit, config.margin)
+
+
+def choose_redundancy(T: int, n: int, strategy: str) -> int:
+    """The largest S >= 2 whose allocation holds T instances in blocks of n (more S, less noise)."""
+    best = None
+    for S in range(2, n + 1):
+        caps = capacities(n, S)
+        cap = max(caps.values()) if strategy == "auto" else caps[strategy]
+        if cap >= T:
+            best = S
+        elif best is not None:
+            break
+    if best is None:
+        raise CircuitError(Diagnostic(f"{T} instances do not fit in blocks of n = {n} neurons even at S = 2",
+                                      hint="raise the width D or use fewer instances"))
+    return best
+
+
+def compile_network(spec: Spec, network: str | None = None, **overrides) -> Compilation:
+    """Compile the named network declaration (the only one, by default) of a Spec."""
+    net = spec.network(network)
+    config = Config.for_network(net, **overrides)
+    circuits = tuple(spec.circuit(g.circuit) for g in net.groups)
+    counts = tuple(g.count for g in net.groups)
+    T = sum(counts)
+
+    types = [lower(c, config) for c in circuits]                       # lower
+    d = max(t.d for t in types)
+    L = max(t.L for t in types)
+    n = config.D // d
+    if n < 2:
+        raise CircuitError(Diagnostic(f"width D = {config.D} is narrower than two blocks of the lowered "
+                                      f"width d = {d}", hint=f"raise D to at least {2 * d}"))
+    S = config.S if config.S is not None else choose_redundancy(T, n, config.allocation)
+    allocation = allocate(T, n, S, config.allocation, d=d)            # allocate
+    supports, perms = layer_supports(allocation, L + 1, config.seed)   # reshuffle per layer
+    type_of = np.repeat(np.arange(len(types)), counts)
+    network_ = assemble(types, type_of, supports, n)                   # assemble
+    return Compilation(network_, replace(config, S=S), allocation, circuits, counts, perms)

@@ -1,0 +1,205 @@
+"""Boolean circuits → SmallMLP with clean threshold steps ("step" lowering).
+
+Values are 0/1. NOT, BUF and constants cost no neuron: a wire's value is an affine form
+`c·on + a·base` over a *base* signal (an input bit or a gate output), and NOT(x) = on − x is
+folded into the weights of whoever reads x (math.md §1.6), through the circuit's own on-indicator
+so an inactive instance stays 0.
+
+Every AND, OR, XOR and MAJ is a function of the sum s of its input values, so it is a sum of
+threshold steps [s >= m] over the thresholds where it changes. One step is a pair of ReLUs,
+
+    [s >= m]  =  ReLU(2(s − m) + 1.5) − ReLU(2(s − m) + 0.5),
+
+which is exactly 0 for s <= m − 0.75 and exactly 1 for s >= m − 0.25: an error below 0.25 in s is
+removed, not passed on (a single ReLU(2x − 1) would double it every layer; math.md §1.6). So a
+k-input AND, OR or MAJ is one step (2 neurons), and a k-input XOR is k steps in a single layer.
+A wire read several layers after it is computed is carried by the same step, [x >= 1], one layer
+at a time, so every value in every layer is clean. The gate sits one layer after the latest of its
+inputs; the circuit's depth L is the depth of its latest output (at least 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..graph import levels as wire_levels
+from ..spec import BoolCircuit, Op
+from .small_mlp import FIRST_FREE, SmallMLP, add_on, on_rows
+
+# A step [s >= m] is one row, 2·s + (1.5 − 2m)·on, written at an even neuron index and at the odd
+# index after it: the odd index's bias is one lower (small_mlp.layer_bias), so the two units
+# compute ReLU(2(s − m) + 1.5) and ReLU(2(s − m) + 0.5) with exactly the same error.
+# In forms (sparse rows over a layer's neurons) the key ON stands for the on-indicator, which the
+# network holds as a[ON_HI] − a[ON_LO]; it is expanded when the weights are written.
+ON = "on"
+_STEP_SCALE = 2.0
+_STEP_OFFSET = 1.5
+
+
+@dataclass
+class _Base:
+    """A 0/1 signal that owns neurons: an input bit (home layer 0) or a gate output."""
+
+    home: int
+    # Gate outputs: input terms (c, a, base) and the steps (m, delta), value = f_lo + Σ delta·[s >= m].
+    terms: list = field(default_factory=list)
+    steps: list = field(default_factory=list)
+    f_lo: int = 0
+    input_neuron: int | None = None
+
+
+def _gate_function(op: Op, k: int):
+    if op is Op.AND:
+        return lambda s: int(s >= k)
+    if op is Op.OR:
+        return lambda s: int(s >= 1)
+    if op is Op.XOR:
+        return lambda s: s % 2
+    if op is Op.MAJ:
+        return lambda s: int(s >= (k + 1) // 2)
+    raise AssertionError(op)  # pragma: no cover
+
+
+class _Lowering:
+    def __init__(self, circuit: BoolCircuit, margin: float):
+        self.circuit = circuit
+        self.margin = margin
+        self.rows: dict[int, list[dict[int, float]]] = {}      # layer -> unit rows (sparse)
+        self.forms: dict[tuple[int, int], dict[int, float]] = {}  # (base id, layer) -> form there
+        self.bases: list[_Base] = []
+
+    # ---------------------------------------------------------------- forms and units
+    def _unit(self, layer: int, row: dict[int, float]) -> int:
+        units = self.rows.setdefault(layer, [])
+        units.append(row)
+        return FIRST_FREE + len(units) - 1
+
+    def _step(self, layer: int, s: dict, m: float) -> dict:
+        """Two units at `layer` (even index, then odd) computing [s >= m]; returns the form u1 − u2."""
+        row = {j: _STEP_SCALE * v for j, v in s.items()}
+        row[ON] = row.get(ON, 0.0) + _STEP_OFFSET - _STEP_SCALE * m
+        upper = self._unit(layer, row)
+        lower = self._unit(layer, row)
+        assert upper % 2 == 0 and lower == upper + 1
+        return {upper: 1.0, lower: -1.0}
+
+    def _form(self, b: int, layer: int) -> dict[int, float]:
+        """The form of base b over the neurons of `layer` (carrying it forward as needed)."""
+        key = (b, layer)
+        if key in self.forms:
+            return self.forms[key]
+        base = self.bases[b]
+        if layer == base.home:
+            if base.input_neuron is not None:
+                form = {base.input_neuron: 1.0}
+            else:
+                s = self._sum(base.terms, layer - 1)
+                form = {ON: float(base.f_lo)} if base.f_lo else {}
+                for m, delta in base.steps:
+                    for j, v in self._step(layer, s, m).items():
+                        form[j] = form.get(j, 0.0) + delta * v
+        else:  # carried: a clean copy [x >= 1] of the form one layer below
+            assert layer > base.home
+            form = self._step(layer, self._form(b, layer - 1), 1.0)
+        self.forms[key] = form
+        return form
+
+    def _sum(self, terms, layer: int) -> dict[int, float]:
+        s: dict[int, float] = {}
+        for c, a, b in terms:
+            if c:
+                s[ON] = s.get(ON, 0.0) + c
+            if a:
+                for j, v in self._form(b, layer).items():
+                    s[j] = s.get(j, 0.0) + a * v
+        return s
+
+    # ---------------------------------------------------------------- the circuit
+    def run(self) -> SmallMLP:
+        c = self.circuit
+        value: dict[str, tuple[int, int, int | None]] = {}    # wire -> (c, a, base)
+        for k, bit in enumerate(c.input_bits):
+            self.bases.append(_Base(home=0, input_neuron=FIRST_FREE + k))
+            value[bit] = (0, 1, len(self.bases) - 1)
+        lv = wire_levels(c)
+        for g in sorted(c.gates, key=lambda g: lv[g.out]):   # any topological order will do
+            if g.op is Op.CONST0 or g.op is Op.CONST1:
+                value[g.out] = (int(g.op is Op.CONST1), 0, None)
+            elif g.op is Op.BUF:
+                value[g.out] = value[g.args[0]]
+            elif g.op is Op.NOT:
+                cc, a, b = value[g.args[0]]
+                value[g.out] = (1 - cc, -a, b)
+            else:
+                value[g.out] = self._gate(g.op, [value[x] for x in g.args])
+        outs = [value[b] for b in c.output_bits]
+        L = max([1] + [self.bases[b].home for _, a, b in outs if a])
+        readout_forms = [({ON: float(cc)} if cc else {}, a, b) for cc, a, b in outs]
+        forms = []
+        for const, a, b in readout_forms:
+            form = dict(const)
+            if a:
+                for j, v in self._form(b, L).items():
+                    form[j] = form.get(j, 0.0) + a * v
+            forms.append(form)
+        return self._assemble(L, forms)
+
+    def _gate(self, op: Op, terms: list[tuple[int, int, int | None]]) -> tuple[int, int, int | None]:
+        k = len(terms)
+        lo = sum(min(cc, cc + a) for cc, a, _ in terms)
+        hi = sum(max(cc, cc + a) for cc, a, _ in terms)
+        f = _gate_function(op, k)
+        steps = [(m, f(m) - f(m - 1)) for m in range(lo + 1, hi + 1) if f(m) != f(m - 1)]
+        if not steps:                       # constant: every input combination gives f(lo)
+            return (f(lo), 0, None)
+        live = [t for t in terms if t[1]]
+        if len(live) == 1:
+            # One input that varies (the rest are constants): the gate is that input or its
+            # negation, folded like a NOT — `x & 1`, `x ^ 1`, `or(x, 0)` cost no neuron.
+            c, a, b = live[0]
+            rest = sum(cc for cc, aa, _ in terms if not aa)
+            h0, h1 = f(rest + c), f(rest + c + a)   # the gate's value at base 0 and at base 1
+            return (h0, h1 - h0, b) if h1 != h0 else (h0, 0, None)
+        home = 1 + max(self.bases[b].home for _, _, b in live)
+        self.bases.append(_Base(home=home, terms=terms, steps=steps, f_lo=f(lo)))
+        return (0, 1, len(self.bases) - 1)
+
+    def _assemble(self, L: int, out_forms: list[dict]) -> SmallMLP:
+        n_in = len(self.circuit.input_bits)
+        d = max([FIRST_FREE + n_in] + [FIRST_FREE + len(self.rows.get(l, ())) for l in range(1, L + 1)])
+        weights = np.zeros((L, d, d))
+        for l in range(1, L + 1):
+            W = weights[l - 1]
+            W[:FIRST_FREE] = on_rows(d)
+            for i, row in enumerate(self.rows.get(l, ()), start=FIRST_FREE):
+                _write(W, i, row)
+                # Cancels the bias −β of an even index; at the odd index of a step the remaining −1
+                # is what makes it the lower unit.
+                add_on(W, i, self.margin)
+        readout = np.zeros((len(out_forms), d))
+        for k, form in enumerate(out_forms):
+            _write(readout, k, form)
+        # A step absorbs an error of 0.25 in s, i.e. 0.5 in its pre-activation 2s − 2m + offset; the
+        # on-indicator step absorbs 0.125 per neuron; a read-out decides at 0.5.
+        unit_norm = np.abs(weights[:, FIRST_FREE:, :]).sum(axis=2).max()
+        out_norm = np.abs(readout).sum(axis=1).max() if len(readout) else 0.0
+        tolerance = min([0.125] + [0.5 / x for x in (unit_norm, out_norm) if x > 0])
+        mlp = SmallMLP(self.circuit.name, "boolean", weights, float(self.margin), FIRST_FREE + np.arange(n_in),
+                       readout, tolerance)
+        mlp.check()
+        return mlp
+
+
+def _write(M: np.ndarray, i: int, form: dict) -> None:
+    for j, v in form.items():
+        if j == ON:
+            add_on(M, i, v)
+        else:
+            M[i, j] += v
+
+
+def lower_boolean(circuit: BoolCircuit, margin: float) -> SmallMLP:
+    """Lower a boolean circuit with clean threshold steps; the result computes it exactly."""
+    return _Lowering(circuit, margin).run()

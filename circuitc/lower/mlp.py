@@ -1,0 +1,54 @@
+"""MLP circuits → SmallMLP: the given layers, with biases moved onto the on-indicator.
+
+A ReLU layer becomes one network layer neuron for neuron. A linear layer's outputs can be
+negative, which a ReLU network cannot hold, so each becomes a pair ReLU(z), ReLU(-z) whose
+difference is folded into the weights that read it (and into the read-out, for the last layer).
+Biases never go into the network bias, which other circuits share: they are weights from ON.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..spec import MLPCircuit
+from .small_mlp import FIRST_FREE, SmallMLP, add_on, layer_bias, on_rows
+
+
+def lower_mlp(circuit: MLPCircuit, margin: float) -> SmallMLP:
+    n_in = len(circuit.input_bits)
+    # Values as rows over the previous layer's neurons plus one column for `on` (the last):
+    # value_j = forms[j, :-1] @ a_prev + forms[j, -1] · on.
+    width0 = FIRST_FREE + n_in
+    forms = np.zeros((n_in, width0 + 1))
+    forms[np.arange(n_in), FIRST_FREE + np.arange(n_in)] = 1.0
+    units_per_layer: list[np.ndarray] = []
+    for layer in circuit.layers:
+        pre = layer.weights @ forms                    # pre-activations as rows (+ `on` column)
+        pre[:, -1] += layer.bias                       # the circuit's own bias comes from `on`
+        m = len(pre)
+        if layer.activation == "relu":
+            units = pre
+            new_forms = np.zeros((m, FIRST_FREE + m + 1))
+            new_forms[np.arange(m), FIRST_FREE + np.arange(m)] = 1.0
+        else:                                          # linear: z = ReLU(z) − ReLU(−z)
+            units = np.concatenate([pre, -pre])
+            new_forms = np.zeros((m, FIRST_FREE + 2 * m + 1))
+            new_forms[np.arange(m), FIRST_FREE + np.arange(m)] = 1.0
+            new_forms[np.arange(m), FIRST_FREE + m + np.arange(m)] = -1.0
+        units_per_layer.append(units)
+        forms = new_forms
+    d = max([width0] + [FIRST_FREE + len(u) for u in units_per_layer])
+    L = len(units_per_layer)
+    weights = np.zeros((L, d, d))
+    bias = layer_bias(d, margin)
+    for l, units in enumerate(units_per_layer):
+        rows = FIRST_FREE + np.arange(len(units))
+        weights[l, rows, :units.shape[1] - 1] = units[:, :-1]
+        add_on(weights[l], rows, units[:, -1] - bias[rows])  # own bias; the shared one cancelled
+        weights[l, :FIRST_FREE] = on_rows(d)
+    readout = np.zeros((len(forms), d))
+    readout[:, :forms.shape[1] - 1] = forms[:, :-1]
+    add_on(readout, np.arange(len(forms)), forms[:, -1])
+    mlp = SmallMLP(circuit.name, "mlp", weights, float(margin), FIRST_FREE + np.arange(n_in), readout)
+    mlp.check()
+    return mlp

@@ -1,0 +1,161 @@
+"""`SmallMLP`: one circuit lowered to L ReLU layers of width d, the form the embedding consumes.
+
+Conventions (every lowering produces them, the assembler and the evaluators rely on them):
+
+- the circuit's on-indicator is the difference of its first two neurons, `on = a[ON_HI] − a[ON_LO]`,
+  in every layer: 1 in an active instance, 0 in an inactive one. A circuit's own constants and
+  biases are weights from `on`, so an inactive instance is exactly 0 everywhere (math.md §1,
+  assumption 3);
+- layer 0 holds the inputs: `a0[ON_HI] = 1`, `a0[ON_LO] = 0`, `a0[input_index[k]] = input k`;
+- layer l = 1..L: `a_l = ReLU(weights[l-1] @ a_{l-1} + layer_bias(d, margin))`. The bias of a
+  neuron index is the same for every circuit, because a network neuron is shared by many circuits
+  and has one bias: −β at even indices, −β − 1 at odd ones (β = `margin`). A unit that reads the
+  same row at an even index and at the odd index after it is a *clean step*: both see the same
+  error E, so their difference is exactly 1 or exactly 0 while |E| <= 0.5 (the two ReLUs rise
+  together). The on-indicator is such a pair at indices ON_HI, ON_LO, with biases −0.5 and −1.5
+  and row 2·on: exactly 1 in an active instance even when several active circuits share the
+  neuron, exactly 0 in an inactive one. (A single indicator neuron would carry its error forward,
+  multiplied, into every constant.) A lowering compensates the bias of its units through `on`, so
+  an active instance computes exactly its circuit while an inactive one sits at least β below
+  every ReLU threshold and stays 0 under read-off noise (assumption 2);
+- outputs are linear read-outs of the last layer: `y = readout @ a_L`; a boolean output is 1 when
+  y > 0.5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import CircuitError, Diagnostic
+
+ON_HI, ON_LO = 0, 1
+FIRST_FREE = 2           # the first neuron index a lowering may use for its own units
+_ON_BIAS = (-0.5, -1.5)  # biases of ON_HI and ON_LO: the clean step [on >= 1]
+_ON_SLOPE = 2.0
+
+
+def layer_bias(d: int, margin: float) -> np.ndarray:
+    """The bias of every neuron index of a layer, shared by all circuits of a network."""
+    b = np.full(d, -float(margin))
+    b[1::2] -= 1.0                      # odd indices: the lower unit of a clean step
+    b[[ON_HI, ON_LO]] = _ON_BIAS
+    return b
+
+
+def on_rows(d: int) -> np.ndarray:
+    """The weights of the two on-indicator neurons: both read 2·on = 2·(a[ON_HI] − a[ON_LO])."""
+    rows = np.zeros((2, d))
+    rows[:, ON_HI] = _ON_SLOPE
+    rows[:, ON_LO] = -_ON_SLOPE
+    return rows
+
+
+def add_on(W: np.ndarray, rows, coefficient) -> None:
+    """W[rows] += coefficient · on, with on = a[ON_HI] − a[ON_LO] (coefficient per row or scalar)."""
+    W[rows, ON_HI] += coefficient
+    W[rows, ON_LO] -= coefficient
+
+
+@dataclass(frozen=True, eq=False)
+class SmallMLP:
+    name: str
+    kind: str                  # "boolean" or "mlp"
+    weights: np.ndarray        # (L, d, d) float64
+    margin: float              # β >= 0; every neuron's bias is -β
+    input_index: np.ndarray    # (n_inputs,) int64
+    readout: np.ndarray        # (n_outputs, d) float64
+    # Largest read-off error per neuron (every layer, every neuron, ON included) under which an
+    # ACTIVE instance still computes its outputs exactly; 0 when the lowering promises nothing
+    # (real-valued MLP circuits pass errors on).
+    active_tolerance: float = 0.0
+
+    @property
+    def L(self) -> int:
+        return int(self.weights.shape[0])
+
+    @property
+    def d(self) -> int:
+        return int(self.weights.shape[1])
+
+    def bias(self) -> np.ndarray:
+        """The (d,) bias vector of every layer (see `layer_bias`)."""
+        return layer_bias(self.d, self.margin)
+
+    @property
+    def inactive_tolerance(self) -> float:
+        """Largest read-off error per neuron under which an INACTIVE instance stays exactly 0.
+
+        A unit's pre-activation is row·δ − margin with |δ_j| <= ε, so it stays <= 0 while
+        ε <= margin / ||row||_1; the on-indicator step stays 0 while 2·|δ_HI − δ_LO| <= 0.5.
+        """
+        norms = np.abs(self.weights[:, FIRST_FREE:, :]).sum(axis=2)   # (L, d - FIRST_FREE)
+        depth = -self.bias()[FIRST_FREE:]                                 # how far below 0 each sits
+        used = norms > 0
+        unit = float((depth[None, :].repeat(self.L, 0)[used] / norms[used]).min()) if used.any() else 0.125
+        return min(unit, 0.125)
+
+    def check(self) -> None:
+        w = self.weights
+        problems = []
+        if w.ndim != 3 or w.shape[1] != w.shape[2] or w.shape[1] < FIRST_FREE:
+            problems.append(f"weights must have shape (L, d, d) with d >= {FIRST_FREE}, got {w.shape}")
+        else:
+            if not np.all(w[:, [ON_HI, ON_LO], :] == on_rows(self.d)):
+                problems.append("the on-indicator neurons must read exactly 2·on (rows ON_HI, ON_LO)")
+            idx = self.input_index
+            if (len(set(idx.tolist())) != len(idx) or (len(idx) and (idx.min() < FIRST_FREE or idx.max() >= self.d))):
+                problems.append(f"input_index must name distinct neurons >= {FIRST_FREE} of layer 0")
+            if self.readout.ndim != 2 or self.readout.shape[1] != self.d:
+                problems.append(f"readout must have shape (n_outputs, {self.d}), got {self.readout.shape}")
+        if self.margin < 0:
+            problems.append(f"margin must be >= 0, got {self.margin}")
+        if problems:
+            raise CircuitError([Diagnostic(f"lowered circuit `{self.name}`: {p}") for p in problems])
+
+    def padded(self, d: int, L: int) -> "SmallMLP":
+        """The same circuit at width d >= self.d and depth L >= self.L.
+
+        Extra neurons are zero rows (ReLU(-margin) = 0: inactive forever); extra layers copy every
+        neuron forward (ReLU of a ReLU output is itself), so outputs are unchanged.
+        """
+        if d < self.d or L < self.L:
+            raise ValueError(f"cannot shrink {self.name} from (d={self.d}, L={self.L}) to (d={d}, L={L})")
+        if self.L == 0 and L > 0:
+            raise ValueError("a circuit without layers cannot be extended by copying")
+        w = np.zeros((L, d, d))
+        w[:self.L, :self.d, :self.d] = self.weights
+        w[:self.L, [ON_HI, ON_LO], :] = on_rows(d)
+        # A copy layer passes every live neuron through (ReLU of a ReLU output is itself), with the
+        # margin cancelled through `on` as in every other row.
+        live = np.flatnonzero(np.abs(self.weights[-1]).sum(axis=1) > 0)
+        live = live[live >= FIRST_FREE]
+        bias = layer_bias(d, self.margin)
+        for l in range(self.L, L):
+            w[l, live, live] = 1.0
+            add_on(w[l], live, -bias[live])
+            w[l, [ON_HI, ON_LO], :] = on_rows(d)
+        readout = np.zeros((self.readout.shape[0], d))
+        readout[:, :self.d] = self.readout
+        # A copied value carries its error on (a copy cleans nothing), so copies never raise the tolerance.
+        return SmallMLP(self.name, self.kind, w, self.margin, self.input_index.copy(), readout,
+                        self.active_tolerance)
+
+
+def run_small(mlp: SmallMLP, X: np.ndarray, active: np.ndarray | bool = True) -> np.ndarray:
+    """The lowered circuit without superposition: (batch, n_inputs) → (batch, n_outputs), float64.
+
+    `active` (scalar or (batch,) bool) sets the on-indicator; an inactive row gets zero inputs.
+    Every layer of every row is computed exactly as the network computes it for one instance alone.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    batch = X.shape[0]
+    on = np.broadcast_to(np.asarray(active, dtype=np.float64), (batch,))
+    a = np.zeros((batch, mlp.d))
+    a[:, ON_HI] = on
+    a[:, mlp.input_index] = X * on[:, None]
+    bias = mlp.bias()
+    for w in mlp.weights:
+        a = np.maximum(a @ w.T + bias, 0.0)
+    return a @ mlp.readout.T

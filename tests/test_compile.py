@@ -1,0 +1,113 @@
+"""The compile pass list end to end, and the sampling verifier.
+
+Small networks keep this fast. Exactness is asserted only where it is guaranteed: a single active
+instance whose neighbours are all inactive-and-silent is not guaranteed in general (a neighbour
+sharing neurons in two consecutive layers feeds back, see docs/lowering.md), so the end-to-end
+checks use T small enough that supports never overlap, or compare against measured behaviour.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import circuitc
+from circuitc.compile import Config, choose_redundancy, compile_network, one_neuron_per_gate_width
+from circuitc.verify import reference_outputs, sample_active, verify
+
+SOURCE = """
+circuit full_adder { in a, b, cin; out s, cout; s = xor(a, b, cin); cout = maj(a, b, cin); }
+circuit gates { in a, b; out y, z; y = a & ~b; z = a | b; }
+mlp tiny { in x[2]; out y; layer relu { weights = [[1, -1], [-1, 1]]; } layer linear { weights = [[1, 1]]; } }
+network small { use full_adder * 6; use gates * 6; active = 2; width = 512; seed = 3; }
+network mixed { use full_adder * 4; use tiny * 4; active = 1; width = 512; redundancy = 4; }
+"""
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return circuitc.parse(SOURCE)
+
+
+def test_pass_list_builds_a_network(spec):
+    comp = compile_network(spec, "small")
+    net = comp.network
+    rep = comp.report()
+    assert net.T == 12 and rep["T"] == 12 and rep["z"] == 2
+    assert rep["D"] == net.d * net.n <= 512 and rep["D_requested"] == 512
+    assert rep["S"] == net.S == comp.config.S >= 2
+    assert rep["parameters"] == sum(p.numel() for p in net.model.parameters())
+    assert rep["naive_neurons"] == 6 * 2 + 6 * 2
+    assert comp.permutations.shape == (net.L + 1, 12)
+
+
+def test_instances_with_disjoint_supports_are_exact(spec):
+    # n = 512 // d = 51 and S = 3 give the affine grid q = 13: the first 13 lines are one slope
+    # class, pairwise disjoint, so 12 instances never share a neuron in any layer and every
+    # promise-keeping input must be computed exactly.
+    comp = compile_network(spec, "small", S=3, allocation="affine")
+    sup = comp.network.supports
+    for l in range(sup.shape[0]):
+        assert len(np.unique(sup[l])) == sup[l].size
+    result = verify(comp, samples=2000, seed=1)
+    assert result["bit_accuracy"] == 1.0 and result["instance_accuracy"] == 1.0
+
+
+def test_z1_with_one_active_instance_matches_the_reference(spec):
+    comp = compile_network(spec, "mixed")
+    result = verify(comp, samples=1000, seed=2)
+    assert result["bit_accuracy"] == 1.0
+    assert result["real_max_error"] is not None and result["real_max_error"] < 1e-4
+
+
+def test_compilation_is_deterministic(spec):
+    a = compile_network(spec, "small").network.linears()
+    b = compile_network(spec, "small").network.linears()
+    for x, y in zip(a, b):
+        assert x.weight.detach().numpy().tobytes() == y.weight.detach().numpy().tobytes()
+        assert x.bias.detach().numpy().tobytes() == y.bias.detach().numpy().tobytes()
+    c = compile_network(spec, "small", seed=4).network.linears()
+    assert not torch.equal(a[0].weight, c[0].weight)
+
+
+def test_config_overrides_and_refusals(spec):
+    comp = compile_network(spec, "small", S=3, allocation="prime-step")
+    assert comp.config.S == 3 and comp.allocation.strategy == "prime-step"
+    with pytest.raises(circuitc.CircuitError, match="do not fit"):
+        compile_network(spec, "small", S=40)
+    with pytest.raises(circuitc.CircuitError, match="narrower"):
+        compile_network(spec, "small", D=12)
+    assert Config.for_network(spec.network("small")).D == 512
+
+
+def test_choose_redundancy_takes_the_largest_that_fits():
+    S = choose_redundancy(1000, 409, "auto")
+    from circuitc.embed.allocate import capacities
+    assert max(capacities(409, S).values()) >= 1000 > max(capacities(409, S + 1).values())
+
+
+def test_naive_width_counts_logic_gates_per_level(spec):
+    assert one_neuron_per_gate_width(spec.circuit("full_adder")) == 2
+    assert one_neuron_per_gate_width(spec.circuit("tiny")) == 2
+
+
+def test_sample_active_keeps_the_promise():
+    rng = np.random.default_rng(0)
+    inst = sample_active(50, 3, 5000, rng)
+    active = inst >= 0
+    assert active[:, 0].all() and set(active.sum(1)) == {1, 2, 3}
+    for row in inst:
+        live = row[row >= 0]
+        assert len(set(live.tolist())) == len(live)
+
+
+def test_reference_outputs_follow_the_interpreter(spec):
+    comp = compile_network(spec, "small")
+    inst = np.array([[0, 7], [11, -1]])
+    x = np.zeros((2, 2, comp.network.n_in_max))
+    x[0, 0, :3] = [1, 1, 0]
+    x[0, 1, :2] = [1, 0]
+    out = reference_outputs(comp, inst, x)
+    assert out[0, 0].tolist() == [0, 1] and out[0, 1].tolist() == [1, 1]
+    assert np.isnan(out[1, 1]).all()
