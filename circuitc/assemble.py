@@ -327,7 +327,7 @@ def assemble(types: Sequence[SmallMLP], type_of: np.ndarray, supports: np.ndarra
     type_of = np.asarray(type_of, dtype=np.int64)
     supports = np.asarray(supports, dtype=np.int64)
     _check_layout(types, type_of, supports, n)
-    d, L = types[0].d, types[0].L
+    d = types[0].d
     D = d * n
     margin = float(types[0].margin)
 
