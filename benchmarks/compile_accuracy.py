@@ -6,7 +6,7 @@ inputs. Prints one JSON object with a row per (circuit, D, z, T): the lowered wi
 allocation's fill, the compression T·d_naive/D, bit and instance accuracy, and timings.
 
     python benchmarks/compile_accuracy.py
-    python benchmarks/compile_accuracy.py --circuits examples/full_adder.circ:full_adder --D 4096 --z 1 2 --T 100 1000
+    python benchmarks/compile_accuracy.py --circuits full_adder c17 --D 4096 --z 1 2 --T 100 1000 --S 3
 """
 
 from __future__ import annotations
@@ -31,24 +31,28 @@ def network_of(circuit, T: int, D: int, z: int, seed: int) -> Spec:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--circuits", nargs="+", default=["examples/full_adder.circ:full_adder",
-                                                       "examples/c17.bench:c17"])
+    ap.add_argument("--circuits", nargs="+", default=["full_adder", "c17", "ripple_adder<N=4>", "comparator<N=4>"],
+                    help="circuit names in --source")
+    ap.add_argument("--source", default=str(ROOT / "benchmarks" / "frontier_circuits.circ"))
     ap.add_argument("--D", type=int, nargs="+", default=[4096])
     ap.add_argument("--z", type=int, nargs="+", default=[1, 2, 3])
-    ap.add_argument("--T", type=int, nargs="+", default=[50, 100, 300, 1000, 3000])
+    ap.add_argument("--T", type=int, nargs="+", default=[100, 1000, 3000, 10000])
+    ap.add_argument("--S", type=int, default=None, help="redundancy (default: the compiler's choice)")
+    ap.add_argument("--margin", type=float, default=None, help="margin β (default: the compiler's)")
     ap.add_argument("--samples", type=int, default=4096)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     rows = []
-    for item in args.circuits:
-        path, name = item.split(":")
-        circuit = circuitc.load_spec(ROOT / path).circuit(name)
+    spec = circuitc.load_spec(args.source)
+    overrides = {k: v for k, v in (("S", args.S), ("margin", args.margin)) if v is not None}
+    for name in args.circuits:
+        circuit = spec.circuit(name)
         for D in args.D:
             for z in args.z:
                 for T in args.T:
                     t0 = time.perf_counter()
                     try:
-                        comp = compile_network(network_of(circuit, T, D, z, args.seed))
+                        comp = compile_network(network_of(circuit, T, D, z, args.seed), **overrides)
                     except circuitc.CircuitError as e:
                         rows.append({"circuit": name, "D": D, "z": z, "T": T, "refused": str(e).splitlines()[0]})
                         continue

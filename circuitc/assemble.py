@@ -327,20 +327,27 @@ def assemble(types: Sequence[SmallMLP], type_of: np.ndarray, supports: np.ndarra
     type_of = np.asarray(type_of, dtype=np.int64)
     supports = np.asarray(supports, dtype=np.int64)
     _check_layout(types, type_of, supports, n)
-    d = types[0].d
-    D = d * n
-    margin = float(types[0].margin)
+    weights = assemble_weights(types, type_of, supports, n, chunk_entries=chunk_entries)
+    bias = torch.from_numpy(np.repeat(layer_bias(types[0].d, types[0].margin), n)).to(torch.float32)
+    return network_from_layers(types, type_of, supports, n, [(W, bias.clone()) for W in weights])
 
-    bias = torch.from_numpy(np.repeat(layer_bias(d, margin), n)).to(torch.float32)   # block i: bias[i]
-    layers: list[nn.Module] = []
-    for W in assemble_weights(types, type_of, supports, n, chunk_entries=chunk_entries):
+
+def network_from_layers(types: Sequence[SmallMLP], type_of: np.ndarray, supports: np.ndarray, n: int,
+                        layers: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> CompiledNetwork:
+    """A `CompiledNetwork` around given (weight, bias) tensors: what `assemble` builds after its
+    scatter-add, and what loading an artifact rebuilds without one. Checks the layout the same way."""
+    types = _common_types(types)
+    type_of = np.asarray(type_of, dtype=np.int64)
+    supports = np.asarray(supports, dtype=np.int64)
+    _check_layout(types, type_of, supports, n)
+    modules: list[nn.Module] = []
+    for W, b in layers:
         # Built on the meta device so that no default initialisation is computed and discarded.
-        lin = nn.Linear(D, D, device="meta")
+        lin = nn.Linear(W.shape[1], W.shape[0], device="meta")
         lin.weight = nn.Parameter(W)
-        lin.bias = nn.Parameter(bias.clone())
-        layers += [lin, nn.ReLU()]
-    model = nn.Sequential(*layers)
-
+        lin.bias = nn.Parameter(b)
+        modules += [lin, nn.ReLU()]
+    d = types[0].d
     n_in = np.array([len(ty.input_index) for ty in types], dtype=np.int64)
     n_out = np.array([ty.readout.shape[0] for ty in types], dtype=np.int64)
     input_table = np.full((len(types), int(n_in.max(initial=0))), -1, dtype=np.int64)
@@ -348,6 +355,6 @@ def assemble(types: Sequence[SmallMLP], type_of: np.ndarray, supports: np.ndarra
     for k, ty in enumerate(types):
         input_table[k, :n_in[k]] = ty.input_index
         readout_table[k, :n_out[k]] = ty.readout
-    return CompiledNetwork(model=model, types=types, type_of=type_of, supports=supports, n=n,
-                           margin=margin, input_table=input_table, readout_table=readout_table,
+    return CompiledNetwork(model=nn.Sequential(*modules), types=types, type_of=type_of, supports=supports, n=n,
+                           margin=float(types[0].margin), input_table=input_table, readout_table=readout_table,
                            n_inputs=n_in, n_outputs=n_out)

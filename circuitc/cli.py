@@ -1,10 +1,11 @@
-"""The `circuitc` command line: check, eval, graph and fmt over `.circ` sources and netlists.
+"""The `circuitc` command line: check, eval, graph and fmt over `.circ` sources and netlists;
+compile a network declaration into a saved network, and verify a saved network.
 
 The commands only read files, call the library and format what it returns; every rule about
 circuits lives in the library. Exit codes:
 
     0    success
-    1    `fmt --check`: some file is not formatted
+    1    `fmt --check`: some file is not formatted; `verify`: bit accuracy below --min-accuracy
     2    bad input (a CircuitError, reported with file:line:col) or bad usage
     3    an internal error (a bug: reported with its traceback)
     130  interrupted (Ctrl-C)
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import os
 import sys
 import textwrap
@@ -37,6 +39,7 @@ __all__ = ["main", "build_parser"]
 
 EXIT_OK = 0
 EXIT_CHANGED = 1
+EXIT_FAILED = 1
 EXIT_ERROR = 2
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
@@ -315,6 +318,177 @@ def cmd_fmt(args) -> int:
 
 
 # ============================================================================================
+# compile and verify
+
+
+def _positive(name: str, value, parser, minimum: int = 1) -> None:
+    if value is not None and value < minimum:
+        parser.error(f"{name} must be {minimum} or more, got {value}")
+
+
+def _overrides(args) -> dict:
+    """The knobs given on the command line, as `compile_network` overrides."""
+    parser = args.parser
+    _positive("--width", args.width, parser)
+    _positive("--active", args.active, parser)
+    _positive("--redundancy", args.redundancy, parser)
+    if args.margin is not None and not (args.margin >= 0 and math.isfinite(args.margin)):
+        parser.error(f"--margin must be a finite number >= 0, got {args.margin}")
+    given = {"D": args.width, "z": args.active, "S": args.redundancy, "allocation": args.allocation,
+             "seed": args.seed, "margin": args.margin}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _compile_record(args, spec: Spec, comp, name: str) -> dict:
+    rep = comp.report()
+    types = [{"circuit": c.name, "kind": c.kind, "count": count, "inputs": len(c.input_bits),
+              "outputs": len(c.output_bits)} for c, count in zip(comp.circuits, comp.counts)]
+    return {"file": args.file, "network": name, "output": args.output, "source_hash": spec.source_hash,
+            "report": rep, "types": types}
+
+
+def _fmt(x: float | None, digits: int = 4) -> str | None:
+    return None if x is None else f"{x:.{digits}g}" if isinstance(x, float) else str(x)
+
+
+def _accuracy(x: float | None) -> str | None:
+    """An accuracy with six decimals, rounded down: only an exact 1 reads as 1."""
+    if x is None:
+        return None
+    return "1" if x == 1 else f"{math.floor(x * 1e6) / 1e6:.6f}"
+
+
+def cmd_compile(args) -> int:
+    from .artifact import check_target, save
+    from .compile import compile_network
+
+    overrides = _overrides(args)
+    check_target(args.output, args.force)          # refuse before any work
+    spec = load_spec(args.file)
+    for w in spec.warnings:
+        print(w.render(), file=sys.stderr)
+    net = spec.network(args.network)
+    if "z" in overrides and overrides["z"] > net.T:
+        raise _error(f"--active {overrides['z']} exceeds the {net.T} instances of network `{net.name}`",
+                     hint=f"at most {net.T} instances can be active at once")
+    comp = compile_network(spec, net.name, **overrides)
+    save(comp, args.output, force=args.force)
+    record = _compile_record(args, spec, comp, net.name)
+    if args.json:
+        sys.stdout.write(json.dumps(record, indent=2) + "\n")
+        return EXIT_OK
+    rep = record["report"]
+    alloc = rep["allocation"]
+    requested = f" ({rep['D_requested']} requested)" if rep["D_requested"] != rep["D"] else ""
+    print(f"compiled network `{net.name}` of {args.file} into {args.output}")
+    print(f"source hash: {spec.source_hash[:12]}")
+    print()
+    rows = [
+        ("D", rep["D"], f"width: d blocks of n neurons{requested}"),
+        ("L", rep["L"], "ReLU layers"),
+        ("T", rep["T"], "circuit instances"),
+        ("d", rep["d"], "width of the widest lowered circuit"),
+        ("z", rep["z"], "instances active at once, at most"),
+        ("S", rep["S"], "neurons carrying each circuit neuron (redundancy)"),
+        ("n", rep["n"], "neurons per block"),
+        ("allocation", alloc["strategy"], "how instances share the neurons of a block"),
+        ("capacity", alloc["capacity"], "instances the allocation can hold"),
+        ("packing bound", alloc["packing_bound"], "n(n-1)/(S(S-1)): the most any allocation can hold"),
+        ("fill", _fmt(alloc["fill"]), "T / capacity"),
+        ("load", f"{alloc['load_min']}-{alloc['load_max']}", "instances per neuron, least to most"),
+        ("compression", _fmt(rep["compression"]), "T·d_naive / D: naive widths side by side over D"),
+        ("parameters", rep["parameters"], "weights and biases of the network"),
+        ("naive neurons", rep["naive_neurons"], "one neuron per gate, over all instances"),
+    ]
+    tables = [_table("network", ("figure", "value", "meaning"), rows, right=("value",)),
+              _table("instance types", ("circuit", "kind", "count", "inputs", "outputs"),
+                     [(t["circuit"], t["kind"], t["count"], t["inputs"], t["outputs"]) for t in record["types"]],
+                     right=("count", "inputs", "outputs"))]
+    _print_tables(tables)
+    return EXIT_OK
+
+
+def _show_progress(samples: int, batch: int) -> bool:
+    """A progress bar only on a terminal, and only when the run takes more than one batch."""
+    try:
+        return sys.stderr.isatty() and samples > batch
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Progress:
+    """Counts the rows the network has run (a forward hook on the model) on a transient progress bar."""
+
+    def __init__(self, network, total: int, enabled: bool):
+        self.network, self.total, self.enabled = network, total, enabled
+
+    def __enter__(self):
+        if not self.enabled:
+            return self
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                            console=Console(file=sys.stderr), transient=True)
+        task = self.bar.add_task("verify", total=self.total)
+        self.bar.start()
+        self.handle = self.network.model.register_forward_hook(
+            lambda module, inputs, output: self.bar.advance(task, int(inputs[0].shape[0])))
+        return self
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.handle.remove()
+            self.bar.stop()
+        return False
+
+
+def cmd_verify(args) -> int:
+    from .artifact import load
+    from .verify import verify
+
+    parser = args.parser
+    _positive("--samples", args.samples, parser)
+    _positive("--batch", args.batch, parser)
+    if not math.isfinite(args.min_accuracy):
+        parser.error(f"--min-accuracy must be a number, got {args.min_accuracy}")
+    loaded = load(args.artifact)
+    with _Progress(loaded.network, args.samples, _show_progress(args.samples, args.batch)):
+        result = verify(loaded, samples=args.samples, batch=args.batch, seed=args.seed)
+    acc = result["bit_accuracy"]
+    passed = acc is None or acc >= args.min_accuracy
+    record = {"artifact": args.artifact, "network": loaded.name, "source_hash": loaded.source_hash,
+              "seed": args.seed, "min_accuracy": args.min_accuracy, "passed": passed, **result}
+    if args.json:
+        sys.stdout.write(json.dumps(record, indent=2) + "\n")
+    else:
+        net = loaded.network
+        name = f"network `{loaded.name}`" if loaded.name else "network"
+        print(f"verified {args.artifact} ({name}, T = {net.T}, z = {loaded.config.z}) on "
+              f"{_plural(args.samples, 'sample')}, seed {args.seed}")
+        print()
+        rows = [("bit accuracy", _accuracy(acc)), ("instance accuracy", _accuracy(result["instance_accuracy"])),
+                ("MLP rms error", _fmt(result["real_rms_error"])), ("MLP max error", _fmt(result["real_max_error"]))]
+        per = [(c.name, c.kind, count, _accuracy(result["per_circuit"].get(c.name)))
+               for c, count in zip(loaded.circuits, loaded.counts)]
+        _print_tables([_table("accuracy", ("figure", "value"), rows, right=("value",)),
+                       _table("per circuit", ("circuit", "kind", "count", "bit accuracy"), per,
+                              right=("count", "bit accuracy"))])
+        print()
+        if acc is None:
+            print("ok: no boolean outputs to compare (MLP errors above)")
+        elif passed:
+            print(f"ok: bit accuracy {_accuracy(acc)} >= {args.min_accuracy}")
+        else:
+            print(f"FAILED: bit accuracy {_accuracy(acc)} < {args.min_accuracy}")
+    if not passed:
+        print(f"circuitc: verify: bit accuracy {_accuracy(acc)} is below --min-accuracy {args.min_accuracy}",
+              file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+# ============================================================================================
 # The parser
 
 
@@ -330,11 +504,13 @@ examples:
   circuitc eval examples/c17.bench --truth-table
   circuitc graph examples/full_adder.circ -c full_adder > full_adder.dot
   circuitc fmt --check examples/*.circ
+  circuitc compile examples/adders_network.circ -o adders
+  circuitc verify adders --samples 20000
 
 Run `circuitc COMMAND --help` for the options of each command.
 
-exit status: 0 ok, 1 fmt --check found unformatted files, 2 bad input or usage,
-3 internal error, 130 interrupted."""
+exit status: 0 ok, 1 fmt --check found unformatted files or verify fell below
+--min-accuracy, 2 bad input or usage, 3 internal error, 130 interrupted."""
 
 _EVAL_EPILOG = "assignments (single evaluation):\n" + textwrap.indent(VALUE_FORMS, "  ") + """
   Every input must be given (feature circuits excepted). Outputs print one line per
@@ -416,6 +592,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="change nothing; exit 1 and name the files that would be reformatted")
     output_options(p, "the printout")
+
+    p = command("compile", cmd_compile, "Compile a network declaration into one superposed ReLU network "
+                "and save it as a directory.",
+                "The options override the declaration's knobs (active, width, redundancy, allocation,\n"
+                "seed). The output directory holds weights.safetensors, network.json and circuits.circ;\n"
+                "an existing one is replaced only with --force.\n\n"
+                "examples:\n  circuitc compile examples/adders_network.circ -o adders\n"
+                "  circuitc compile examples/network.circ --network adders -o big --width 8192 --seed 2 --json")
+    p.add_argument("file", metavar="FILE", help="a .circ source with a network declaration")
+    p.add_argument("--network", metavar="NAME", help="the network to compile (optional when FILE declares one)")
+    p.add_argument("-o", "--output", metavar="OUT_DIR", required=True, help="the directory to write")
+    p.add_argument("-f", "--force", action="store_true", help="replace OUT_DIR if it holds a compiled network")
+    p.add_argument("--width", type=int, metavar="D", help="neurons per layer (the declaration's `width`)")
+    p.add_argument("--active", type=int, metavar="Z", help="instances active at once, at most (`active`)")
+    p.add_argument("--redundancy", type=int, metavar="S", help="neurons per circuit neuron (`redundancy`)")
+    p.add_argument("--allocation", choices=("auto", "prime-step", "affine"), help="allocation strategy")
+    p.add_argument("--seed", type=int, metavar="N", help="seed of the per-layer reshuffling")
+    p.add_argument("--margin", type=float, metavar="B", help="how far below threshold inactive units sit (default 0.5)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    p = command("verify", cmd_verify, "Check a compiled network against the reference interpreter on random "
+                "inputs that keep the sparsity promise.",
+                "Each sample activates 1 to z instances with random inputs. Exit status 1 when the bit\n"
+                "accuracy is below --min-accuracy.\n\n"
+                "examples:\n  circuitc verify adders\n  circuitc verify adders --samples 100000 --seed 3 --json")
+    p.add_argument("artifact", metavar="ARTIFACT_DIR", help="a directory written by `circuitc compile`")
+    p.add_argument("--samples", type=int, default=10_000, metavar="N", help="rows to check (default 10000)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random rows (default 0)")
+    p.add_argument("--batch", type=int, default=1024, metavar="N", help="rows per forward pass (default 1024)")
+    p.add_argument("--min-accuracy", type=float, default=0.999, metavar="A",
+                   help="the least bit accuracy that passes (default 0.999)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser
 
 

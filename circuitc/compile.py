@@ -29,10 +29,10 @@ _LOGIC = (Op.AND, Op.OR, Op.XOR, Op.MAJ)
 class Config:
     D: int                      # width of the network (the compiled width is n·d <= D)
     z: int                      # the sparsity promise: at most z instances active
-    S: int | None = None        # redundancy; None: the largest S whose allocation still fits T
+    S: int | None = None        # redundancy; None: the smallest S whose allocation fits T
     allocation: str = "auto"    # "auto", "prime-step" or "affine"
     seed: int = 0
-    margin: float = 0.5         # β: how far below threshold an inactive unit sits
+    margin: float = 0.1         # β: how far below threshold an inactive unit sits (see below)
 
     @classmethod
     def for_network(cls, net: Network, **overrides) -> "Config":
@@ -48,6 +48,8 @@ class Compilation:
     circuits: tuple[Circuit, ...]       # one per instance type, in `network.types` order
     counts: tuple[int, ...]
     permutations: np.ndarray            # (L+1, T): the per-layer reshuffling
+    name: str | None = None             # the network declaration it was compiled from
+    source_hash: str = ""               # Spec.source_hash of the source it was compiled from
 
     def report(self) -> dict:
         """The figures `circuitc compile` prints (math.md names)."""
@@ -88,19 +90,20 @@ def lower(circuit: Circuit, config: Config) -> SmallMLP:
 
 
 def choose_redundancy(T: int, n: int, strategy: str) -> int:
-    """The largest S >= 2 whose allocation holds T instances in blocks of n (more S, less noise)."""
-    best = None
+    """The smallest S >= 2 whose allocation holds T instances in blocks of n.
+
+    Measured, not derived (docs/lowering.md): with the step lowering, a single overlap between two
+    active instances already exceeds what a step absorbs, so accuracy follows how often active
+    supports meet (about S²/n for affine lines), not how large each overlap error is (1/S). Every
+    sweep so far (full adders, c17, 4-bit adders and comparators; z = 1, 2) was as good or better
+    at the smallest S; the worst-case bound of math.md §1.5 would ask for the largest.
+    """
     for S in range(2, n + 1):
         caps = capacities(n, S)
-        cap = max(caps.values()) if strategy == "auto" else caps[strategy]
-        if cap >= T:
-            best = S
-        elif best is not None:
-            break
-    if best is None:
-        raise CircuitError(Diagnostic(f"{T} instances do not fit in blocks of n = {n} neurons even at S = 2",
-                                      hint="raise the width D or use fewer instances"))
-    return best
+        if (max(caps.values()) if strategy == "auto" else caps[strategy]) >= T:
+            return S
+    raise CircuitError(Diagnostic(f"{T} instances do not fit in blocks of n = {n} neurons at any S",
+                                  hint="raise the width D or use fewer instances"))
 
 
 def compile_network(spec: Spec, network: str | None = None, **overrides) -> Compilation:
@@ -123,4 +126,5 @@ def compile_network(spec: Spec, network: str | None = None, **overrides) -> Comp
     supports, perms = layer_supports(allocation, L + 1, config.seed)   # reshuffle per layer
     type_of = np.repeat(np.arange(len(types)), counts)
     network_ = assemble(types, type_of, supports, n)                   # assemble
-    return Compilation(network_, replace(config, S=S), allocation, circuits, counts, perms)
+    return Compilation(network_, replace(config, S=S), allocation, circuits, counts, perms, net.name,
+                       spec.source_hash)

@@ -81,10 +81,14 @@ def test_config_overrides_and_refusals(spec):
     assert Config.for_network(spec.network("small")).D == 512
 
 
-def test_choose_redundancy_takes_the_largest_that_fits():
-    S = choose_redundancy(1000, 409, "auto")
-    from circuitc.embed.allocate import capacities
-    assert max(capacities(409, S).values()) >= 1000 > max(capacities(409, S + 1).values())
+def test_choose_redundancy_takes_the_smallest_that_fits():
+    from circuitc.embed.allocate import affine_capacity
+
+    assert choose_redundancy(1000, 409, "auto") == 2
+    assert choose_redundancy(200, 40, "affine") == 2          # q = 19 at S = 2: 361 lines
+    assert affine_capacity(40, 2) < 400 and affine_capacity(40, 3) < 400
+    with pytest.raises(circuitc.CircuitError, match="do not fit"):
+        choose_redundancy(400, 40, "affine")                  # no S gives 400 affine lines in 40
 
 
 def test_naive_width_counts_logic_gates_per_level(spec):

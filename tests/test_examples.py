@@ -24,7 +24,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # test of what it computes, or test_every_circ_example_is_tested fails.
 TESTED = {
     "half_adder", "full_adder", "ripple_adder", "comparator", "mux", "parity", "majority",
-    "multiplier2", "mlp_xor", "network", "features",
+    "multiplier2", "mlp_xor", "network", "features", "adders_network",
 }
 
 
@@ -341,3 +341,13 @@ def test_network_instances_compute_what_they_say():
     for (i1, i2, i3, i6, i7), (o22, o23) in zip(X.tolist(), Y.tolist()):
         assert o22 == nand(nand(i1, i3), nand(i2, nand(i3, i6)))
         assert o23 == nand(nand(i2, nand(i3, i6)), nand(nand(i3, i6), i7))
+
+
+def test_adders_network_declaration():
+    s = spec("adders_network")
+    net = s.network("adders")
+    assert [(g.circuit, g.count) for g in net.groups] == [("full_adder", 2000)]
+    assert (net.z, net.D, net.S, net.allocation, net.seed) == (1, 2048, None, "auto", 1)
+    X, Y = truth_table(s.circuit("full_adder"))
+    for (a, b, cin), (s_, cout) in zip(X.tolist(), Y.tolist()):
+        assert s_ + 2 * cout == a + b + cin

@@ -127,20 +127,31 @@ class SmallMLP:
         w = np.zeros((L, d, d))
         w[:self.L, :self.d, :self.d] = self.weights
         w[:self.L, [ON_HI, ON_LO], :] = on_rows(d)
-        # A copy layer passes every live neuron through (ReLU of a ReLU output is itself), with the
-        # margin cancelled through `on` as in every other row.
         live = np.flatnonzero(np.abs(self.weights[-1]).sum(axis=1) > 0)
         live = live[live >= FIRST_FREE]
         bias = layer_bias(d, self.margin)
         for l in range(self.L, L):
-            w[l, live, live] = 1.0
-            add_on(w[l], live, -bias[live])
             w[l, [ON_HI, ON_LO], :] = on_rows(d)
+            if self.kind == "boolean":
+                # Boolean lowerings hold every value as a clean pair (even i, odd i + 1) read as
+                # a[i] − a[i+1]. A copy must keep that shape: two identical rows computing the
+                # clean step [x >= 1] of x = a[i] − a[i+1]. Identity rows would break the pairing
+                # that other circuits sharing these neurons rely on (their errors would differ).
+                upper = live[live % 2 == 0]
+                for i in (upper, upper + 1):
+                    w[l, i, upper] = 2.0
+                    w[l, i, upper + 1] = -2.0
+                    add_on(w[l], i, self.margin - 0.5)
+            else:
+                # A ReLU output passes through a ReLU unchanged; the bias is cancelled through `on`.
+                w[l, live, live] = 1.0
+                add_on(w[l], live, -bias[live])
         readout = np.zeros((self.readout.shape[0], d))
         readout[:, :self.d] = self.readout
-        # A copied value carries its error on (a copy cleans nothing), so copies never raise the tolerance.
-        return SmallMLP(self.name, self.kind, w, self.margin, self.input_index.copy(), readout,
-                        self.active_tolerance)
+        tolerance = self.active_tolerance
+        if self.kind == "boolean" and L > self.L:   # a copy step absorbs 0.5 over its row's norm
+            tolerance = min(tolerance, 0.5 / np.abs(w[self.L:, FIRST_FREE:, :]).sum(axis=2).max())
+        return SmallMLP(self.name, self.kind, w, self.margin, self.input_index.copy(), readout, tolerance)
 
 
 def run_small(mlp: SmallMLP, X: np.ndarray, active: np.ndarray | bool = True) -> np.ndarray:

@@ -1,0 +1,197 @@
+"""`circuitc compile` and `circuitc verify`, end to end through `main([...])` on files in a
+temporary directory."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from circuitc import cli
+from circuitc.artifact import METADATA, WEIGHTS, load
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+# One circuit type and at most one active instance: every promise-keeping input is computed exactly.
+ADDERS = """\
+circuit full_adder {
+    in a, b, cin;
+    out s, cout;
+    s = a ^ b ^ cin;
+    cout = maj(a, b, cin);
+}
+
+network adders {
+    use full_adder * 40;
+    active = 1;
+    width = 256;
+    seed = 2;
+}
+"""
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+def ok(capsys, *argv) -> str:
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    return out
+
+
+def fails(capsys, *argv, code: int = 2) -> str:
+    got, out, err = run(capsys, *argv)
+    assert got == code, (out, err)
+    return err
+
+
+@pytest.fixture
+def source(tmp_path) -> Path:
+    path = tmp_path / "adders.circ"
+    path.write_text(ADDERS)
+    return path
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("compiled")
+    (d / "adders.circ").write_text(ADDERS)
+    assert cli.main(["compile", str(d / "adders.circ"), "-o", str(d / "net")]) == 0
+    return d / "net"
+
+
+def test_compile_then_verify(source, tmp_path, capsys):
+    out = ok(capsys, "compile", source, "-o", tmp_path / "net")
+    assert "compiled network `adders`" in out
+    for figure in ("D", "L", "T", "d", "z", "S", "n", "allocation", "capacity", "packing bound", "fill",
+                   "load", "compression", "parameters", "naive neurons"):
+        assert f"\n{figure} " in out, figure
+    assert "full_adder" in out and "\x1b[" not in out
+    out = ok(capsys, "verify", tmp_path / "net", "--samples", "2000")
+    assert re.search(r"^bit accuracy +1$", out, re.M) and "ok: bit accuracy 1 >= 0.999" in out
+    assert "full_adder" in out
+
+
+def test_verify_json_reports_exact_accuracy(compiled, capsys):
+    record = json.loads(ok(capsys, "verify", compiled, "--samples", "3000", "--seed", "4", "--batch", "500", "--json"))
+    assert record["bit_accuracy"] == 1.0 and record["instance_accuracy"] == 1.0
+    assert record["per_circuit"] == {"full_adder": 1.0}
+    assert record["passed"] is True and record["samples"] == 3000 and record["seed"] == 4
+    assert record["network"] == "adders" and record["T"] == 40 and record["z"] == 1
+
+
+def test_an_impossible_minimum_exits_1(compiled, capsys):
+    code, out, err = run(capsys, "verify", compiled, "--samples", "500", "--min-accuracy", "1.1")
+    assert code == 1
+    assert "FAILED: bit accuracy 1 < 1.1" in out and "below --min-accuracy 1.1" in err
+    code, out, _ = run(capsys, "verify", compiled, "--samples", "500", "--min-accuracy", "1.1", "--json")
+    assert code == 1 and json.loads(out)["passed"] is False
+
+
+def test_compile_json(source, tmp_path, capsys):
+    record = json.loads(ok(capsys, "compile", source, "-o", tmp_path / "net", "--json"))
+    rep = record["report"]
+    assert record["network"] == "adders" and record["output"] == str(tmp_path / "net")
+    assert rep["T"] == 40 and rep["z"] == 1 and rep["D"] <= 256 and rep["config"]["seed"] == 2
+    assert record["types"] == [{"circuit": "full_adder", "kind": "boolean", "count": 40, "inputs": 3, "outputs": 2}]
+    meta = json.loads((tmp_path / "net" / METADATA).read_text())
+    assert meta["source_hash"] == record["source_hash"] and meta["report"] == rep
+
+
+def test_overrides_replace_the_declaration(source, tmp_path, capsys):
+    record = json.loads(ok(capsys, "compile", source, "-o", tmp_path / "net", "--width", "512", "--active", "2",
+                           "--redundancy", "3", "--allocation", "prime-step", "--seed", "7", "--margin", "0.25",
+                           "--json"))
+    assert record["report"]["config"] == {"D": 512, "z": 2, "S": 3, "allocation": "prime-step", "seed": 7,
+                                          "margin": 0.25}
+    assert record["report"]["allocation"]["strategy"] == "prime-step"
+    loaded = load(tmp_path / "net")
+    assert (loaded.config.D, loaded.config.z, loaded.network.S, loaded.network.margin) == (512, 2, 3, 0.25)
+
+
+def test_output_is_never_replaced_without_force(source, tmp_path, capsys):
+    ok(capsys, "compile", source, "-o", tmp_path / "net")
+    before = (tmp_path / "net" / WEIGHTS).read_bytes()
+    # Refused before any work: the missing source is never even read.
+    err = fails(capsys, "compile", tmp_path / "missing.circ", "-o", tmp_path / "net")
+    assert "exists; pass --force to replace it" in err
+    assert (tmp_path / "net" / WEIGHTS).read_bytes() == before
+    ok(capsys, "compile", source, "-o", tmp_path / "net", "--seed", "5", "--force")
+    assert load(tmp_path / "net").config.seed == 5
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "keep.txt").write_text("x")
+    err = fails(capsys, "compile", source, "-o", tmp_path / "other", "--force")
+    assert "not a compiled network" in err and (tmp_path / "other" / "keep.txt").exists()
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["compile", "{tmp}/missing.circ", "-o", "{tmp}/net"], "cannot find"),
+    (["compile", "{src}", "-o", "{tmp}/net", "--network", "nope"], "no network named `nope`"),
+    (["compile", "{src}", "-o", "{tmp}/net", "--active", "41"], "--active 41 exceeds the 40 instances"),
+    (["compile", "{src}", "-o", "{tmp}/net", "--width", "12"], "narrower than two blocks"),
+    (["compile", "{src}", "-o", "{tmp}/net", "--redundancy", "12"], "do not fit"),
+    (["compile", "{src}", "-o", "{tmp}/no/such/dir"], "does not exist"),
+    (["compile", "{src}", "-o", "{tmp}/net", "--width", "0"], "--width must be 1 or more"),
+    (["compile", "{src}", "-o", "{tmp}/net", "--margin", "-1"], "--margin must be a finite number >= 0"),
+    (["compile", "{src}", "-o", "{tmp}/net", "--allocation", "best"], "invalid choice"),
+    (["compile", "{src}"], "required: -o/--output"),
+    (["verify", "{tmp}/missing"], "cannot find"),
+    (["verify", "{src}"], "is not a directory"),
+    (["verify", "{tmp}", "--samples", "0"], "--samples must be 1 or more"),
+])
+def test_errors_exit_2(argv, message, source, tmp_path, capsys):
+    argv = [a.format(tmp=tmp_path, src=source) for a in argv]
+    err = fails(capsys, *argv)
+    assert message in err, err
+    assert not (tmp_path / "net").exists()
+
+
+def test_a_source_without_a_network(tmp_path, capsys):
+    (tmp_path / "fa.circ").write_text(ADDERS.split("network")[0])
+    assert "holds 0 networks" in fails(capsys, "compile", tmp_path / "fa.circ", "-o", tmp_path / "net")
+
+
+def test_a_damaged_artifact_exits_2(compiled, tmp_path, capsys):
+    import shutil
+    shutil.copytree(compiled, tmp_path / "net")
+    data = (tmp_path / "net" / WEIGHTS).read_bytes()
+    (tmp_path / "net" / WEIGHTS).write_bytes(data[: len(data) // 3])
+    err = fails(capsys, "verify", tmp_path / "net")
+    assert f"{WEIGHTS}: not a valid safetensors file" in err
+    (tmp_path / "net" / METADATA).write_text("{")
+    assert f"{METADATA}: not valid JSON" in fails(capsys, "verify", tmp_path / "net")
+
+
+def test_the_progress_bar_does_not_change_the_result(compiled, capsys, monkeypatch):
+    plain = json.loads(ok(capsys, "verify", compiled, "--samples", "1500", "--batch", "300", "--json"))
+    monkeypatch.setattr(cli, "_show_progress", lambda samples, batch: True)
+    shown = json.loads(ok(capsys, "verify", compiled, "--samples", "1500", "--batch", "300", "--json"))
+    assert shown == plain
+    assert not load(compiled).network.model._forward_hooks   # a fresh load: nothing left behind
+
+
+def test_no_progress_bar_when_piped(compiled, capsys):
+    code, _, err = run(capsys, "verify", compiled, "--samples", "3000", "--batch", "500")
+    assert code == 0 and err == ""
+
+
+@pytest.mark.parametrize("command", ["compile", "verify"])
+def test_help(capsys, command):
+    out = ok(capsys, command, "--help")
+    assert "usage: circuitc" in out and "example" in out
+
+
+def test_the_example_compiles_and_verifies_exactly(tmp_path, capsys):
+    record = json.loads(ok(capsys, "compile", EXAMPLES / "adders_network.circ", "-o", tmp_path / "net", "--json"))
+    assert record["report"]["T"] == 2000 and record["report"]["z"] == 1 and record["report"]["D_requested"] == 2048
+    assert record["report"]["compression"] > 1.9          # 2000 × 2 gates per level in ~2040 neurons
+    assert [t["circuit"] for t in record["types"]] == ["full_adder"]
+    assert load(tmp_path / "net").name == "adders"
+    result = json.loads(ok(capsys, "verify", tmp_path / "net", "--samples", "5000", "--json"))
+    assert result["bit_accuracy"] == 1.0
