@@ -42,6 +42,7 @@ from .assemble import CompiledNetwork, network_from_layers
 from .compile import Compilation, Config
 from .embed.allocate import Allocation
 from .errors import CircuitError, Diagnostic
+from .fileio import fsync_path
 from .lower.small_mlp import SmallMLP
 from .spec import BoolCircuit, Circuit, Spec
 
@@ -206,19 +207,6 @@ def _write_bytes(path: Path, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
-def _fsync(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_weights(path: Path, tensors_: dict[str, torch.Tensor]) -> None:
     from safetensors import SafetensorError
     from safetensors.torch import save_file
@@ -227,7 +215,7 @@ def _write_weights(path: Path, tensors_: dict[str, torch.Tensor]) -> None:
         save_file(tensors_, str(path))
     except SafetensorError as e:
         raise OSError(str(e)) from None
-    _fsync(path)
+    fsync_path(path)
 
 
 def _publish(tmp: Path, target: Path, force: bool) -> None:
@@ -276,7 +264,7 @@ def save(comp: Compilation, path: str | os.PathLike, force: bool = False, *, sou
         _write_bytes(tmp / CIRCUITS, circ.encode("utf-8"))
         for f in FILES:
             os.chmod(tmp / f, 0o666 & ~_umask())
-        _fsync(tmp)
+        fsync_path(tmp)
         _publish(tmp, target, force)
     except CircuitError:
         raise
@@ -285,7 +273,7 @@ def save(comp: Compilation, path: str | os.PathLike, force: bool = False, *, sou
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    _fsync(target.parent)
+    fsync_path(target.parent)
     return target
 
 

@@ -34,8 +34,9 @@ def _default_mode() -> int:
     return 0o666 & ~mask
 
 
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable; not every platform can open a directory."""
+def fsync_path(directory: Path) -> None:
+    """fsync a file or directory (after a rename, to make it durable); best effort, since not
+    every platform can open a directory."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:
@@ -102,7 +103,7 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, force: bool = False
             pass
         except OSError:
             pass
-    _fsync_dir(directory)
+    fsync_path(directory)
 
 
 def _link_new(tmp: str, target: Path, shown: str) -> None:
