@@ -471,9 +471,21 @@ def cmd_verify(args) -> int:
                 ("MLP rms error", _fmt(result["real_rms_error"])), ("MLP max error", _fmt(result["real_max_error"]))]
         per = [(c.name, c.kind, count, _accuracy(result["per_circuit"].get(c.name)))
                for c, count in zip(loaded.circuits, loaded.counts)]
+        layers = [(str(l["layer"]), _fmt(l["active_rms"]), _fmt(l["active_max"]), _fmt(l["inactive_rms"]),
+                   _fmt(l["inactive_max"]), _fmt(l["active_pair_rms"]), _fmt(l["inactive_pair_rms"]))
+                  for l in result["layers"]]
+        worst = [(str(w["instance"]), w["circuit"], _accuracy(w["bit_accuracy"]), str(w["bits"]))
+                 for w in result["worst_instances"]]
         _print_tables([_table("accuracy", ("figure", "value"), rows, right=("value",)),
                        _table("per circuit", ("circuit", "kind", "count", "bit accuracy"), per,
-                              right=("count", "bit accuracy"))])
+                              right=("count", "bit accuracy")),
+                       _table("read-off error per layer (rms, max; pairs: the values boolean circuits carry)",
+                              ("layer", "active rms", "active max", "inactive rms", "inactive max",
+                               "active pair rms", "inactive pair rms"), layers,
+                              right=("active rms", "active max", "inactive rms", "inactive max",
+                                     "active pair rms", "inactive pair rms")),
+                       _table("least accurate instances", ("instance", "circuit", "bit accuracy", "bits"), worst,
+                              right=("bit accuracy", "bits"))])
         print()
         if acc is None:
             print("ok: no boolean outputs to compare (MLP errors above)")

@@ -115,3 +115,29 @@ def test_reference_outputs_follow_the_interpreter(spec):
     out = reference_outputs(comp, inst, x)
     assert out[0, 0].tolist() == [0, 1] and out[0, 1].tolist() == [1, 1]
     assert np.isnan(out[1, 1]).all()
+
+
+def test_verify_reports_per_layer_readoff_errors(spec):
+    # Disjoint supports: every read-off, active or inactive, is exact in every layer.
+    comp = compile_network(spec, "small", S=3, allocation="affine")
+    result = verify(comp, samples=500, seed=5)
+    assert [l["layer"] for l in result["layers"]] == list(range(comp.network.L + 1))
+    for l in result["layers"]:   # zero up to float32 rounding of the weights
+        for key in ("active_max", "inactive_max", "active_pair_max", "inactive_pair_max"):
+            assert l[key] < 1e-5, (l["layer"], key, l[key])
+    worst = result["worst_instances"]
+    assert 0 < len(worst) <= 5 and all(w["bit_accuracy"] == 1.0 for w in worst)
+
+
+def test_pairs_reject_common_mode_interference():
+    # Overlapping supports at z = 1: neurons of the active instance pick up large read-off errors,
+    # but both neurons of a pair pick up the same error, so the values it carries stay exact.
+    spec = circuitc.parse("circuit fa { in a, b, c; out s, co; s = xor(a, b, c); co = maj(a, b, c); }"
+                          "network n { use fa * 400; active = 1; width = 512; }")
+    result = verify(compile_network(spec), samples=2000, seed=6)
+    last = result["layers"][-1]
+    assert result["bit_accuracy"] == 1.0
+    assert last["active_max"] > 0.5 and last["active_pair_max"] < 1e-4
+    assert last["inactive_pair_rms"] > 0            # inactive instances are not silent
+    rates = [w["bit_accuracy"] for w in result["worst_instances"]]
+    assert rates == sorted(rates)

@@ -154,19 +154,26 @@ class SmallMLP:
         return SmallMLP(self.name, self.kind, w, self.margin, self.input_index.copy(), readout, tolerance)
 
 
-def run_small(mlp: SmallMLP, X: np.ndarray, active: np.ndarray | bool = True) -> np.ndarray:
-    """The lowered circuit without superposition: (batch, n_inputs) → (batch, n_outputs), float64.
-
-    `active` (scalar or (batch,) bool) sets the on-indicator; an inactive row gets zero inputs.
-    Every layer of every row is computed exactly as the network computes it for one instance alone.
-    """
+def layer_values(mlp: SmallMLP, X: np.ndarray, active: np.ndarray | bool = True) -> list[np.ndarray]:
+    """Every layer's exact activations without superposition: L+1 arrays of shape (batch, d)."""
     X = np.asarray(X, dtype=np.float64)
     batch = X.shape[0]
     on = np.broadcast_to(np.asarray(active, dtype=np.float64), (batch,))
     a = np.zeros((batch, mlp.d))
     a[:, ON_HI] = on
     a[:, mlp.input_index] = X * on[:, None]
+    out = [a]
     bias = mlp.bias()
     for w in mlp.weights:
         a = np.maximum(a @ w.T + bias, 0.0)
-    return a @ mlp.readout.T
+        out.append(a)
+    return out
+
+
+def run_small(mlp: SmallMLP, X: np.ndarray, active: np.ndarray | bool = True) -> np.ndarray:
+    """The lowered circuit without superposition: (batch, n_inputs) → (batch, n_outputs), float64.
+
+    `active` (scalar or (batch,) bool) sets the on-indicator; an inactive row gets zero inputs.
+    Every layer of every row is computed exactly as the network computes it for one instance alone.
+    """
+    return layer_values(mlp, X, active)[-1] @ mlp.readout.T
