@@ -368,9 +368,6 @@ def cmd_compile(args) -> int:
     for w in spec.warnings:
         print(w.render(), file=sys.stderr)
     net = spec.network(args.network)
-    if "z" in overrides and overrides["z"] > net.T:
-        raise _error(f"--active {overrides['z']} exceeds the {net.T} instances of network `{net.name}`",
-                     hint=f"at most {net.T} instances can be active at once")
     comp = compile_network(spec, net.name, **overrides)
     save(comp, args.output, force=args.force)
     record = _compile_record(args, spec, comp, net.name)

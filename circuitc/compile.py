@@ -113,6 +113,10 @@ def compile_network(spec: Spec, network: str | None = None, **overrides) -> Comp
     circuits = tuple(spec.circuit(g.circuit) for g in net.groups)
     counts = tuple(g.count for g in net.groups)
     T = sum(counts)
+    if not 1 <= config.z <= T:
+        raise CircuitError(Diagnostic(f"the sparsity promise z = {config.z} must lie between 1 and the "
+                                      f"{T} instances of network `{net.name}`",
+                                      hint=f"at most {T} instances can be active at once"))
 
     types = [lower(c, config) for c in circuits]                       # lower
     d = max(t.d for t in types)

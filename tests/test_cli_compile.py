@@ -133,7 +133,7 @@ def test_output_is_never_replaced_without_force(source, tmp_path, capsys):
 @pytest.mark.parametrize("argv,message", [
     (["compile", "{tmp}/missing.circ", "-o", "{tmp}/net"], "cannot find"),
     (["compile", "{src}", "-o", "{tmp}/net", "--network", "nope"], "no network named `nope`"),
-    (["compile", "{src}", "-o", "{tmp}/net", "--active", "41"], "--active 41 exceeds the 40 instances"),
+    (["compile", "{src}", "-o", "{tmp}/net", "--active", "41"], "z = 41 must lie between 1 and the 40 instances"),
     (["compile", "{src}", "-o", "{tmp}/net", "--width", "12"], "narrower than two blocks"),
     (["compile", "{src}", "-o", "{tmp}/net", "--redundancy", "12"], "do not fit"),
     (["compile", "{src}", "-o", "{tmp}/no/such/dir"], "does not exist"),
