@@ -109,7 +109,7 @@ def test_overrides_replace_the_declaration(source, tmp_path, capsys):
                            "--redundancy", "3", "--allocation", "prime-step", "--seed", "7", "--margin", "0.25",
                            "--json"))
     assert record["report"]["config"] == {"D": 512, "z": 2, "S": 3, "allocation": "prime-step", "seed": 7,
-                                          "margin": 0.25}
+                                          "margin": 0.25, "shuffle": False}
     assert record["report"]["allocation"]["strategy"] == "prime-step"
     loaded = load(tmp_path / "net")
     assert (loaded.config.D, loaded.config.z, loaded.network.S, loaded.network.margin) == (512, 2, 3, 0.25)
