@@ -442,16 +442,18 @@ class _Progress:
 
 def cmd_verify(args) -> int:
     from .artifact import load
-    from .verify import verify
+    from .verify import exhaustive_rows, verify
 
     parser = args.parser
     _positive("--samples", args.samples, parser)
     _positive("--batch", args.batch, parser)
     if not math.isfinite(args.min_accuracy):
         parser.error(f"--min-accuracy must be a number, got {args.min_accuracy}")
+    mode = "adversarial" if args.adversarial else "exhaustive" if args.exhaustive else "random"
     loaded = load(args.artifact)
-    with _Progress(loaded.network, args.samples, _show_progress(args.samples, args.batch)):
-        result = verify(loaded, samples=args.samples, batch=args.batch, seed=args.seed)
+    total = sum(exhaustive_rows(loaded)) if mode == "exhaustive" else args.samples
+    with _Progress(loaded.network, total, _show_progress(total, args.batch)):
+        result = verify(loaded, samples=args.samples, batch=args.batch, seed=args.seed, mode=mode)
     acc = result["bit_accuracy"]
     passed = acc is None or acc >= args.min_accuracy
     record = {"artifact": args.artifact, "network": loaded.name, "source_hash": loaded.source_hash,
@@ -461,28 +463,34 @@ def cmd_verify(args) -> int:
     else:
         net = loaded.network
         name = f"network `{loaded.name}`" if loaded.name else "network"
-        print(f"verified {args.artifact} ({name}, T = {net.T}, z = {loaded.config.z}) on "
-              f"{_plural(args.samples, 'sample')}, seed {args.seed}")
+        checked = (f"all {_plural(result['samples'], 'row')} (every active set × every input)"
+                   if mode == "exhaustive" else _plural(result["samples"], "sample"))
+        print(f"verified {args.artifact} ({name}, T = {net.T}, z = {loaded.config.z}), {mode} mode, on "
+              f"{checked}, seed {args.seed}")
         print()
         rows = [("bit accuracy", _accuracy(acc)), ("instance accuracy", _accuracy(result["instance_accuracy"])),
                 ("MLP rms error", _fmt(result["real_rms_error"])), ("MLP max error", _fmt(result["real_max_error"]))]
         per = [(c.name, c.kind, count, _accuracy(result["per_circuit"].get(c.name)))
                for c, count in zip(loaded.circuits, loaded.counts)]
+        outputs = [(circuit, bit, _accuracy(a)) for circuit, bits in result["per_output"].items() for bit, a in bits]
         layers = [(str(l["layer"]), _fmt(l["active_rms"]), _fmt(l["active_max"]), _fmt(l["inactive_rms"]),
                    _fmt(l["inactive_max"]), _fmt(l["active_pair_rms"]), _fmt(l["inactive_pair_rms"]))
                   for l in result["layers"]]
+        targets = mode == "adversarial"
         worst = [(str(w["instance"]), w["circuit"], _accuracy(w["bit_accuracy"]), str(w["bits"]))
-                 for w in result["worst_instances"]]
+                 + ((str(w["targeted"]),) if targets else ()) for w in result["worst_instances"]]
         _print_tables([_table("accuracy", ("figure", "value"), rows, right=("value",)),
                        _table("per circuit", ("circuit", "kind", "count", "bit accuracy"), per,
                               right=("count", "bit accuracy")),
+                       _table("per output", ("circuit", "output", "accuracy"), outputs, right=("accuracy",)),
                        _table("read-off error per layer (rms, max; pairs: the values boolean circuits carry)",
                               ("layer", "active rms", "active max", "inactive rms", "inactive max",
                                "active pair rms", "inactive pair rms"), layers,
                               right=("active rms", "active max", "inactive rms", "inactive max",
                                      "active pair rms", "inactive pair rms")),
-                       _table("least accurate instances", ("instance", "circuit", "bit accuracy", "bits"), worst,
-                              right=("bit accuracy", "bits"))])
+                       _table("least accurate instances",
+                              ("instance", "circuit", "bit accuracy", "bits") + (("as target",) if targets else ()),
+                              worst, right=("bit accuracy", "bits", "as target"))])
         print()
         if acc is None:
             print("ok: no boolean outputs to compare (MLP errors above)")
@@ -623,10 +631,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("verify", cmd_verify, "Check a compiled network against the reference interpreter on random "
                 "inputs that keep the sparsity promise.",
-                "Each sample activates 1 to z instances with random inputs. Exit status 1 when the bit\n"
-                "accuracy is below --min-accuracy.\n\n"
-                "examples:\n  circuitc verify adders\n  circuitc verify adders --samples 100000 --seed 3 --json")
+                "Each sample activates 1 to z instances with random inputs. --adversarial activates a\n"
+                "random target with the z - 1 instances sharing the most neurons with it; --exhaustive\n"
+                "checks every set of 1 to z instances with every input (tiny boolean networks only).\n"
+                "Exit status 1 when the bit accuracy is below --min-accuracy.\n\n"
+                "examples:\n  circuitc verify adders\n  circuitc verify adders --samples 100000 --seed 3 --json\n"
+                "  circuitc verify adders --adversarial")
     p.add_argument("artifact", metavar="ARTIFACT_DIR", help="a directory written by `circuitc compile`")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--adversarial", action="store_true",
+                      help="activate z instances per row: a random target and those sharing the most neurons with it")
+    mode.add_argument("--exhaustive", action="store_true",
+                      help="check every set of 1 to z instances with every input combination (ignores --samples)")
     p.add_argument("--samples", type=int, default=10_000, metavar="N", help="rows to check (default 10000)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random rows (default 0)")
     p.add_argument("--batch", type=int, default=1024, metavar="N", help="rows per forward pass (default 1024)")

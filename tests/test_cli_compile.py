@@ -4,6 +4,7 @@ temporary directory."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -195,3 +196,57 @@ def test_the_example_compiles_and_verifies_exactly(tmp_path, capsys):
     assert load(tmp_path / "net").name == "adders"
     result = json.loads(ok(capsys, "verify", tmp_path / "net", "--samples", "5000", "--json"))
     assert result["bit_accuracy"] == 1.0
+
+
+# Four full adders, two active at once: small enough to check every active set and input.
+TINY = ADDERS.replace("* 40", "* 4").replace("active = 1", "active = 2").replace("width = 256", "width = 512")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("tiny")
+    (d / "tiny.circ").write_text(TINY)
+    assert cli.main(["compile", str(d / "tiny.circ"), "-o", str(d / "net")]) == 0
+    return d / "net"
+
+
+def test_verify_exhaustive(tiny, capsys):
+    record = json.loads(ok(capsys, "verify", tiny, "--exhaustive", "--json", "--batch", "100"))
+    assert record["mode"] == "exhaustive" and record["samples"] == 4 * 2 ** 3 + 6 * 2 ** 6
+    assert [bit for bit, _ in record["per_output"]["full_adder"]] == ["s", "cout"]
+    assert all(0 <= a <= 1 for _, a in record["per_output"]["full_adder"])
+    out = run(capsys, "verify", tiny, "--exhaustive")[1]
+    assert "exhaustive mode, on all 416 rows" in out
+    assert re.search(r"^per output\ncircuit +output +accuracy$", out, re.M)
+    assert re.search(r"^full_adder +cout +[01.]+$", out, re.M)
+
+
+def test_verify_adversarial(tiny, capsys):
+    code, out, _ = run(capsys, "verify", tiny, "--adversarial", "--samples", "600")
+    assert code in (0, 1) and "adversarial mode, on 600 samples" in out
+    assert re.search(r"^instance +circuit +bit accuracy +bits +as target$", out, re.M)
+    code, out, _ = run(capsys, "verify", tiny, "--adversarial", "--samples", "600", "--json")
+    record = json.loads(out)
+    assert record["mode"] == "adversarial" and record["samples"] == 600 and set(record["per_output"]) == {"full_adder"}
+    assert all(w["targeted"] > 0 for w in record["worst_instances"])
+    random = json.loads(run(capsys, "verify", tiny, "--samples", "600", "--json")[1])
+    assert random["mode"] == "random" and all(w["targeted"] is None for w in random["worst_instances"])
+
+
+def test_verify_modes_exclude_each_other(tiny, capsys):
+    err = fails(capsys, "verify", tiny, "--adversarial", "--exhaustive")
+    assert "not allowed with argument" in err
+
+
+def test_verify_exhaustive_refusals(tmp_path, capsys):
+    (tmp_path / "three.circ").write_text(ADDERS)
+    ok(capsys, "compile", tmp_path / "three.circ", "-o", tmp_path / "net", "--active", "3")
+    err = fails(capsys, "verify", tmp_path / "net", "--exhaustive")
+    rows = 40 * 2 ** 3 + math.comb(40, 2) * 2 ** 6 + math.comb(40, 3) * 2 ** 9
+    assert f"exhaustive verification needs {rows:,} rows (C(40,1)·2^3 + C(40,2)·2^6 + C(40,3)·2^9)" in err
+    assert "use --samples instead" in err
+    (tmp_path / "mlp.circ").write_text("mlp tiny { in x[2]; out y; layer relu { weights = [[1, -1], [-1, 1]]; } "
+                                       "layer linear { weights = [[1, 1]]; } }\n"
+                                       "network m { use tiny * 3; active = 1; width = 128; }\n")
+    ok(capsys, "compile", tmp_path / "mlp.circ", "-o", tmp_path / "mlp")
+    assert "`tiny` is an MLP circuit" in fails(capsys, "verify", tmp_path / "mlp", "--exhaustive")
