@@ -335,7 +335,7 @@ def _overrides(args) -> dict:
     if args.margin is not None and not (args.margin >= 0 and math.isfinite(args.margin)):
         parser.error(f"--margin must be a finite number >= 0, got {args.margin}")
     given = {"D": args.width, "z": args.active, "S": args.redundancy, "allocation": args.allocation,
-             "seed": args.seed, "margin": args.margin}
+             "seed": args.seed, "margin": args.margin, "shuffle": True if args.reshuffle else None}
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -625,8 +625,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--active", type=int, metavar="Z", help="instances active at once, at most (`active`)")
     p.add_argument("--redundancy", type=int, metavar="S", help="neurons per circuit neuron (`redundancy`)")
     p.add_argument("--allocation", choices=("auto", "prime-step", "affine"), help="allocation strategy")
-    p.add_argument("--seed", type=int, metavar="N", help="seed of the per-layer reshuffling")
-    p.add_argument("--margin", type=float, metavar="B", help="how far below threshold inactive units sit (default 0.5)")
+    p.add_argument("--seed", type=int, metavar="N", help="seed of the assignment of supports to instances")
+    p.add_argument("--margin", type=float, metavar="B", help="how far below threshold inactive units sit (default 0.1)")
+    p.add_argument("--reshuffle", action="store_true",
+                   help="a fresh assignment of supports at every layer (default: one for all layers, "
+                        "measured better; see docs/lowering.md)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     p = command("verify", cmd_verify, "Check a compiled network against the reference interpreter on random "

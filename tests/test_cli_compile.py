@@ -250,3 +250,13 @@ def test_verify_exhaustive_refusals(tmp_path, capsys):
                                        "network m { use tiny * 3; active = 1; width = 128; }\n")
     ok(capsys, "compile", tmp_path / "mlp.circ", "-o", tmp_path / "mlp")
     assert "`tiny` is an MLP circuit" in fails(capsys, "verify", tmp_path / "mlp", "--exhaustive")
+
+
+def test_reshuffle_flag(source, tmp_path, capsys):
+    fixed = json.loads(ok(capsys, "compile", source, "-o", tmp_path / "a", "--json"))
+    shuffled = json.loads(ok(capsys, "compile", source, "-o", tmp_path / "b", "--reshuffle", "--json"))
+    assert fixed["report"]["config"]["shuffle"] is False and shuffled["report"]["config"]["shuffle"] is True
+    perms_fixed = load(tmp_path / "a").permutations
+    perms_shuffled = load(tmp_path / "b").permutations
+    assert (perms_fixed == perms_fixed[:1]).all()           # one assignment for every layer
+    assert not (perms_shuffled == perms_shuffled[:1]).all()
