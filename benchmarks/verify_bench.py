@@ -34,15 +34,10 @@ import torch
 
 import circuitc
 from circuitc.compile import compile_network
-from circuitc.spec import InstanceGroup, Network, Spec
+from compile_accuracy import network_of  # the sibling script: one network of T instances
 from circuitc import verify as V
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def network_of(circuit, T: int, D: int, z: int, seed: int) -> Spec:
-    net = Network("bench", (InstanceGroup(circuit.name, T),), z=z, D=D, seed=seed)
-    return Spec(circuits=(circuit,), networks=(net,))
 
 
 def main(argv=None) -> None:
