@@ -335,7 +335,8 @@ def _overrides(args) -> dict:
     if args.margin is not None and not (args.margin >= 0 and math.isfinite(args.margin)):
         parser.error(f"--margin must be a finite number >= 0, got {args.margin}")
     given = {"D": args.width, "z": args.active, "S": args.redundancy, "allocation": args.allocation,
-             "seed": args.seed, "margin": args.margin, "shuffle": True if args.reshuffle else None}
+             "seed": args.seed, "margin": args.margin, "shuffle": True if args.reshuffle else None,
+             "schedule": args.schedule}
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -627,6 +628,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allocation", choices=("auto", "prime-step", "affine"), help="allocation strategy")
     p.add_argument("--seed", type=int, metavar="N", help="seed of the assignment of supports to instances")
     p.add_argument("--margin", type=float, metavar="B", help="how far below threshold inactive units sit (default 0.1)")
+    p.add_argument("--schedule", choices=("asap", "alap"),
+                   help="layer of each gate: right after its inputs (asap, default) or right before its "
+                        "first reader (alap)")
     p.add_argument("--reshuffle", action="store_true",
                    help="a fresh assignment of supports at every layer (default: one for all layers, "
                         "measured better; see docs/lowering.md)")

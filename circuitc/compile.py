@@ -39,6 +39,7 @@ class Config:
     # small errors, but gives every pair of active instances a new chance to overlap at every
     # layer, and here one overlap is what breaks a step (docs/lowering.md).
     shuffle: bool = False
+    schedule: str = "asap"      # boolean lowering: gates "asap" (after their inputs) or "alap"
 
     @classmethod
     def for_network(cls, net: Network, **overrides) -> "Config":
@@ -91,7 +92,7 @@ def gate_count(circuit: Circuit) -> int:
 
 def lower(circuit: Circuit, config: Config) -> SmallMLP:
     if isinstance(circuit, BoolCircuit):
-        return lower_boolean(circuit, config.margin)
+        return lower_boolean(circuit, config.margin, config.schedule)
     return lower_mlp(circuit, config.margin)
 
 

@@ -110,7 +110,7 @@ def test_overrides_replace_the_declaration(source, tmp_path, capsys):
                            "--redundancy", "3", "--allocation", "prime-step", "--seed", "7", "--margin", "0.25",
                            "--json"))
     assert record["report"]["config"] == {"D": 512, "z": 2, "S": 3, "allocation": "prime-step", "seed": 7,
-                                          "margin": 0.25, "shuffle": False}
+                                          "margin": 0.25, "shuffle": False, "schedule": "asap"}
     assert record["report"]["allocation"]["strategy"] == "prime-step"
     loaded = load(tmp_path / "net")
     assert (loaded.config.D, loaded.config.z, loaded.network.S, loaded.network.margin) == (512, 2, 3, 0.25)
@@ -260,3 +260,9 @@ def test_reshuffle_flag(source, tmp_path, capsys):
     perms_shuffled = load(tmp_path / "b").permutations
     assert (perms_fixed == perms_fixed[:1]).all()           # one assignment for every layer
     assert not (perms_shuffled == perms_shuffled[:1]).all()
+
+
+def test_schedule_flag(source, tmp_path, capsys):
+    record = json.loads(ok(capsys, "compile", source, "-o", tmp_path / "a", "--schedule", "alap", "--json"))
+    assert record["report"]["config"]["schedule"] == "alap"
+    assert load(tmp_path / "a").config.schedule == "alap"

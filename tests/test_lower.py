@@ -147,3 +147,28 @@ def test_check_rejects_a_broken_on_indicator():
     w[0, ON_HI, ON_HI] = 1.0
     with pytest.raises(circuitc.CircuitError, match="on-indicator"):
         SmallMLP(mlp.name, mlp.kind, w, mlp.margin, mlp.input_index, mlp.readout).check()
+
+
+@pytest.mark.parametrize("case", BOOLEAN, ids=lambda c: c.name)
+def test_alap_schedule_is_exact_too(case):
+    circuit = circuit_of(case)
+    asap, alap = lower_boolean(circuit, 0.5), lower_boolean(circuit, 0.5, schedule="alap")
+    assert alap.L == asap.L
+    X = rows_for(circuit, np.random.default_rng(7))
+    assert np.array_equal(run_small(alap, X), circuitc.evaluate_bits(circuit, X).astype(float))
+    assert not run_small(alap, X, active=False).any()
+
+
+def test_alap_computes_results_late():
+    # s0 = a ^ b is needed only at the output layer: ASAP computes it at layer 1 and carries it,
+    # ALAP computes it at the last layer from carried inputs. Same depth, same outputs.
+    src = "circuit c { in a, b, c, d; out s0, y; s0 = a ^ b; t = c & d; u = t | a; y = u ^ b; }"
+    circuit = circuitc.parse(src).circuit()
+    asap, alap = lower_boolean(circuit, 0.5), lower_boolean(circuit, 0.5, schedule="alap")
+    assert asap.L == alap.L == 3
+    # ASAP computes s0 (two steps: [a+b >= 1] − [a+b >= 2]) at layer 1 and reads a copy step of
+    # it (2 units) at layer 3; ALAP computes both steps at layer 3 (4 units).
+    assert len(np.flatnonzero(asap.readout[0])) == 2
+    assert len(np.flatnonzero(alap.readout[0])) == 4
+    with pytest.raises(ValueError):
+        lower_boolean(circuit, 0.5, schedule="sometime")

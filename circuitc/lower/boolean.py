@@ -62,10 +62,16 @@ def _gate_function(op: Op, k: int):
     raise AssertionError(op)  # pragma: no cover
 
 
+SCHEDULES = ("asap", "alap")
+
+
 class _Lowering:
-    def __init__(self, circuit: BoolCircuit, margin: float):
+    def __init__(self, circuit: BoolCircuit, margin: float, schedule: str = "asap"):
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
         self.circuit = circuit
         self.margin = margin
+        self.schedule = schedule
         self.rows: dict[int, list[dict[int, float]]] = {}      # layer -> unit rows (sparse)
         self.forms: dict[tuple[int, int], dict[int, float]] = {}  # (base id, layer) -> form there
         self.bases: list[_Base] = []
@@ -136,6 +142,8 @@ class _Lowering:
                 value[g.out] = self._gate(g.op, [value[x] for x in g.args])
         outs = [value[b] for b in c.output_bits]
         L = max([1] + [self.bases[b].home for _, a, b in outs if a])
+        if self.schedule == "alap":
+            self._as_late_as_possible(L, [b for _, a, b in outs if a])
         readout_forms = [({ON: float(cc)} if cc else {}, a, b) for cc, a, b in outs]
         forms = []
         for const, a, b in readout_forms:
@@ -145,6 +153,22 @@ class _Lowering:
                     form[j] = form.get(j, 0.0) + a * v
             forms.append(form)
         return self._assemble(L, forms)
+
+    def _as_late_as_possible(self, L: int, output_bases: list[int]) -> None:
+        """Move every gate to the latest layer its readers allow (outputs at L), so that finished
+        results are not carried forward by copy steps; the inputs a gate needs are carried instead.
+        Bases were created in topological order, so one reverse pass settles every gate."""
+        latest = [None] * len(self.bases)
+        for b in output_bases:
+            latest[b] = L
+        for b in range(len(self.bases) - 1, -1, -1):
+            base = self.bases[b]
+            if base.input_neuron is not None or latest[b] is None:
+                continue                      # inputs stay at layer 0; unread gates are never built
+            base.home = latest[b]
+            for _, a, arg in base.terms:
+                if a:
+                    latest[arg] = base.home - 1 if latest[arg] is None else min(latest[arg], base.home - 1)
 
     def _gate(self, op: Op, terms: list[tuple[int, int, int | None]]) -> tuple[int, int, int | None]:
         k = len(terms)
@@ -200,6 +224,9 @@ def _write(M: np.ndarray, i: int, form: dict) -> None:
             M[i, j] += v
 
 
-def lower_boolean(circuit: BoolCircuit, margin: float) -> SmallMLP:
-    """Lower a boolean circuit with clean threshold steps; the result computes it exactly."""
-    return _Lowering(circuit, margin).run()
+def lower_boolean(circuit: BoolCircuit, margin: float, schedule: str = "asap") -> SmallMLP:
+    """Lower a boolean circuit with clean threshold steps; the result computes it exactly.
+
+    `schedule`: "asap" puts each gate one layer after its latest input; "alap" one layer before
+    its earliest reader (so results are not carried, inputs are)."""
+    return _Lowering(circuit, margin, schedule).run()
