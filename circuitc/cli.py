@@ -370,6 +370,8 @@ def cmd_compile(args) -> int:
         print(w.render(), file=sys.stderr)
     net = spec.network(args.network)
     comp = compile_network(spec, net.name, **overrides)
+    for w in comp.warnings():
+        print(w.render(), file=sys.stderr)
     save(comp, args.output, force=args.force)
     record = _compile_record(args, spec, comp, net.name)
     if args.json:

@@ -58,6 +58,18 @@ class Compilation:
     name: str | None = None             # the network declaration it was compiled from
     source_hash: str = ""               # Spec.source_hash of the source it was compiled from
 
+    def warnings(self) -> list[Diagnostic]:
+        """Known limitations this compilation runs into (measured; see docs/lowering.md)."""
+        out = []
+        boolean = [c for c in self.circuits if c.kind == "boolean"]
+        if len(self.circuits) > 1 and boolean:
+            names = ", ".join(f"`{c.name}`" for c in self.circuits)
+            out.append(Diagnostic(f"this network mixes circuit types ({names}); with the step lowering, mixed "
+                                  f"types are measured to lose accuracy even with one active instance",
+                                  hint="check it with `circuitc verify`, or compile one circuit type per network",
+                                  severity="warning"))
+        return out
+
     def report(self) -> dict:
         """The figures `circuitc compile` prints (math.md names)."""
         net = self.network

@@ -266,3 +266,11 @@ def test_schedule_flag(source, tmp_path, capsys):
     record = json.loads(ok(capsys, "compile", source, "-o", tmp_path / "a", "--schedule", "alap", "--json"))
     assert record["report"]["config"]["schedule"] == "alap"
     assert load(tmp_path / "a").config.schedule == "alap"
+
+
+def test_compile_warns_about_mixed_types(tmp_path, capsys):
+    src = tmp_path / "mixed.circ"
+    src.write_text("circuit a { in x; out y; y = ~x; }\ncircuit b { in x, w; out y; y = x & w; }\n"
+                   "network n { use a * 5; use b * 5; active = 1; width = 256; }\n")
+    code, _, err = run(capsys, "compile", src, "-o", tmp_path / "net")
+    assert code == 0 and "warning: this network mixes circuit types" in err

@@ -141,3 +141,11 @@ def test_pairs_reject_common_mode_interference():
     assert last["inactive_pair_rms"] > 0            # inactive instances are not silent
     rates = [w["bit_accuracy"] for w in result["worst_instances"]]
     assert rates == sorted(rates)
+
+
+def test_mixed_types_are_warned_about(spec):
+    mixed = compile_network(spec, "small")                 # full adders and `gates`
+    assert [w.severity for w in mixed.warnings()] == ["warning"]
+    assert "mixes circuit types" in mixed.warnings()[0].message
+    single = circuitc.parse("circuit g { in a; out y; y = ~a; } network n { use g * 4; active = 1; width = 64; }")
+    assert compile_network(single).warnings() == []
