@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from circuitc.assemble import assemble
+from timing import best_of  # benchmarks/timing.py
 from circuitc.embed.allocate import allocate, affine_capacity
 from circuitc.embed.shuffle import layer_supports
 from circuitc.lower.small_mlp import FIRST_FREE, SmallMLP, add_on, on_rows
@@ -53,15 +54,6 @@ def random_mlp(rng: np.random.Generator, d: int, L: int, margin: float = 1.0) ->
 def rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * resource.getpagesize()
-
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def one(T: int, n: int, S: int, d: int, L: int, batch: int, z: int, repeat: int, seed: int) -> dict:
@@ -88,14 +80,14 @@ def one(T: int, n: int, S: int, d: int, L: int, batch: int, z: int, repeat: int,
     D = net.D
     inst = np.stack([rng.choice(T, size=z, replace=False) for _ in range(batch)])
     X = rng.uniform(0.0, 1.0, size=(batch, z, net.n_in_max))
-    t_encode = best_of(lambda: net.encode(inst, X), repeat)
+    t_encode = best_of(repeat, lambda: net.encode(inst, X))[0]
     x = net.encode(inst, X)
     bare = nn.Sequential(*[m for _ in range(L) for m in (nn.Linear(D, D), nn.ReLU())])
     with torch.no_grad():
-        t_compiled = best_of(lambda: net.model(x), repeat)
-        t_bare = best_of(lambda: bare(x), repeat)
+        t_compiled = best_of(repeat, lambda: net.model(x))[0]
+        t_bare = best_of(repeat, lambda: bare(x))[0]
         A_L = net.model(x)
-    t_decode = best_of(lambda: net.decode(A_L, inst), repeat)
+    t_decode = best_of(repeat, lambda: net.decode(A_L, inst))[0]
 
     return {"T": T, "d": d, "L": L, "n": n, "D": D, "S": S, "allocation_capacity": cap,
             "supports_reused": reused, "scatter_entries": int(T * np.count_nonzero(mlp.weights) * S * S),

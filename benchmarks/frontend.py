@@ -18,10 +18,11 @@ import platform
 import random
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+from timing import best_of  # benchmarks/timing.py
 
 import circuitc
 from circuitc import graph, interpret
@@ -73,15 +74,6 @@ def as_blif(body, inputs, outs) -> str:
         else:  # xor: every odd-weight row
             lines += [format(r, f"0{k}b") + " 1" for r in range(2 ** k) if bin(r).count("1") % 2]
     return "\n".join(lines + [".end"]) + "\n"
-
-
-def best_of(repeat: int, fn):
-    best, value = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        value = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, value
 
 
 def main(argv=None) -> int:

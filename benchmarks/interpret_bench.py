@@ -22,6 +22,7 @@ import networkx as nx
 import numpy as np
 
 from circuitc import graph, interpret
+from timing import best_of  # benchmarks/timing.py
 from circuitc.spec import BoolCircuit, Gate, Op, Port
 
 OPS = [Op.AND, Op.OR, Op.XOR, Op.MAJ, Op.NOT, Op.BUF, Op.CONST0, Op.CONST1]
@@ -60,15 +61,6 @@ def random_netlist(n_gates: int, n_inputs: int, n_outputs: int, window: int, see
     return circuit
 
 
-def best_of(n: int, fn) -> float:
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gates", type=int, default=100_000)
@@ -97,16 +89,16 @@ def main(argv: list[str] | None = None) -> dict:
         graph.clear_caches()
         interpret._plan(c)
 
-    index_s = best_of(3, index_and_levels)
-    graph_s = best_of(3, graph_and_levels)
-    plan_s = best_of(3, plan_from_scratch)
+    index_s = best_of(3, index_and_levels)[0]
+    graph_s = best_of(3, graph_and_levels)[0]
+    plan_s = best_of(3, plan_from_scratch)[0]
     graph.indexed(c)
-    plan_only_s = best_of(3, lambda: interpret._build_plan(c))
+    plan_only_s = best_of(3, lambda: interpret._build_plan(c))[0]
     graph.clear_caches()
     t = time.perf_counter()
     Y = interpret.evaluate_bits(c, X)
     first_s = time.perf_counter() - t
-    eval_s = best_of(3, lambda: interpret.evaluate_bits(c, X))
+    eval_s = best_of(3, lambda: interpret.evaluate_bits(c, X))[0]
     assert Y.shape == (args.rows, args.outputs)
 
     s = graph.summary(c)

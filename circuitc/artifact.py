@@ -42,7 +42,7 @@ from .assemble import CompiledNetwork, network_from_layers
 from .compile import Compilation, Config
 from .embed.allocate import Allocation
 from .errors import CircuitError, Diagnostic
-from .fileio import fsync_path
+from .fileio import default_mode, fsync_path, write_durable
 from .lower.small_mlp import SmallMLP
 from .spec import BoolCircuit, Circuit, Spec
 
@@ -200,13 +200,6 @@ def circuits_text(comp: Compilation, name: str | None = None) -> str:
     return header + spec_to_circ(Spec(tuple(unique.values())), header=False)
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def _write_weights(path: Path, tensors_: dict[str, torch.Tensor]) -> None:
     from safetensors import SafetensorError
     from safetensors.torch import save_file
@@ -258,12 +251,12 @@ def save(comp: Compilation, path: str | os.PathLike, force: bool = False, *, sou
     except OSError as e:
         raise _error(f"cannot write {shown}: {e.strerror or e}") from None
     try:
-        os.chmod(tmp, 0o777 & ~_umask())
+        os.chmod(tmp, default_mode(directory=True))
         _write_weights(tmp / WEIGHTS, tensors(comp))
-        _write_bytes(tmp / METADATA, (_dump(meta) + "\n").encode("utf-8"))
-        _write_bytes(tmp / CIRCUITS, circ.encode("utf-8"))
+        write_durable(tmp / METADATA, (_dump(meta) + "\n").encode("utf-8"))
+        write_durable(tmp / CIRCUITS, circ.encode("utf-8"))
         for f in FILES:
-            os.chmod(tmp / f, 0o666 & ~_umask())
+            os.chmod(tmp / f, default_mode())
         fsync_path(tmp)
         _publish(tmp, target, force)
     except CircuitError:
@@ -275,12 +268,6 @@ def save(comp: Compilation, path: str | os.PathLike, force: bool = False, *, sou
             shutil.rmtree(tmp, ignore_errors=True)
     fsync_path(target.parent)
     return target
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 # ============================================================================================

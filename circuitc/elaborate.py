@@ -43,8 +43,8 @@ class Elaborator:
         self.on_weight_file = on_weight_file  # lets the loader hash weight files into the source hash
 
     # ------------------------------------------------------------------ top level
-    def run(self, items: Iterable[tuple[object, Path]], source: str = "<string>",
-            source_hash: str = "") -> Spec:
+    def run(self, items: Iterable[tuple[object, Path]], source: str = "<string>") -> Spec:
+        """The Spec of `items` (the loader sets its source hash, which covers weight files read here)."""
         networks: list[ast.NetworkDef] = []
         order: list[str] = []
         for item, directory in items:
@@ -87,7 +87,7 @@ class Elaborator:
 
         self.collector.raise_if_errors()
         features = tuple(f for f in self.features.values() if f is not None)
-        return Spec(tuple(circuits.values()), features, tuple(nets), source, source_hash,
+        return Spec(tuple(circuits.values()), features, tuple(nets), source, "",
                     self.collector.warnings)
 
     def _claim(self, name: str, span: Span | None) -> bool:

@@ -27,11 +27,19 @@ def _exists_error(shown: str) -> CircuitError:
     return _error(f"{shown} exists; pass --force to replace it")
 
 
-def _default_mode() -> int:
-    """The permission bits a newly created file gets (0o666 less the umask)."""
+def default_mode(directory: bool = False) -> int:
+    """The permission bits a newly created file (0o666) or directory (0o777) gets, less the umask."""
     mask = os.umask(0)
     os.umask(mask)
-    return 0o666 & ~mask
+    return (0o777 if directory else 0o666) & ~mask
+
+
+def write_durable(path: Path, data: bytes, fd: int | None = None) -> None:
+    """Write `data` to `path` (or to the open descriptor `fd`) and fsync it before returning."""
+    with (os.fdopen(fd, "wb") if fd is not None else open(path, "wb")) as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def fsync_path(directory: Path) -> None:
@@ -74,19 +82,16 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, force: bool = False
     if not directory.is_dir():
         raise _error(f"cannot write {shown}: directory {os.fspath(directory) or '.'} does not exist")
     try:
-        mode = target.stat().st_mode & 0o7777 if target.exists() else _default_mode()
+        mode = target.stat().st_mode & 0o7777 if target.exists() else default_mode()
     except OSError:
-        mode = _default_mode()
+        mode = default_mode()
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as e:
         raise _error(f"cannot write {shown}: {_why(e)}") from None
     try:
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+            write_durable(Path(tmp), data, fd)
             os.chmod(tmp, mode)
             if force:
                 os.replace(tmp, target)

@@ -63,7 +63,7 @@ from .spec import OP_ARITY, BoolCircuit, Circuit, MLPCircuit, Op
 
 __all__ = [
     "IndexedNetlist", "indexed", "circuit_graph", "check_acyclic", "levels", "depth", "summary",
-    "to_dot", "to_json", "clear_caches", "OPS",
+    "to_dot", "to_json", "clear_caches", "cached_per_circuit", "OPS",
 ]
 
 # Gate ops in a fixed order; `IndexedNetlist.ops` holds positions in this tuple.
@@ -85,7 +85,9 @@ _T = TypeVar("_T")
 _cache: dict[tuple[int, str], tuple[weakref.ref, Any]] = {}
 
 
-def _cached(circuit: object, key: str, build: Callable[[Any], _T]) -> _T:
+def cached_per_circuit(circuit: object, key: str, build: Callable[[Any], _T]) -> _T:
+    """`build(circuit)`, computed once per circuit object and `key` (the netlist index here, the
+    evaluation plan in interpret.py); forgotten when the circuit is garbage-collected."""
     k = (id(circuit), key)
     hit = _cache.get(k)
     if hit is not None and hit[0]() is circuit:
@@ -167,7 +169,7 @@ def indexed(circuit: BoolCircuit) -> IndexedNetlist:
     reports). Cycles are allowed here: see `check_acyclic`."""
     if not isinstance(circuit, BoolCircuit):
         raise TypeError(f"indexed() takes a BoolCircuit, not {type(circuit).__name__}")
-    return _cached(circuit, "indexed", _build_indexed)
+    return cached_per_circuit(circuit, "indexed", _build_indexed)
 
 
 def _malformed(circuit: BoolCircuit, fallback: str) -> CircuitError:

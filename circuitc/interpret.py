@@ -54,7 +54,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .errors import CircuitError, Diagnostic, did_you_mean
-from .graph import OPS, _cached, check_acyclic, indexed
+from .graph import OPS, cached_per_circuit, check_acyclic, indexed
 from .spec import BoolCircuit, Circuit, MLPCircuit, Op, Port
 
 __all__ = ["evaluate_bits", "evaluate", "truth_table", "bits_to_int", "int_to_bits"]
@@ -104,7 +104,7 @@ class _Plan:
 
 
 def _plan(circuit: BoolCircuit) -> _Plan:
-    return _cached(circuit, "plan", _build_plan)
+    return cached_per_circuit(circuit, "plan", _build_plan)
 
 
 def _build_plan(circuit: BoolCircuit) -> _Plan:
@@ -273,7 +273,7 @@ def _evaluate_mlp(circuit: MLPCircuit, X: np.ndarray) -> np.ndarray:
 
 
 def _check_mlp(circuit: MLPCircuit) -> None:
-    _cached(circuit, "mlp-checked", lambda c: c.check())
+    cached_per_circuit(circuit, "mlp-checked", lambda c: c.check())
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ weight files included, so a compiled artifact can cite exactly what it was built
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from pathlib import Path
@@ -98,9 +99,9 @@ def _elaborate(loader: _Loader, source: str) -> Spec:
     for spec, directory, span in loader.netlists:
         for circuit in spec.circuits:
             elab.add_circuit(circuit, directory, span)
-    spec = elab.run(loader.items, source, "")
+    spec = elab.run(loader.items, source)
     # Weight files were hashed during elaboration, so the digest is final only now.
-    return Spec(spec.circuits, spec.features, spec.networks, spec.source, loader.hash.hexdigest(), spec.warnings)
+    return dataclasses.replace(spec, source_hash=loader.hash.hexdigest())
 
 
 def parse(text: str, filename: str = "<string>", base_dir: str | os.PathLike | None = None) -> Spec:
