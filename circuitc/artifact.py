@@ -50,7 +50,7 @@ __all__ = ["FORMAT", "VERSION", "WEIGHTS", "METADATA", "CIRCUITS", "LoadedNetwor
            "check_target"]
 
 FORMAT = "circuitc-network"
-VERSION = 1
+VERSION = 2   # 2: clean steps of slope `gain` (on-indicator biases −1, −2); 1 had slope 2
 WEIGHTS = "weights.safetensors"
 METADATA = "network.json"
 CIRCUITS = "circuits.circ"
@@ -147,7 +147,7 @@ def metadata(comp: Compilation, *, source_hash: str = "", name: str | None = Non
     types = []
     for k, (ty, circuit) in enumerate(zip(net.types, comp.circuits)):
         types.append({
-            "circuit": circuit.name, "kind": ty.kind, "d": ty.d, "L": ty.L, "margin": ty.margin,
+            "circuit": circuit.name, "kind": ty.kind, "d": ty.d, "L": ty.L, "margin": ty.margin, "gain": ty.gain,
             "count": int((net.type_of == k).sum()),
             "input_bits": list(circuit.input_bits), "output_bits": list(circuit.output_bits),
             "input_index": ty.input_index, "readout": ty.readout,
@@ -357,6 +357,9 @@ def _read_json(r: _Reader) -> dict:
     if version > VERSION:
         raise r.fail(METADATA, f"format version {version} is newer than this circuitc reads ({VERSION})",
                      hint="upgrade circuitc to load this network")
+    if version == 1:
+        raise r.fail(METADATA, "format version 1: compiled by an older circuitc whose clean steps had slope 2",
+                     hint="compile the source again with this circuitc")
     if version != VERSION:
         raise r.fail(METADATA, f"unknown format version {version} (this circuitc reads version {VERSION})")
     return meta
@@ -364,8 +367,9 @@ def _read_json(r: _Reader) -> dict:
 
 def _read_config(r: _Reader, meta: dict) -> Config:
     raw = r.get(meta, "config", (dict,), "")
-    kinds = {"D": (int,), "z": (int,), "S": (int,), "allocation": (str,), "seed": (int,), "margin": (float,)}
-    values = {name: r.get(raw, name, kind, "config", nullable=name == "S") for name, kind in kinds.items()}
+    kinds = {"D": (int,), "z": (int,), "S": (int,), "allocation": (str,), "seed": (int,), "margin": (float,),
+             "gain": (float,)}
+    values = {name: r.get(raw, name, kind, "config", nullable=name in ("S", "gain")) for name, kind in kinds.items()}
     values["margin"] = float(values["margin"])
     for f in fields(Config):                # knobs this file does not know are kept as written
         if f.name not in values and f.name in raw:
@@ -423,6 +427,7 @@ def _read_types(r: _Reader, meta: dict, tensors_: dict[str, torch.Tensor], d: in
             "circuit": r.get(raw, "circuit", (str,), where),
             "kind": r.get(raw, "kind", (str,), where),
             "margin": float(r.get(raw, "margin", (float,), where)),
+            "gain": float(r.get(raw, "gain", (float,), where)),
             "count": r.get(raw, "count", (int,), where),
             "active_tolerance": float(r.get(raw, "active_tolerance", (float,), where)),
             "inactive_tolerance": float(r.get(raw, "inactive_tolerance", (float,), where)),
@@ -570,9 +575,11 @@ def load(path: str | os.PathLike) -> LoadedNetwork:
     for k, ty in enumerate(types):
         if ty["margin"] != margin:
             raise r.fail(METADATA, f"`types[{k}].margin` is {ty['margin']}, but the network's is {margin}")
+        if config.gain is not None and ty["gain"] != config.gain:
+            raise r.fail(METADATA, f"`types[{k}].gain` is {ty['gain']}, but the config's is {config.gain}")
         mlp = SmallMLP(name=ty["circuit"], kind=ty["kind"], weights=ty["weights"], margin=ty["margin"],
                        input_index=ty["input_index"], readout=ty["readout"],
-                       active_tolerance=ty["active_tolerance"])
+                       active_tolerance=ty["active_tolerance"], gain=ty["gain"])
         try:
             mlp.check()
         except CircuitError as e:

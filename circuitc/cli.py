@@ -334,9 +334,11 @@ def _overrides(args) -> dict:
     _positive("--redundancy", args.redundancy, parser)
     if args.margin is not None and not (args.margin >= 0 and math.isfinite(args.margin)):
         parser.error(f"--margin must be a finite number >= 0, got {args.margin}")
+    if args.gain is not None and not (args.gain > 2 and math.isfinite(args.gain)):
+        parser.error(f"--gain must be a finite number above 2, got {args.gain}")
     given = {"D": args.width, "z": args.active, "S": args.redundancy, "allocation": args.allocation,
              "seed": args.seed, "margin": args.margin, "shuffle": True if args.reshuffle else None,
-             "schedule": args.schedule}
+             "schedule": args.schedule, "gain": args.gain, "segregate": False if args.no_segregate else None}
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -630,6 +632,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allocation", choices=("auto", "prime-step", "affine"), help="allocation strategy")
     p.add_argument("--seed", type=int, metavar="N", help="seed of the assignment of supports to instances")
     p.add_argument("--margin", type=float, metavar="B", help="how far below threshold inactive units sit (default 0.1)")
+    p.add_argument("--gain", type=float, metavar="G",
+                   help="slope of every clean step and of the on-indicators (default 2·S; see docs/lowering.md)")
+    p.add_argument("--no-segregate", action="store_true",
+                   help="let instances of different circuit types share neurons (default: one range of "
+                        "neurons per type; sharing is measured to break them)")
     p.add_argument("--schedule", choices=("asap", "alap"),
                    help="layer of each gate: right after its inputs (asap, default) or right before its "
                         "first reader (alap)")

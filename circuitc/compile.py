@@ -8,18 +8,19 @@ strategy and the seed, and the rest have defaults here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
 from .assemble import CompiledNetwork, assemble
-from .embed.allocate import Allocation, allocate, capacities
+from .embed.allocate import Allocation, allocate, allocate_segregated, capacities, segregated_capacities
 from .embed.shuffle import layer_supports
 from .errors import CircuitError, Diagnostic
 from .graph import levels
 from .lower.boolean import lower_boolean
 from .lower.mlp import lower_mlp
-from .lower.small_mlp import SmallMLP
+from .lower.small_mlp import DEFAULT_GAIN, SmallMLP
 from .spec import BoolCircuit, Circuit, MLPCircuit, Network, Op, Spec
 
 _LOGIC = (Op.AND, Op.OR, Op.XOR, Op.MAJ)
@@ -40,6 +41,11 @@ class Config:
     # layer, and here one overlap is what breaks a step (docs/lowering.md).
     shuffle: bool = False
     schedule: str = "asap"      # boolean lowering: gates "asap" (after their inputs) or "alap"
+    # The slope G of every clean step and of the on-indicator; None: 2·S (`coherent_gain`).
+    gain: float | None = None
+    # Several circuit types: give each its own range of neurons, so that instances of different
+    # types never share one (measured: a neighbour of another type breaks the active instance).
+    segregate: bool = True
 
     @classmethod
     def for_network(cls, net: Network, **overrides) -> "Config":
@@ -61,12 +67,12 @@ class Compilation:
     def warnings(self) -> list[Diagnostic]:
         """Known limitations this compilation runs into (measured; see docs/lowering.md)."""
         out = []
-        boolean = [c for c in self.circuits if c.kind == "boolean"]
-        if len(self.circuits) > 1 and boolean:
+        if len(self.circuits) > 1 and not self.config.segregate:
             names = ", ".join(f"`{c.name}`" for c in self.circuits)
-            out.append(Diagnostic(f"this network mixes circuit types ({names}); with the step lowering, mixed "
-                                  f"types are measured to lose accuracy even with one active instance",
-                                  hint="check it with `circuitc verify`, or compile one circuit type per network",
+            out.append(Diagnostic(f"this network mixes circuit types ({names}) on shared neurons; instances of "
+                                  f"different types that share a neuron are measured to break each other, even "
+                                  f"with one active instance",
+                                  hint="leave `segregate` on (the default): one range of neurons per type",
                                   severity="warning"))
         return out
 
@@ -79,7 +85,7 @@ class Compilation:
         return {
             "D": net.D, "D_requested": self.config.D, "L": net.L, "T": T, "d": net.d, "z": self.config.z,
             "S": net.S, "n": net.n, "allocation": self.allocation.summary(),
-            "margin": self.config.margin, "seed": self.config.seed,
+            "margin": self.config.margin, "gain": self.config.gain, "seed": self.config.seed,
             "compression": sum(c * w for c, w in zip(self.counts, naive)) / net.D,
             "naive_neurons": sum(c * g for c, g in zip(self.counts, gates)),
             "parameters": sum(p.numel() for p in net.model.parameters()),
@@ -88,12 +94,23 @@ class Compilation:
 
 
 def one_neuron_per_gate_width(circuit: Circuit) -> int:
-    """d of the naive network: the widest level with one neuron per logic gate (NOT and copies free)."""
+    """d of the naive network: its widest layer, with one neuron per logic gate (NOT and copies free)."""
     if isinstance(circuit, MLPCircuit):
         return max(layer.weights.shape[0] for layer in circuit.layers)
-    lv = levels(circuit)
+    lv = logic_levels(circuit)
     counts = np.bincount([lv[g.out] for g in circuit.gates if g.op in _LOGIC] or [0])
     return max(1, int(counts.max()))
+
+
+def logic_levels(circuit: BoolCircuit) -> dict[str, int]:
+    """Wire -> the number of logic gates on its longest path from an input. NOT, BUF and constants
+    add no level: a one-neuron-per-gate network folds them into weights, as the lowering does."""
+    topo = levels(circuit)
+    out: dict[str, int] = dict.fromkeys(circuit.input_bits, 0)
+    for g in sorted(circuit.gates, key=lambda g: topo[g.out]):
+        below = max((out[a] for a in g.args), default=0)
+        out[g.out] = below + (g.op in _LOGIC)
+    return out
 
 
 def gate_count(circuit: Circuit) -> int:
@@ -102,26 +119,40 @@ def gate_count(circuit: Circuit) -> int:
     return sum(g.op in _LOGIC for g in circuit.gates)
 
 
-def lower(circuit: Circuit, config: Config) -> SmallMLP:
+def lower(circuit: Circuit, config: Config, gain: float | None = None) -> SmallMLP:
+    gain = gain or config.gain or DEFAULT_GAIN
     if isinstance(circuit, BoolCircuit):
-        return lower_boolean(circuit, config.margin, config.schedule)
-    return lower_mlp(circuit, config.margin)
+        return lower_boolean(circuit, config.margin, config.schedule, gain)
+    return lower_mlp(circuit, config.margin, gain)
 
 
-def choose_redundancy(T: int, n: int, strategy: str) -> int:
-    """The smallest S >= 2 whose allocation holds T instances in blocks of n.
+def coherent_gain(S: int) -> float:
+    """The step slope 2·S. Measured, then explained (docs/lowering.md, "Coherent neighbours"):
+    an inactive instance u that shares one neuron with the active t reads 1/S of t's values and of
+    t's on-indicator. At slope 2·S every step of u still saturates where t's does, and u's
+    on-indicator reaches 1, so u computes an exact copy of t, whose contributions to the neurons
+    they share only push t's units further the way they already go. At slope 2 (the smallest that
+    cleans) u computes fractions of t's values and is wrong in its own way; with one active
+    instance that is what limited deep circuits (a 4-bit ripple adder held 44 instances at
+    D = 1024 against 721 now)."""
+    return 2.0 * S
 
-    Measured, not derived (docs/lowering.md): with the step lowering, a single overlap between two
-    active instances already exceeds what a step absorbs, so accuracy follows how often active
-    supports meet (about S²/n for affine lines), not how large each overlap error is (1/S). Every
-    sweep so far (full adders, c17, 4-bit adders and comparators; z = 1, 2) was as good or better
-    at the smallest S; the worst-case bound of math.md §1.5 would ask for the largest.
+
+def choose_redundancy(T: int, n: int, strategy: str, counts=None) -> int:
+    """The smallest S >= 2 whose allocation holds T instances in blocks of n (with `counts`, the
+    instances per type, each type in its own range of neurons).
+
+    Measured, not derived (docs/lowering.md): every sweep so far (full adders, c17, 4-bit adders
+    and comparators, random depth-4 circuits; z = 1, 2) was as good or better at the smallest S,
+    and at z = 1 the smallest S holds every allocation to its capacity. The worst-case bound of
+    math.md §1.5 would ask for the largest.
     """
     for S in range(2, n + 1):
-        caps = capacities(n, S)
+        caps = capacities(n, S) if counts is None else segregated_capacities(counts, n, S)
         if (max(caps.values()) if strategy == "auto" else caps[strategy]) >= T:
             return S
-    raise CircuitError(Diagnostic(f"{T} instances do not fit in blocks of n = {n} neurons at any S",
+    per_type = "" if counts is None else " with one range of neurons per circuit type"
+    raise CircuitError(Diagnostic(f"{T} instances do not fit in blocks of n = {n} neurons at any S{per_type}",
                                   hint="raise the width D or use fewer instances"))
 
 
@@ -137,6 +168,9 @@ def compile_network(spec: Spec, network: str | None = None, **overrides) -> Comp
                                       f"{T} instances of network `{net.name}`",
                                       hint=f"at most {T} instances can be active at once"))
 
+    if config.gain is not None and not (config.gain > 2 and math.isfinite(config.gain)):
+        raise CircuitError(Diagnostic(f"the step gain must be a finite number above 2, got {config.gain}",
+                                      hint="leave it unset for the default, 2·S"))
     types = [lower(c, config) for c in circuits]                       # lower
     d = max(t.d for t in types)
     L = max(t.L for t in types)
@@ -144,13 +178,21 @@ def compile_network(spec: Spec, network: str | None = None, **overrides) -> Comp
     if n < 2:
         raise CircuitError(Diagnostic(f"width D = {config.D} is narrower than two blocks of the lowered "
                                       f"width d = {d}", hint=f"raise D to at least {2 * d}"))
-    S = config.S if config.S is not None else choose_redundancy(T, n, config.allocation)
-    allocation = allocate(T, n, S, config.allocation, d=d)            # allocate
-    supports, perms = layer_supports(allocation, L + 1, config.seed)   # reshuffle per layer
+    segregate = config.segregate and len(types) > 1
+    groups = counts if segregate else None
+    S = config.S if config.S is not None else choose_redundancy(T, n, config.allocation, groups)
+    gain = config.gain if config.gain is not None else coherent_gain(S)
+    if gain != types[0].gain:                                          # the widths do not depend on it
+        types = [lower(c, config, gain) for c in circuits]
+    if segregate:                                                      # allocate
+        allocation = allocate_segregated(counts, n, S, config.allocation, d=d)
+    else:
+        allocation = allocate(T, n, S, config.allocation, d=d)
+    supports, perms = layer_supports(allocation, L + 1, config.seed, groups)   # reshuffle per layer
     if not config.shuffle:                                             # one assignment for all layers
         perms = np.broadcast_to(perms[:1], perms.shape).copy()
         supports = allocation.supports[perms]
     type_of = np.repeat(np.arange(len(types)), counts)
     network_ = assemble(types, type_of, supports, n)                   # assemble
-    return Compilation(network_, replace(config, S=S), allocation, circuits, counts, perms, net.name,
+    return Compilation(network_, replace(config, S=S, gain=gain), allocation, circuits, counts, perms, net.name,
                        spec.source_hash)

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from circuitc.embed.allocate import (Allocation, affine_capacity, affine_prime, affine_supports, allocate,
-                                     allowed_steps, max_overlap, packing_bound, prime_step_capacity,
-                                     prime_step_supports)
+                                     allocate_segregated, allowed_steps, max_overlap, packing_bound,
+                                     prime_step_capacity, prime_step_supports, segregated_capacities,
+                                     split_blocks)
 from circuitc.embed.shuffle import layer_permutations, layer_supports
 from circuitc.errors import CircuitError
 
@@ -123,3 +124,38 @@ def test_layer_supports_follow_the_permutations():
     assert np.array_equal(sup[2, 5], a.supports[perms[2, 5]])
     for layer in range(3):                       # every layer is still a valid allocation
         assert max_overlap(sup[layer]) <= 1
+
+
+# ---------------------------------------------------------------- one range of neurons per type
+
+def test_split_blocks_covers_n_with_ranges_growing_like_the_square_root():
+    sizes = split_blocks([100, 400, 25], 70, 2)
+    assert sizes.sum() == 70 and (sizes >= 2).all()
+    assert sizes[1] > sizes[0] > sizes[2]                     # √400 : √100 : √25 = 4 : 2 : 1
+
+
+@pytest.mark.parametrize("strategy", ["prime-step", "affine", "auto"])
+def test_segregated_supports_keep_types_apart(strategy):
+    counts = [60, 200, 7]
+    alloc = allocate_segregated(counts, 90, 2, strategy)
+    assert alloc.T == sum(counts) and max_overlap(alloc.supports) <= 1
+    owner = np.repeat(np.arange(3), counts)
+    used = [set(alloc.supports[owner == k].ravel()) for k in range(3)]
+    assert not (used[0] & used[1] or used[0] & used[2] or used[1] & used[2])
+    assert alloc.capacity == segregated_capacities(counts, 90, 2)[alloc.strategy] >= alloc.T
+
+
+def test_segregated_refusal_names_every_range():
+    with pytest.raises(CircuitError) as info:
+        allocate_segregated([5000, 5], 40, 2, "prime-step", d=10)
+    message = str(info.value)
+    assert "do not fit with one range of neurons per type at S = 2" in message
+    assert "5000 instances in D = " in message and "raise the width D" in message
+
+
+def test_permutations_stay_within_groups():
+    perms = layer_permutations(12, 3, seed=1, groups=[5, 7])
+    for row in perms:
+        assert sorted(row[:5]) == list(range(5)) and sorted(row[5:]) == list(range(5, 12))
+    assert not np.array_equal(perms[0], perms[1])
+    assert np.array_equal(layer_permutations(12, 3, seed=1, groups=[5, 7]), perms)

@@ -87,7 +87,7 @@ def test_layout(saved, comp):
     assert tensors["layers.0.weight"].dtype == torch.float32 and tensors["layers.0.weight"].shape == (D, D)
     assert tensors["types.1.weights"].dtype == torch.float64 and tensors["types.1.weights"].shape == (L, d, d)
     meta = json.loads((saved / METADATA).read_text())
-    assert (meta["format"], meta["version"], meta["network"]) == ("circuitc-network", 1, "mixed")
+    assert (meta["format"], meta["version"], meta["network"]) == ("circuitc-network", 2, "mixed")
     assert meta["type_of"] == [[0, 8], [1, 4], [2, 4]]
     assert np.array(meta["supports"]).shape == (L + 1, 16, comp.network.S)
     assert np.array(meta["permutations"]).shape == (L + 1, 16)
@@ -112,7 +112,8 @@ def test_round_trip(saved, comp, spec):
     for name in ("input_table", "readout_table", "n_inputs", "n_outputs"):
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
     for x, y in zip(a.types, b.types, strict=True):
-        assert (x.name, x.kind, x.margin, x.active_tolerance) == (y.name, y.kind, y.margin, y.active_tolerance)
+        assert (x.name, x.kind, x.margin, x.gain, x.active_tolerance) == (y.name, y.kind, y.margin, y.gain,
+                                                                           y.active_tolerance)
         assert np.array_equal(x.weights, y.weights) and np.array_equal(x.readout, y.readout)
         assert np.array_equal(x.input_index, y.input_index)
     assert loaded.config == comp.config and loaded.counts == comp.counts
@@ -137,8 +138,14 @@ def test_saving_is_byte_identical(spec, tmp_path):
     save(compile_network(spec), tmp_path / "a", source_hash=spec.source_hash)
     save(compile_network(spec), tmp_path / "b", source_hash=spec.source_hash)
     assert files(tmp_path / "a") == files(tmp_path / "b")
+    # Another seed assigns other supports to the instances. With one range of neurons per type
+    # (the default) that only permutes instances of one type, so the weights stay the same.
     save(compile_network(spec, seed=4), tmp_path / "c", source_hash=spec.source_hash)
-    assert (tmp_path / "a" / WEIGHTS).read_bytes() != (tmp_path / "c" / WEIGHTS).read_bytes()
+    assert (tmp_path / "a" / WEIGHTS).read_bytes() == (tmp_path / "c" / WEIGHTS).read_bytes()
+    assert (tmp_path / "a" / METADATA).read_bytes() != (tmp_path / "c" / METADATA).read_bytes()
+    save(compile_network(spec, segregate=False), tmp_path / "d", source_hash=spec.source_hash)
+    save(compile_network(spec, segregate=False, seed=4), tmp_path / "e", source_hash=spec.source_hash)
+    assert (tmp_path / "d" / WEIGHTS).read_bytes() != (tmp_path / "e" / WEIGHTS).read_bytes()
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,13 +265,15 @@ def test_invalid_json(copy):
 
 
 def test_newer_and_unknown_versions(copy):
-    edit_json(copy, lambda m: m.update(version=2))
-    fails(copy, f"{METADATA}: format version 2 is newer than this circuitc reads (1)", "upgrade circuitc")
+    edit_json(copy, lambda m: m.update(version=3))
+    fails(copy, f"{METADATA}: format version 3 is newer than this circuitc reads (2)", "upgrade circuitc")
+    edit_json(copy, lambda m: m.update(version=1))
+    fails(copy, "format version 1: compiled by an older circuitc", "compile the source again")
     edit_json(copy, lambda m: m.update(version=0))
     fails(copy, "unknown format version 0")
     edit_json(copy, lambda m: m.update(version="1"))
     fails(copy, "`version` must be an integer, got a string")
-    edit_json(copy, lambda m: m.update(version=1, format="something-else"))
+    edit_json(copy, lambda m: m.update(version=2, format="something-else"))
     fails(copy, "not a circuitc network (format 'something-else'")
 
 
@@ -284,6 +293,9 @@ def test_newer_and_unknown_versions(copy):
     (lambda m: m["permutations"][0].__setitem__(0, m["permutations"][0][1]), "not a permutation"),
     (lambda m: m["types"][0].update(readout=[[1.0]]), "`types[0].readout` has shape (1, 1), expected (2, {d})"),
     (lambda m: m["types"][0].update(d=5), "`types[0].d` is 5, but the network has d = {d}"),
+    (lambda m: m["types"][0].update(gain=3.0), "`types[0].gain` is 3.0, but the config's is"),
+    (lambda m: m["types"][0].pop("gain"), "missing key `types[0].gain`"),
+    (lambda m: m["config"].update(gain="4"), "`config.gain` must be a number or null, got a string"),
     (lambda m: m["shape"].update(D=100), "`shape` is inconsistent"),
     (lambda m: m["allocation"].update(supports=[[0, 1]]), "`allocation` (n = {n}, S = {S}, supports (1, 2)) does not match"),
 ])

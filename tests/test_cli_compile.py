@@ -110,10 +110,15 @@ def test_overrides_replace_the_declaration(source, tmp_path, capsys):
                            "--redundancy", "3", "--allocation", "prime-step", "--seed", "7", "--margin", "0.25",
                            "--json"))
     assert record["report"]["config"] == {"D": 512, "z": 2, "S": 3, "allocation": "prime-step", "seed": 7,
-                                          "margin": 0.25, "shuffle": False, "schedule": "asap"}
+                                          "margin": 0.25, "shuffle": False, "schedule": "asap", "gain": 6.0,
+                                          "segregate": True}
     assert record["report"]["allocation"]["strategy"] == "prime-step"
     loaded = load(tmp_path / "net")
     assert (loaded.config.D, loaded.config.z, loaded.network.S, loaded.network.margin) == (512, 2, 3, 0.25)
+    # The step gain defaults to 2·S and can be set.
+    assert {ty.gain for ty in loaded.network.types} == {6.0}
+    record = json.loads(ok(capsys, "compile", source, "-o", tmp_path / "g", "--gain", "2.5", "--json"))
+    assert record["report"]["gain"] == 2.5 and {ty.gain for ty in load(tmp_path / "g").network.types} == {2.5}
 
 
 def test_output_is_never_replaced_without_force(source, tmp_path, capsys):
@@ -140,6 +145,7 @@ def test_output_is_never_replaced_without_force(source, tmp_path, capsys):
     (["compile", "{src}", "-o", "{tmp}/no/such/dir"], "does not exist"),
     (["compile", "{src}", "-o", "{tmp}/net", "--width", "0"], "--width must be 1 or more"),
     (["compile", "{src}", "-o", "{tmp}/net", "--margin", "-1"], "--margin must be a finite number >= 0"),
+    (["compile", "{src}", "-o", "{tmp}/net", "--gain", "1.5"], "--gain must be a finite number above 2"),
     (["compile", "{src}", "-o", "{tmp}/net", "--allocation", "best"], "invalid choice"),
     (["compile", "{src}"], "required: -o/--output"),
     (["verify", "{tmp}/missing"], "cannot find"),
@@ -273,4 +279,6 @@ def test_compile_warns_about_mixed_types(tmp_path, capsys):
     src.write_text("circuit a { in x; out y; y = ~x; }\ncircuit b { in x, w; out y; y = x & w; }\n"
                    "network n { use a * 5; use b * 5; active = 1; width = 256; }\n")
     code, _, err = run(capsys, "compile", src, "-o", tmp_path / "net")
+    assert code == 0 and "warning" not in err              # each type has its own neurons
+    code, _, err = run(capsys, "compile", src, "-o", tmp_path / "shared", "--no-segregate")
     assert code == 0 and "warning: this network mixes circuit types" in err

@@ -45,9 +45,11 @@ def run_noisy(mlp: SmallMLP, X: np.ndarray, active: bool, eps: float, rng):
 
 
 @pytest.mark.parametrize("case", BOOLEAN, ids=lambda c: c.name)
-def test_boolean_lowering_is_exact(case, rng=np.random.default_rng(0)):
+@pytest.mark.parametrize("gain", [2.5, 4.0, 10.0])
+def test_boolean_lowering_is_exact(case, gain, rng=np.random.default_rng(0)):
     circuit = circuit_of(case)
-    mlp = lower_boolean(circuit, margin=0.5)
+    mlp = lower_boolean(circuit, margin=0.5, gain=gain)
+    assert mlp.gain == gain
     X = rows_for(circuit, rng)
     y = run_small(mlp, X)
     assert np.array_equal(y, circuitc.evaluate_bits(circuit, X).astype(float))   # exactly 0/1
@@ -55,11 +57,11 @@ def test_boolean_lowering_is_exact(case, rng=np.random.default_rng(0)):
 
 
 @pytest.mark.parametrize("case", BOOLEAN[:8], ids=lambda c: c.name)
-@pytest.mark.parametrize("margin", [0.25, 1.0])
-def test_boolean_lowering_absorbs_noise_within_its_tolerance(case, margin):
+@pytest.mark.parametrize("margin,gain", [(0.25, 4.0), (1.0, 4.0), (0.25, 3.0), (0.1, 8.0)])
+def test_boolean_lowering_absorbs_noise_within_its_tolerance(case, margin, gain):
     rng = np.random.default_rng(1)
     circuit = circuit_of(case)
-    mlp = lower_boolean(circuit, margin=margin)
+    mlp = lower_boolean(circuit, margin=margin, gain=gain)
     X = rows_for(circuit, rng, limit=8, samples=256)
     ref = circuitc.evaluate_bits(circuit, X).astype(float)
     slack = np.abs(mlp.readout).sum(axis=1).max()   # the read-out itself sees the noise once
@@ -128,9 +130,10 @@ def test_mlp_linear_layers_become_relu_pairs():
     assert np.allclose(run_small(mlp, X), circuitc.evaluate_bits(circuit, X), atol=1e-12)
 
 
-def test_padding_keeps_outputs_and_checks():
+@pytest.mark.parametrize("gain", [3.0, 6.0])
+def test_padding_keeps_outputs_and_checks(gain):
     circuit = circuitc.load_spec(circuitc.__file__.replace("circuitc/__init__.py", "examples/c17.bench")).circuit()
-    mlp = lower_boolean(circuit, 0.5)
+    mlp = lower_boolean(circuit, 0.5, gain=gain)
     wide = mlp.padded(mlp.d + 5, mlp.L + 3)
     wide.check()
     X = circuitc.truth_table(circuit)[0]
@@ -147,6 +150,11 @@ def test_check_rejects_a_broken_on_indicator():
     w[0, ON_HI, ON_HI] = 1.0
     with pytest.raises(circuitc.CircuitError, match="on-indicator"):
         SmallMLP(mlp.name, mlp.kind, w, mlp.margin, mlp.input_index, mlp.readout).check()
+    # The on rows must match the declared gain.
+    with pytest.raises(circuitc.CircuitError, match="must read exactly 6·on"):
+        SmallMLP(mlp.name, mlp.kind, mlp.weights, mlp.margin, mlp.input_index, mlp.readout, gain=6.0).check()
+    with pytest.raises(ValueError, match="gain must be above 2"):
+        lower_boolean(circuitc.parse("circuit c { in a, b; out y; y = a & b; }").circuit(), 0.5, gain=2.0)
 
 
 @pytest.mark.parametrize("case", BOOLEAN, ids=lambda c: c.name)

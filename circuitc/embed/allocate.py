@@ -16,6 +16,12 @@ its S neurons) picks up at most 1/S of any other circuit's activation. Two strat
   whole slope classes loads every neuron equally, and a partial class adds at most one.
 
 No allocation with overlap ≤ 1 can exceed the pair-packing bound n(n−1)/(S(S−1)).
+
+A network of several circuit types can give each type its own range of neurons
+(`allocate_segregated`), so instances of different types never share a neuron: measured
+(docs/lowering.md, "Mixing circuit types"), an inactive instance that shares a neuron with an active
+one of the same type becomes an exact copy of it and does no harm, while one of another type reads
+the active instance's values into the wrong gates.
 """
 
 from __future__ import annotations
@@ -250,3 +256,56 @@ def _does_not_fit(T: int, n: int, S: int, strategy: str, caps: dict[str, int], d
     return Diagnostic(f"{T} circuit instances do not fit: with {width(n)} and S = {S} the {strategy} allocation "
                       f"holds {caps[strategy]} (pair-packing bound for any allocation: {packing_bound(n, S)})",
                       hint="; or ".join(fixes))
+
+
+# ---------------------------------------------------------------- one range of neurons per type
+
+def split_blocks(counts, n: int, S: int) -> np.ndarray:
+    """Neurons per instance type, summing to n: proportional to √count (capacities grow like the
+    square of a range, so this fills every range alike), at least S each, by largest remainders."""
+    counts = np.asarray(counts, dtype=np.float64)
+    k = len(counts)
+    if n < S * k:
+        return np.full(k, n // k)                   # too narrow for every type; the caller refuses
+    share = np.sqrt(counts) / np.sqrt(counts).sum() * (n - S * k)
+    sizes = S + np.floor(share).astype(np.int64)
+    rest = n - int(sizes.sum())
+    sizes[np.argsort(-(share - np.floor(share)), kind="stable")[:rest]] += 1
+    return sizes
+
+
+def segregated_capacities(counts, n: int, S: int) -> dict[str, int]:
+    """Per strategy, the summed capacities of the types' ranges when every type fits in its own
+    range, and 0 when one does not."""
+    sizes = split_blocks(counts, n, S)
+    out = {}
+    for strategy in STRATEGIES:
+        caps = [capacities(int(m), S)[strategy] if m >= S else 0 for m in sizes]
+        out[strategy] = sum(caps) if all(c >= t for c, t in zip(caps, counts)) else 0
+    return out
+
+
+def allocate_segregated(counts, n: int, S: int, strategy: str = "auto", *, d: int | None = None) -> Allocation:
+    """Supports for instances grouped by type (type 0's first): type k's lie in its own range of
+    `split_blocks` neurons, so two instances of different types share no neuron."""
+    counts = [int(c) for c in counts]
+    sizes = split_blocks(counts, n, S)
+    caps = segregated_capacities(counts, n, S)
+    if strategy == "auto":
+        strategy = max(STRATEGIES, key=lambda s: (caps[s], s == "affine"))
+    elif strategy not in STRATEGIES:
+        raise CircuitError(Diagnostic(f"unknown allocation strategy {strategy!r}",
+                                      expected=", ".join(("auto",) + STRATEGIES)))
+    if not caps[strategy]:
+        width = (lambda m: f"D = {m * d}") if d else (lambda m: f"n = {m}")
+        ranges = ", ".join(f"{c} instances in {width(int(m))}" for c, m in zip(counts, sizes))
+        raise CircuitError(Diagnostic(
+            f"{sum(counts)} instances of {len(counts)} circuit types do not fit with one range of neurons "
+            f"per type at S = {S} ({strategy}: {ranges})",
+            hint="raise the width D, use fewer instances, or let the types share neurons (segregate off)"))
+    build = prime_step_supports if strategy == "prime-step" else affine_supports
+    parts, start = [], 0
+    for count, size in zip(counts, sizes):          # one range per type: a handful of types
+        parts.append(np.sort(build(int(size), S, count), axis=1) + start)
+        start += int(size)
+    return Allocation(strategy, n, S, np.concatenate(parts), caps[strategy])

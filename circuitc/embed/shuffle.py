@@ -17,15 +17,23 @@ import numpy as np
 from .allocate import Allocation
 
 
-def layer_permutations(T: int, L: int, seed: int) -> np.ndarray:
-    """(L, T) int64: row l is a permutation of range(T) for layer l."""
+def layer_permutations(T: int, L: int, seed: int, groups=None) -> np.ndarray:
+    """(L, T) int64: row l is a permutation of range(T) for layer l.
+
+    `groups` (counts summing to T, consecutive instances): each permutation stays within a group,
+    as a segregated allocation needs (type k's instances must keep type k's supports)."""
     perms = np.empty((L, T), dtype=np.int64)
     for layer in range(L):  # one generator per layer; T is the vectorised axis
-        perms[layer] = np.random.default_rng(np.random.SeedSequence([seed, layer])).permutation(T)
+        rng = np.random.default_rng(np.random.SeedSequence([seed, layer]))
+        if groups is None or len(groups) == 1:
+            perms[layer] = rng.permutation(T)
+        else:               # random order within each group: sort by (group, random key)
+            group = np.repeat(np.arange(len(groups)), groups)
+            perms[layer] = np.lexsort((rng.random(T), group))
     return perms
 
 
-def layer_supports(allocation: Allocation, L: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def layer_supports(allocation: Allocation, L: int, seed: int, groups=None) -> tuple[np.ndarray, np.ndarray]:
     """The supports of every circuit at every layer, (L, T, S), and the permutations used, (L, T)."""
-    perms = layer_permutations(allocation.T, L, seed)
+    perms = layer_permutations(allocation.T, L, seed, groups)
     return allocation.supports[perms], perms

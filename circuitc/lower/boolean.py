@@ -6,16 +6,22 @@ folded into the weights of whoever reads x (math.md §1.6), through the circuit'
 so an inactive instance stays 0.
 
 Every AND, OR, XOR and MAJ is a function of the sum s of its input values, so it is a sum of
-threshold steps [s >= m] over the thresholds where it changes. One step is a pair of ReLUs,
+threshold steps [s >= m] over the thresholds where it changes. One step is a pair of ReLUs of slope
+G (the `gain`),
 
-    [s >= m]  =  ReLU(2(s − m) + 1.5) − ReLU(2(s − m) + 0.5),
+    [s >= m]  =  ReLU(G(s − m) + (G + 1)/2) − ReLU(G(s − m) + (G − 1)/2),
 
-which is exactly 0 for s <= m − 0.75 and exactly 1 for s >= m − 0.25: an error below 0.25 in s is
-removed, not passed on (a single ReLU(2x − 1) would double it every layer; math.md §1.6). So a
-k-input AND, OR or MAJ is one step (2 neurons), and a k-input XOR is k steps in a single layer.
-A wire read several layers after it is computed is carried by the same step, [x >= 1], one layer
-at a time, so every value in every layer is clean. The gate sits one layer after the latest of its
-inputs; the circuit's depth L is the depth of its latest output (at least 1).
+which is exactly 0 for s <= m − (G + 1)/(2G) and exactly 1 for s >= m − (G − 1)/(2G): an error
+below (G − 1)/(2G) in s (0.375 at G = 4) is removed, not passed on (a single ReLU(2x − 1) would
+double it every layer; math.md §1.6). So a k-input AND, OR or MAJ is one step (2 neurons), and a
+k-input XOR is k steps in a single layer. A wire read several layers after it is computed is
+carried by the same step, [x >= 1], one layer at a time, so every value in every layer is clean.
+The gate sits one layer after the latest of its inputs; the circuit's depth L is the depth of its
+latest output (at least 1).
+
+Why the slope is G = 2·S and not the smallest that cleans (G = 2): see small_mlp.py and
+docs/lowering.md — a neighbour of an active instance reads 1/S of its values, and at slope 2·S
+its steps still saturate at the active instance's values.
 """
 
 from __future__ import annotations
@@ -26,16 +32,14 @@ import numpy as np
 
 from ..graph import levels as wire_levels
 from ..spec import BoolCircuit, Op
-from .small_mlp import FIRST_FREE, SmallMLP, add_on, on_rows
+from .small_mlp import DEFAULT_GAIN, FIRST_FREE, SmallMLP, add_on, on_rows, on_tolerance, step_absorbs
 
-# A step [s >= m] is one row, 2·s + (1.5 − 2m)·on, written at an even neuron index and at the odd
-# index after it: the odd index's bias is one lower (small_mlp.layer_bias), so the two units
-# compute ReLU(2(s − m) + 1.5) and ReLU(2(s − m) + 0.5) with exactly the same error.
+# A step [s >= m] is one row, G·s + ((G + 1)/2 − G·m)·on, written at an even neuron index and at the
+# odd index after it: the odd index's bias is one lower (small_mlp.layer_bias), so the two units
+# compute ReLU(G(s − m) + (G + 1)/2) and the same minus 1, with exactly the same error.
 # In forms (sparse rows over a layer's neurons) the key ON stands for the on-indicator, which the
 # network holds as a[ON_HI] − a[ON_LO]; it is expanded when the weights are written.
 ON = "on"
-_STEP_SCALE = 2.0
-_STEP_OFFSET = 1.5
 
 
 @dataclass
@@ -66,11 +70,14 @@ SCHEDULES = ("asap", "alap")
 
 
 class _Lowering:
-    def __init__(self, circuit: BoolCircuit, margin: float, schedule: str = "asap"):
+    def __init__(self, circuit: BoolCircuit, margin: float, schedule: str = "asap", gain: float = DEFAULT_GAIN):
         if schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+        if not gain > 2:
+            raise ValueError(f"gain must be above 2, got {gain}")
         self.circuit = circuit
         self.margin = margin
+        self.gain = float(gain)
         self.schedule = schedule
         self.rows: dict[int, list[dict[int, float]]] = {}      # layer -> unit rows (sparse)
         self.forms: dict[tuple[int, int], dict[int, float]] = {}  # (base id, layer) -> form there
@@ -84,8 +91,9 @@ class _Lowering:
 
     def _step(self, layer: int, s: dict, m: float) -> dict:
         """Two units at `layer` (even index, then odd) computing [s >= m]; returns the form u1 − u2."""
-        row = {j: _STEP_SCALE * v for j, v in s.items()}
-        row[ON] = row.get(ON, 0.0) + _STEP_OFFSET - _STEP_SCALE * m
+        g = self.gain
+        row = {j: g * v for j, v in s.items()}
+        row[ON] = row.get(ON, 0.0) + (g + 1.0) / 2.0 - g * m
         upper = self._unit(layer, row)
         lower = self._unit(layer, row)
         assert upper % 2 == 0 and lower == upper + 1
@@ -196,7 +204,7 @@ class _Lowering:
         weights = np.zeros((L, d, d))
         for l in range(1, L + 1):
             W = weights[l - 1]
-            W[:FIRST_FREE] = on_rows(d)
+            W[:FIRST_FREE] = on_rows(d, self.gain)
             for i, row in enumerate(self.rows.get(l, ()), start=FIRST_FREE):
                 _write(W, i, row)
                 # Cancels the bias −β of an even index; at the odd index of a step the remaining −1
@@ -205,13 +213,14 @@ class _Lowering:
         readout = np.zeros((len(out_forms), d))
         for k, form in enumerate(out_forms):
             _write(readout, k, form)
-        # A step absorbs an error of 0.25 in s, i.e. 0.5 in its pre-activation 2s − 2m + offset; the
-        # on-indicator step absorbs 0.125 per neuron; a read-out decides at 0.5.
+        # A step absorbs an error of (G − 1)/2 in its pre-activation; the on-indicator its own
+        # tolerance per neuron; a read-out decides at 0.5.
         unit_norm = np.abs(weights[:, FIRST_FREE:, :]).sum(axis=2).max()
         out_norm = np.abs(readout).sum(axis=1).max() if len(readout) else 0.0
-        tolerance = min([0.125] + [0.5 / x for x in (unit_norm, out_norm) if x > 0])
+        tolerance = min([on_tolerance(self.gain)] + [b / x for b, x in ((step_absorbs(self.gain), unit_norm),
+                                                                           (0.5, out_norm)) if x > 0])
         mlp = SmallMLP(self.circuit.name, "boolean", weights, float(self.margin), FIRST_FREE + np.arange(n_in),
-                       readout, tolerance)
+                       readout, tolerance, self.gain)
         mlp.check()
         return mlp
 
@@ -224,9 +233,11 @@ def _write(M: np.ndarray, i: int, form: dict) -> None:
             M[i, j] += v
 
 
-def lower_boolean(circuit: BoolCircuit, margin: float, schedule: str = "asap") -> SmallMLP:
+def lower_boolean(circuit: BoolCircuit, margin: float, schedule: str = "asap",
+                  gain: float = DEFAULT_GAIN) -> SmallMLP:
     """Lower a boolean circuit with clean threshold steps; the result computes it exactly.
 
     `schedule`: "asap" puts each gate one layer after its latest input; "alap" one layer before
-    its earliest reader (so results are not carried, inputs are)."""
-    return _Lowering(circuit, margin, schedule).run()
+    its earliest reader (so results are not carried, inputs are). `gain`: the slope G of every
+    step and of the on-indicator (above 2)."""
+    return _Lowering(circuit, margin, schedule, gain).run()

@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..spec import MLPCircuit
-from .small_mlp import FIRST_FREE, SmallMLP, add_on, layer_bias, on_rows
+from .small_mlp import DEFAULT_GAIN, FIRST_FREE, SmallMLP, add_on, layer_bias, on_rows
 
 
-def lower_mlp(circuit: MLPCircuit, margin: float) -> SmallMLP:
+def lower_mlp(circuit: MLPCircuit, margin: float, gain: float = DEFAULT_GAIN) -> SmallMLP:
+    """`gain`: the slope of the on-indicator (small_mlp.py); the circuit's own weights are kept."""
     n_in = len(circuit.input_bits)
     # Values as rows over the previous layer's neurons plus one column for `on` (the last):
     # value_j = forms[j, :-1] @ a_prev + forms[j, -1] · on.
@@ -45,10 +46,10 @@ def lower_mlp(circuit: MLPCircuit, margin: float) -> SmallMLP:
         rows = FIRST_FREE + np.arange(len(units))
         weights[l, rows, :units.shape[1] - 1] = units[:, :-1]
         add_on(weights[l], rows, units[:, -1] - bias[rows])  # own bias; the shared one cancelled
-        weights[l, :FIRST_FREE] = on_rows(d)
+        weights[l, :FIRST_FREE] = on_rows(d, gain)
     readout = np.zeros((len(forms), d))
     readout[:, :forms.shape[1] - 1] = forms[:, :-1]
     add_on(readout, np.arange(len(forms)), forms[:, -1])
-    mlp = SmallMLP(circuit.name, "mlp", weights, float(margin), FIRST_FREE + np.arange(n_in), readout)
+    mlp = SmallMLP(circuit.name, "mlp", weights, float(margin), FIRST_FREE + np.arange(n_in), readout, gain=float(gain))
     mlp.check()
     return mlp

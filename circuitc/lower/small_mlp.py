@@ -11,13 +11,16 @@ Conventions (every lowering produces them, the assembler and the evaluators rely
   neuron index is the same for every circuit, because a network neuron is shared by many circuits
   and has one bias: −β at even indices, −β − 1 at odd ones (β = `margin`). A unit that reads the
   same row at an even index and at the odd index after it is a *clean step*: both see the same
-  error E, so their difference is exactly 1 or exactly 0 while |E| <= 0.5 (the two ReLUs rise
-  together). The on-indicator is such a pair at indices ON_HI, ON_LO, with biases −0.5 and −1.5
-  and row 2·on: exactly 1 in an active instance even when several active circuits share the
-  neuron, exactly 0 in an inactive one. (A single indicator neuron would carry its error forward,
-  multiplied, into every constant.) A lowering compensates the bias of its units through `on`, so
-  an active instance computes exactly its circuit while an inactive one sits at least β below
-  every ReLU threshold and stays 0 under read-off noise (assumption 2);
+  error E, so their difference `clamp(p, 0, 1)` is exactly 1 or exactly 0 while p stays out of
+  (0, 1). The on-indicator is such a pair at indices ON_HI, ON_LO, with biases −1 and −2 and row
+  G·on (G = `gain`): `clamp(G·on − 1, 0, 1)`, exactly 1 for on >= 2/G and exactly 0 for
+  on <= 1/G. A lowering compensates the bias of its units through `on`, so an active instance
+  computes exactly its circuit while an inactive one sits β below every ReLU threshold;
+- the gain G is the slope of every clean step (the on-indicator's, and each unit of a boolean
+  lowering). The compiler sets it to 2·S (`compile.coherent_gain`): an inactive instance that
+  shares one of its S neurons with an active one reads 1/S of the active instance's values, and
+  with slope 2·S its steps saturate, so it becomes an exact copy of its active neighbour instead
+  of a fractional, wrong one (docs/lowering.md, "Coherent neighbours");
 - outputs are linear read-outs of the last layer: `y = readout @ a_L`; a boolean output is 1 when
   y > 0.5.
 """
@@ -32,8 +35,8 @@ from ..errors import CircuitError, Diagnostic
 
 ON_HI, ON_LO = 0, 1
 FIRST_FREE = 2           # the first neuron index a lowering may use for its own units
-_ON_BIAS = (-0.5, -1.5)  # biases of ON_HI and ON_LO: the clean step [on >= 1]
-_ON_SLOPE = 2.0
+_ON_BIAS = (-1.0, -2.0)  # biases of ON_HI and ON_LO: with row G·on, the clean step clamp(G·on − 1, 0, 1)
+DEFAULT_GAIN = 4.0       # 2·S at S = 2, the redundancy the compiler picks unless T needs more
 
 
 def layer_bias(d: int, margin: float) -> np.ndarray:
@@ -44,11 +47,11 @@ def layer_bias(d: int, margin: float) -> np.ndarray:
     return b
 
 
-def on_rows(d: int) -> np.ndarray:
-    """The weights of the two on-indicator neurons: both read 2·on = 2·(a[ON_HI] − a[ON_LO])."""
+def on_rows(d: int, gain: float = DEFAULT_GAIN) -> np.ndarray:
+    """The weights of the two on-indicator neurons: both read G·on = G·(a[ON_HI] − a[ON_LO])."""
     rows = np.zeros((2, d))
-    rows[:, ON_HI] = _ON_SLOPE
-    rows[:, ON_LO] = -_ON_SLOPE
+    rows[:, ON_HI] = gain
+    rows[:, ON_LO] = -gain
     return rows
 
 
@@ -70,6 +73,7 @@ class SmallMLP:
     # ACTIVE instance still computes its outputs exactly; 0 when the lowering promises nothing
     # (real-valued MLP circuits pass errors on).
     active_tolerance: float = 0.0
+    gain: float = DEFAULT_GAIN  # the slope of every clean step (see the module docstring)
 
     @property
     def L(self) -> int:
@@ -93,8 +97,9 @@ class SmallMLP:
         norms = np.abs(self.weights[:, FIRST_FREE:, :]).sum(axis=2)   # (L, d - FIRST_FREE)
         depth = -self.bias()[FIRST_FREE:]                                 # how far below 0 each sits
         used = norms > 0
-        unit = float((depth[None, :].repeat(self.L, 0)[used] / norms[used]).min()) if used.any() else 0.125
-        return min(unit, 0.125)
+        on = 1.0 / (2.0 * self.gain)
+        unit = float((depth[None, :].repeat(self.L, 0)[used] / norms[used]).min()) if used.any() else on
+        return min(unit, on)
 
     def check(self) -> None:
         w = self.weights
@@ -102,8 +107,8 @@ class SmallMLP:
         if w.ndim != 3 or w.shape[1] != w.shape[2] or w.shape[1] < FIRST_FREE:
             problems.append(f"weights must have shape (L, d, d) with d >= {FIRST_FREE}, got {w.shape}")
         else:
-            if not np.all(w[:, [ON_HI, ON_LO], :] == on_rows(self.d)):
-                problems.append("the on-indicator neurons must read exactly 2·on (rows ON_HI, ON_LO)")
+            if not np.all(w[:, [ON_HI, ON_LO], :] == on_rows(self.d, self.gain)):
+                problems.append(f"the on-indicator neurons must read exactly {self.gain:g}·on (rows ON_HI, ON_LO)")
             idx = self.input_index
             if (len(set(idx.tolist())) != len(idx) or (len(idx) and (idx.min() < FIRST_FREE or idx.max() >= self.d))):
                 problems.append(f"input_index must name distinct neurons >= {FIRST_FREE} of layer 0")
@@ -111,6 +116,8 @@ class SmallMLP:
                 problems.append(f"readout must have shape (n_outputs, {self.d}), got {self.readout.shape}")
         if self.margin < 0:
             problems.append(f"margin must be >= 0, got {self.margin}")
+        if not self.gain > 2:
+            problems.append(f"gain must be above 2 (so that an active on-indicator absorbs noise), got {self.gain}")
         if problems:
             raise CircuitError([Diagnostic(f"lowered circuit `{self.name}`: {p}") for p in problems])
 
@@ -126,22 +133,23 @@ class SmallMLP:
             raise ValueError("a circuit without layers cannot be extended by copying")
         w = np.zeros((L, d, d))
         w[:self.L, :self.d, :self.d] = self.weights
-        w[:self.L, [ON_HI, ON_LO], :] = on_rows(d)
+        w[:self.L, [ON_HI, ON_LO], :] = on_rows(d, self.gain)
         live = np.flatnonzero(np.abs(self.weights[-1]).sum(axis=1) > 0)
         live = live[live >= FIRST_FREE]
         bias = layer_bias(d, self.margin)
         for l in range(self.L, L):
-            w[l, [ON_HI, ON_LO], :] = on_rows(d)
+            w[l, [ON_HI, ON_LO], :] = on_rows(d, self.gain)
             if self.kind == "boolean":
                 # Boolean lowerings hold every value as a clean pair (even i, odd i + 1) read as
                 # a[i] − a[i+1]. A copy must keep that shape: two identical rows computing the
                 # clean step [x >= 1] of x = a[i] − a[i+1]. Identity rows would break the pairing
                 # that other circuits sharing these neurons rely on (their errors would differ).
                 upper = live[live % 2 == 0]
+                g = self.gain
                 for i in (upper, upper + 1):
-                    w[l, i, upper] = 2.0
-                    w[l, i, upper + 1] = -2.0
-                    add_on(w[l], i, self.margin - 0.5)
+                    w[l, i, upper] = g
+                    w[l, i, upper + 1] = -g
+                    add_on(w[l], i, self.margin + (1.0 - g) / 2.0)
             else:
                 # A ReLU output passes through a ReLU unchanged; the bias is cancelled through `on`.
                 w[l, live, live] = 1.0
@@ -149,9 +157,22 @@ class SmallMLP:
         readout = np.zeros((self.readout.shape[0], d))
         readout[:, :self.d] = self.readout
         tolerance = self.active_tolerance
-        if self.kind == "boolean" and L > self.L:   # a copy step absorbs 0.5 over its row's norm
-            tolerance = min(tolerance, 0.5 / np.abs(w[self.L:, FIRST_FREE:, :]).sum(axis=2).max())
-        return SmallMLP(self.name, self.kind, w, self.margin, self.input_index.copy(), readout, tolerance)
+        if self.kind == "boolean" and L > self.L:   # a copy step absorbs (G − 1)/2 over its row's norm
+            tolerance = min(tolerance, step_absorbs(self.gain) / np.abs(w[self.L:, FIRST_FREE:, :]).sum(axis=2).max())
+        return SmallMLP(self.name, self.kind, w, self.margin, self.input_index.copy(), readout, tolerance, self.gain)
+
+
+def step_absorbs(gain: float) -> float:
+    """The pre-activation error a clean step of slope G absorbs: its pre-activation is G·(s − m) +
+    (G + 1)/2, at least (G + 1)/2 on one side and at most (1 − G)/2 on the other, and the pair reads
+    exactly 1 above 1 and exactly 0 below 0."""
+    return (gain - 1.0) / 2.0
+
+
+def on_tolerance(gain: float) -> float:
+    """The read-off error per neuron under which an active instance's on-indicator stays exactly 1
+    (its pair difference must stay >= 2/G) and an inactive one's exactly 0 (<= 1/G)."""
+    return min(1.0 - 2.0 / gain, 1.0 / gain) / 2.0
 
 
 def layer_values(mlp: SmallMLP, X: np.ndarray, active: np.ndarray | bool = True) -> list[np.ndarray]:

@@ -1,0 +1,64 @@
+"""The capacity-frontier harness (benchmarks/frontier.py): its quick grid runs and says something.
+
+The quick grid is a random depth-4 circuit in D = 512 at z = 1 and 2. With one active instance the
+default lowering holds every instance the allocation offers (measured; docs/lowering.md), so the
+frontier is the allocation's capacity; with two it is far lower, so the search really bisects.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def frontier():
+    spec = importlib.util.spec_from_file_location("frontier", ROOT / "benchmarks" / "frontier.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_random_circuit_has_the_promised_shape(frontier):
+    import circuitc
+    from circuitc.compile import logic_levels
+
+    c = frontier.random_circuit(depth=4, width=3, seed=1)
+    c.check()
+    lv = logic_levels(c)
+    assert max(lv[b] for b in c.output_bits) == 4
+    # No dead wire: every input and every gate is read (the last level by the output copies).
+    read = {a for g in c.gates for a in g.args}
+    assert set(c.input_bits) <= read
+    assert all(g.out in read for g in c.gates if g.op.value in ("and", "or", "xor"))
+    assert frontier.random_circuit(seed=1) == c and frontier.random_circuit(seed=2) != c
+    circuitc.evaluate_bits(c, circuitc.truth_table(c)[0])
+
+
+def test_quick_grid(frontier, tmp_path, capsys):
+    plot = tmp_path / "frontier.png"
+    frontier.main(["--quick", "--plot", str(plot)])
+    result = json.loads(capsys.readouterr().out)
+    rows = {(r["z"], r["strategy"]): r for r in result["rows"]}
+    assert set(rows) == {(z, s) for z in (1, 2) for s in ("prime-step", "affine")}
+    for (z, _), row in rows.items():
+        assert row["circuit"] == "random4" and row["D"] == 512 and row["d_naive"] == 3
+        assert 0 < row["frontier_T"] <= row["frontier_T_random"] <= row["T_max"]
+        assert row["frontier_compression"] == round(row["frontier_T"] * 3 / 512, 4)
+        assert row["accuracy"] >= 0.999 and row["adversarial_accuracy"] >= 0.999
+        assert [p["T"] for p in row["probes"]] == sorted(p["T"] for p in row["probes"])
+    assert rows[1, "prime-step"]["frontier_T"] == rows[1, "prime-step"]["T_max"]
+    assert rows[1, "prime-step"]["limited_by"] == "allocation"
+    assert rows[2, "prime-step"]["frontier_T"] < rows[1, "prime-step"]["frontier_T"] / 4
+    assert any(not p["adversarial_ok"] for p in rows[2, "prime-step"]["probes"])
+    assert plot.stat().st_size > 10_000
+    # Re-plotting from the JSON needs no compilation.
+    saved = tmp_path / "run.json"
+    saved.write_text(json.dumps(result))
+    frontier.main(["--from-json", str(saved), "--plot", str(tmp_path / "again.png")])
+    assert (tmp_path / "again.png").stat().st_size > 10_000
