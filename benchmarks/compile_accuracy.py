@@ -1,9 +1,10 @@
 """Accuracy of compiled networks against the number of instances: a first look at the frontier.
 
-For each circuit, width D and sparsity z, compiles networks of T instances (S chosen as the largest
-that fits, affine or prime-step as `auto` picks) and verifies them on random promise-keeping
-inputs. Prints one JSON object with a row per (circuit, D, z, T): the lowered width d, S, the
-allocation's fill, the compression T·d_naive/D, bit and instance accuracy, and timings.
+For each circuit, width D and sparsity z, compiles networks of T instances (with the compiler's
+defaults unless --S or --margin is given) and verifies them on random promise-keeping inputs.
+benchmarks/frontier.py searches for the largest T instead. Prints one JSON object with a row per
+(circuit, D, z, T): the lowered width d, S, the allocation's fill, the compression T·d_naive/D,
+bit and instance accuracy, and timings.
 
     python benchmarks/compile_accuracy.py
     python benchmarks/compile_accuracy.py --circuits full_adder c17 --D 4096 --z 1 2 --T 100 1000 --S 3
