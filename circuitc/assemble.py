@@ -247,6 +247,11 @@ def _common_types(types: Sequence[SmallMLP]) -> tuple[SmallMLP, ...]:
             f"circuits with different noise margins cannot share one network: {margins}",
             hint="a network neuron's bias is shared by every circuit that uses it; "
                  "lower every circuit with the same margin"))
+    gains = sorted({float(ty.gain) for ty in types})
+    if len(gains) > 1:
+        raise CircuitError(Diagnostic(
+            f"circuits with different gains cannot share one network: {gains}",
+            hint="the on-indicator neurons are shared by every circuit; lower every circuit with the same gain"))
     d = max(ty.d for ty in types)
     L = max(ty.L for ty in types)
     if L < 1:

@@ -407,6 +407,11 @@ def cmd_compile(args) -> int:
                      [(t["circuit"], t["kind"], t["count"], t["inputs"], t["outputs"]) for t in record["types"]],
                      right=("count", "inputs", "outputs"))]
     _print_tables(tables)
+    guarantee = rep["guarantee"]
+    if guarantee["exact"]:
+        print(f"\nguaranteed exact for every input that keeps the promise: {guarantee['reason']}")
+    else:
+        print(f"\nno exactness guarantee ({guarantee['reason']}); measure it with `circuitc verify`")
     return EXIT_OK
 
 

@@ -18,6 +18,7 @@ from .embed.allocate import Allocation, allocate, allocate_segregated, capacitie
 from .embed.shuffle import layer_supports
 from .errors import CircuitError, Diagnostic
 from .graph import levels
+from .guarantee import exactness
 from .lower.boolean import lower_boolean
 from .lower.mlp import lower_mlp
 from .lower.small_mlp import DEFAULT_GAIN, SmallMLP
@@ -89,6 +90,7 @@ class Compilation:
             "compression": sum(c * w for c, w in zip(self.counts, naive)) / net.D,
             "naive_neurons": sum(c * g for c, g in zip(self.counts, gates)),
             "parameters": sum(p.numel() for p in net.model.parameters()),
+            "guarantee": exactness(self).as_dict(),
             "config": asdict(self.config),
         }
 

@@ -1,0 +1,105 @@
+"""When a compiled network is exact for *every* input that keeps the sparsity promise, and why.
+
+Two statements, each checked from the configuration, the lowered circuits and the supports alone
+(no sampling, no weights):
+
+**Disjoint supports (any z).** If no two instances share a neuron in any layer, no instance ever
+reads another's activations: every instance computes exactly what it computes alone.
+
+**One active instance (z = 1): coherent neighbours.** Let t be the only active instance, v^l its
+exact layer values (pair differences, read as a[2j] − a[2j+1]; the on-indicator is pair 0), and
+suppose every neuron pair of every block holds θ_b·v^l with θ_b ∈ {0, 1} — true at layer 0,
+where only t's blocks hold anything. Then instance c reads λ_c·v^l, with λ_c = (its blocks with
+θ = 1)/S ∈ {0, 1/S, …, 1}. Every row of a boolean lowering is linear in (values, on) — a
+circuit's constants come from its on-indicator, and the network bias is the same −β at every
+even index and −β − 1 at every odd one — so if all instances sharing block b are of t's type,
+that block's pair at unit i reads
+
+    clamp(Λ_b·P_i − β, 0, 1),   Λ_b = Σ_{c in b} λ_c ∈ {0} ∪ [1/S, ∞),   P_i = p_i + β,
+
+where p_i is the pre-activation t's unit i has alone: p_i >= (G + 1)/2 when the unit is on and
+p_i <= (1 − G)/2 when it is off (a clean step of slope G), and the on-indicator reads
+clamp(G·Λ_b − 1, 0, 1). The pair is therefore exactly 0 where Λ_b = 0 or the unit is off
+(β < (G − 1)/2), and exactly 1 where Λ_b >= 1/S and the unit is on, provided
+
+    (1/S)·((G + 1)/2 + β) − β >= 1   (a step saturates at a 1/S read-off)   and   G/S − 1 >= 1.
+
+So the next layer again holds θ_b·v^{l+1}, with θ = 1 on t's own blocks (Λ >= 1 there): t reads
+its exact values at every layer, for every input, whatever the number of instances and however
+their supports overlap. The compiler's defaults (G = 2·S, β = 0.1, one range of neurons per
+circuit type) meet these conditions for S <= 6 (β <= 1/(2(S − 1))). What the argument needs and
+the checks below test: every type boolean (an MLP circuit's units are not steps), no two types
+sharing a neuron, G >= 2·S, and β within the bound.
+
+The same argument shows why z >= 2 has no such guarantee: with two active instances a block can
+hold Λ_t·P^t + Λ_u·P^u, a mixture of two circuits' values, which no step can sort out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Guarantee:
+    exact: bool        # exact for every promise-keeping input
+    reason: str        # why, or the first condition that fails
+    failed: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {"exact": self.exact, "reason": self.reason, "failed": list(self.failed)}
+
+
+def supports_disjoint(supports: np.ndarray) -> bool:
+    """No two instances share a neuron in any layer; `supports` is (L+1, T, S)."""
+    flat = supports.reshape(supports.shape[0], -1)
+    return all(len(np.unique(row)) == row.size for row in flat)
+
+
+def types_share_neurons(supports: np.ndarray, type_of: np.ndarray) -> bool:
+    """Some neuron of some layer is used by instances of two different types."""
+    layers, T, S = supports.shape
+    owner = np.broadcast_to(np.repeat(type_of, S), (layers, T * S))
+    neuron = supports.reshape(layers, T * S)
+    for l in range(layers):      # a few layers; the check inside is vectorised over neurons
+        order = np.argsort(neuron[l], kind="stable")
+        n_sorted, o_sorted = neuron[l][order], owner[l][order]
+        same_neuron = n_sorted[1:] == n_sorted[:-1]
+        if np.any(same_neuron & (o_sorted[1:] != o_sorted[:-1])):
+            return True
+    return False
+
+
+def step_saturates(gain: float, margin: float, S: int) -> bool:
+    """A clean step of slope G read at 1/S of its value still reads exactly 1 (see the module)."""
+    return ((gain + 1.0) / 2.0 + margin) / S - margin >= 1.0 - 1e-12
+
+
+def exactness(comp) -> Guarantee:
+    """The guarantee a `Compilation` carries (see the module docstring)."""
+    net = comp.network
+    if supports_disjoint(net.supports):
+        return Guarantee(True, "no two instances share a neuron in any layer")
+    z, S = comp.config.z, net.S
+    failed = []
+    if z != 1:
+        failed.append(f"z = {z}: with several active instances a shared neuron mixes two circuits' values; "
+                      f"only disjoint supports are guaranteed (T at most n/S = {net.n // S} per layer)")
+    kinds = sorted({ty.kind for ty in net.types})
+    if kinds != ["boolean"]:
+        failed.append("an MLP circuit's units are not clean steps, so a neighbour does not copy it exactly")
+    if len(net.types) > 1 and types_share_neurons(net.supports, net.type_of):
+        failed.append("instances of different circuit types share neurons (compile with segregate on)")
+    gain, margin = net.types[0].gain, net.margin
+    if gain < 2 * S:
+        failed.append(f"gain G = {gain:g} is below 2·S = {2 * S}: a neighbour's on-indicator read at 1/S "
+                      f"does not reach 1")
+    if not step_saturates(gain, margin, S):
+        failed.append(f"margin β = {margin:g} is too large for G = {gain:g}, S = {S}: a step read at 1/S does "
+                      f"not saturate (needs β <= {((gain + 1) / 2 - S) / (S - 1):g})")
+    if failed:
+        return Guarantee(False, failed[0], tuple(failed))
+    return Guarantee(True, "one active instance: every neighbour computes an exact copy of it "
+                           f"(boolean steps of slope G = {gain:g} >= 2·S, β = {margin:g}, one type per neuron)")
