@@ -452,6 +452,7 @@ class _Progress:
 
 def cmd_verify(args) -> int:
     from .artifact import load
+    from .guarantee import exactness
     from .verify import exhaustive_rows, verify
 
     parser = args.parser
@@ -465,9 +466,13 @@ def cmd_verify(args) -> int:
     with _Progress(loaded.network, total, _show_progress(total, args.batch)):
         result = verify(loaded, samples=args.samples, batch=args.batch, seed=args.seed, mode=mode)
     acc = result["bit_accuracy"]
-    passed = acc is None or acc >= args.min_accuracy
+    guarantee = exactness(loaded)
+    # A guaranteed network that is not exact is a bug in circuitc, whatever --min-accuracy says.
+    contradicted = guarantee.exact and acc is not None and acc < 1.0
+    passed = (acc is None or acc >= args.min_accuracy) and not contradicted
     record = {"artifact": args.artifact, "network": loaded.name, "source_hash": loaded.source_hash,
-              "seed": args.seed, "min_accuracy": args.min_accuracy, "passed": passed, **result}
+              "seed": args.seed, "min_accuracy": args.min_accuracy, "passed": passed,
+              "guarantee": guarantee.as_dict(), **result}
     if args.json:
         sys.stdout.write(json.dumps(record, indent=2) + "\n")
     else:
@@ -502,12 +507,20 @@ def cmd_verify(args) -> int:
                               ("instance", "circuit", "bit accuracy", "bits") + (("as target",) if targets else ()),
                               worst, right=("bit accuracy", "bits", "as target"))])
         print()
+        if guarantee.exact:
+            print(f"guaranteed exact for every promise-keeping input: {guarantee.reason}")
         if acc is None:
             print("ok: no boolean outputs to compare (MLP errors above)")
+        elif contradicted:
+            print(f"FAILED: bit accuracy {_accuracy(acc)} contradicts the guarantee")
         elif passed:
             print(f"ok: bit accuracy {_accuracy(acc)} >= {args.min_accuracy}")
         else:
             print(f"FAILED: bit accuracy {_accuracy(acc)} < {args.min_accuracy}")
+    if contradicted:
+        print(f"circuitc: verify: bit accuracy {_accuracy(acc)} contradicts the static guarantee "
+              f"({guarantee.reason}); this is a bug in circuitc", file=sys.stderr)
+        return EXIT_FAILED
     if not passed:
         print(f"circuitc: verify: bit accuracy {_accuracy(acc)} is below --min-accuracy {args.min_accuracy}",
               file=sys.stderr)

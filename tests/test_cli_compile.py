@@ -76,7 +76,27 @@ def test_compile_then_verify(source, tmp_path, capsys):
     assert "full_adder" in out and "\x1b[" not in out
     out = ok(capsys, "verify", tmp_path / "net", "--samples", "2000")
     assert re.search(r"^bit accuracy +1$", out, re.M) and "ok: bit accuracy 1 >= 0.999" in out
-    assert "full_adder" in out
+    assert "full_adder" in out and "guaranteed exact for every promise-keeping input" in out
+
+
+def test_verify_calls_a_broken_guarantee_a_bug(compiled, tmp_path, capsys):
+    # A guaranteed network that verify finds inexact fails whatever --min-accuracy allows: here
+    # the weights of a copy are damaged behind the compiler's back.
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(compiled, damaged)
+    tensors = load_file(str(damaged / WEIGHTS))
+    w = tensors["layers.0.weight"]
+    tensors["layers.0.weight"] = w + (torch.rand(w.shape, generator=torch.Generator().manual_seed(0)) < 0.05)
+    save_file(tensors, str(damaged / WEIGHTS))
+    code, out, err = run(capsys, "verify", damaged, "--samples", "2000", "--min-accuracy", "0")
+    assert code == 1 and "contradicts the guarantee" in out and "this is a bug in circuitc" in err
+    record = json.loads(run(capsys, "verify", damaged, "--samples", "500", "--min-accuracy", "0", "--json")[1])
+    assert record["passed"] is False and record["guarantee"]["exact"] is True
 
 
 def test_verify_json_reports_exact_accuracy(compiled, capsys):
