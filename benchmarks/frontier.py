@@ -18,7 +18,7 @@ target (< --screen); only candidates get the full random and adversarial passes.
     python benchmarks/frontier.py                          # the default grid (tens of minutes)
     python benchmarks/frontier.py --quick                  # a small grid, about a minute
     python benchmarks/frontier.py --circuits c17 --D 4096 --z 2 --strategies affine
-    python benchmarks/frontier.py --from-json out.json --plot docs/capacity.png
+    python benchmarks/frontier.py --from-json out.json --plot docs/frontier.png --markdown
 """
 
 from __future__ import annotations
@@ -226,6 +226,18 @@ def plot(result: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def markdown(result: dict) -> str:
+    """The frontier as a markdown table, one row per (circuit, D, z, strategy)."""
+    out = ["| circuit | D | z | strategy | d / d_naive | T_max | T (random + adversarial) | compression | "
+           "T (random only) | compression | limited by |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        out.append(f"| {r['circuit']} | {r['D']} | {r['z']} | {r['strategy']} | {r['d']} / {r['d_naive']} | "
+                   f"{r['T_max']} | {r['frontier_T']} | {r['frontier_compression']:.3g} | "
+                   f"{r['frontier_T_random']} | {r['frontier_compression_random']:.3g} | {r['limited_by']} |")
+    return "\n".join(out) + "\n"
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--circuits", nargs="+", default=list(DEFAULT_CIRCUITS),
@@ -247,7 +259,8 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--quick", action="store_true", help="a small grid for a smoke run")
     ap.add_argument("--plot", type=Path, help="draw compression at the frontier per D into this PNG")
-    ap.add_argument("--from-json", type=Path, help="plot an earlier run's JSON instead of running")
+    ap.add_argument("--from-json", type=Path, help="use an earlier run's JSON instead of running")
+    ap.add_argument("--markdown", action="store_true", help="print a markdown table instead of JSON")
     args = ap.parse_args(argv)
     if args.threads:
         import torch
@@ -266,6 +279,9 @@ def main(argv=None) -> None:
         result = {"target": args.target, "samples": args.samples, "adversarial": args.adversarial,
                   "seed": args.seed, "overrides": overrides, "seconds": round(time.perf_counter() - t0, 1),
                   "rows": rows}
+    if args.markdown:
+        print(markdown(result), end="")
+    elif not args.from_json:
         print(json.dumps(result, indent=1))
     if args.plot:
         plot(result, args.plot)

@@ -60,5 +60,7 @@ def test_quick_grid(frontier, tmp_path, capsys):
     # Re-plotting from the JSON needs no compilation.
     saved = tmp_path / "run.json"
     saved.write_text(json.dumps(result))
-    frontier.main(["--from-json", str(saved), "--plot", str(tmp_path / "again.png")])
+    frontier.main(["--from-json", str(saved), "--plot", str(tmp_path / "again.png"), "--markdown"])
     assert (tmp_path / "again.png").stat().st_size > 10_000
+    table = capsys.readouterr().out.splitlines()
+    assert len(table) == 2 + 4 and table[2].startswith("| random4 | 512 | 1 | prime-step | 12 / 3 | 601 | 601 |")
