@@ -3,7 +3,10 @@
     Spec ─lower→ SmallMLPs ─allocate→ Allocation ─shuffle→ per-layer supports ─assemble→ network
 
 Every numeric knob lives in `Config`; the network declaration supplies D, z, S, the allocation
-strategy and the seed, and the rest have defaults here.
+strategy and the seed, and the rest have defaults here. Two choices are made after lowering,
+because they need the lowered width d (n = D // d): the redundancy S (the smallest that fits),
+then the step gain 2·S (the circuits are lowered again if it differs from the first guess; the
+widths do not depend on it). Several circuit types get one range of neurons each.
 """
 
 from __future__ import annotations
