@@ -415,6 +415,62 @@ def cmd_compile(args) -> int:
     return EXIT_OK
 
 
+def _budget_rows(b) -> tuple[list, list]:
+    f, r = b.figures, b.risk
+    figures = [
+        ("D, L, T", f"{f['D']}, {f['L']}, {f['T']}", "width, ReLU layers, instances"),
+        ("d, z, S", f"{f['d']}, {f['z']}, {f['S']}", "lowered width, active at once, redundancy"),
+        ("gain, margin", f"{_fmt(f['gain'])}, {_fmt(f['margin'])}", "slope of the clean steps, β"),
+        ("allocation", f["allocation"], "strategy"),
+        ("T / capacity", f"{f['T']} / {f['capacity']}", f"fill {_fmt(f['fill'])}; packing bound {f['packing_bound']}"),
+        ("load figure", _fmt(f["load_figure"]), "z·T·L·(d/D)²: math.md's errors are small while << 1"),
+        ("compression", _fmt(f["compression"]), "T·d_naive / D; 1 is one neuron per gate"),
+        ("gates / ceiling", f"{f['gates']} / {f['ceiling_gates']:.3g}", "gates against D²/ln D (math.md §3)"),
+    ]
+    cone = r["light_cone"]
+    risk = [
+        ("pairs sharing a neuron", _fmt(r["pairs_sharing_a_neuron"]), "adversarial rows fail when this is not 0 (z >= 2)"),
+        (f"pairs within {cone} edges", _fmt(r["pairs_within_light_cone"]), "the light cone of an instance's outputs"),
+        ("random rows at risk", _fmt(r["random_rows_at_risk"]), "an upper bound on failing random rows"),
+        ("computed", "exactly" if r["exact"] else f"from {r['sources']} source instances", "graph figures"),
+    ]
+    return figures, risk
+
+
+def cmd_budget(args) -> int:
+    from .budget import budget
+
+    overrides = _overrides(args)
+    spec = load_spec(args.file)
+    for w in spec.warnings:
+        print(w.render(), file=sys.stderr)
+    net = spec.network(args.network)
+    b = budget(spec, net.name, **overrides)
+    if args.json:
+        sys.stdout.write(json.dumps({"file": args.file, **b.as_dict()}, indent=2) + "\n")
+        return EXIT_OK
+    figures, risk = _budget_rows(b)
+    guarantee = ("exact for every promise-keeping input: " if b.guarantee.exact else "none: ") + b.guarantee.reason
+    if args.markdown:
+        out = [f"## Budget of network `{b.name}` ({args.file})", "", f"**Verdict: {b.verdict}.**", "",
+               f"Guarantee: {guarantee}.", ""]
+        for title, rows in (("Figures", figures), ("Risk", risk)):
+            out += [f"### {title}", "", "| figure | value | meaning |", "|---|---|---|"]
+            out += [f"| {a} | {'-' if v is None else v} | {m} |" for a, v, m in rows] + [""]
+        if b.knobs:
+            out += ["### Knobs", ""] + [f"- {k}" for k in b.knobs] + [""]
+        sys.stdout.write("\n".join(out))
+        return EXIT_OK
+    print(f"budget of network `{b.name}` of {args.file}: {b.verdict}")
+    print()
+    _print_tables([_table("figures", ("figure", "value", "meaning"), figures, right=("value",)),
+                   _table("risk", ("figure", "value", "meaning"), risk, right=("value",))])
+    print(f"\nguarantee: {guarantee}")
+    for k in b.knobs:
+        print(f"knob: {k}")
+    return EXIT_OK
+
+
 def _show_progress(samples: int, batch: int) -> bool:
     """A progress bar only on a terminal, and only when the run takes more than one batch."""
     try:
@@ -592,6 +648,26 @@ def build_parser() -> argparse.ArgumentParser:
                             f"'-' is standard output")
         p.add_argument("-f", "--force", action="store_true", help="replace FILE if it exists")
 
+    def knob_options(p: argparse.ArgumentParser) -> None:
+        """The compile knobs; they override the network declaration's."""
+        p.add_argument("--width", type=int, metavar="D", help="neurons per layer (the declaration's `width`)")
+        p.add_argument("--active", type=int, metavar="Z", help="instances active at once, at most (`active`)")
+        p.add_argument("--redundancy", type=int, metavar="S", help="neurons per circuit neuron (`redundancy`)")
+        p.add_argument("--allocation", choices=("auto", "prime-step", "affine"), help="allocation strategy")
+        p.add_argument("--seed", type=int, metavar="N", help="seed of the assignment of supports to instances")
+        p.add_argument("--margin", type=float, metavar="B", help="how far below threshold inactive units sit (default 0.1)")
+        p.add_argument("--gain", type=float, metavar="G",
+                       help="slope of every clean step and of the on-indicators (default 2·S; see docs/lowering.md)")
+        p.add_argument("--no-segregate", action="store_true",
+                       help="let instances of different circuit types share neurons (default: one range of "
+                            "neurons per type; sharing is measured to break them)")
+        p.add_argument("--schedule", choices=("asap", "alap"),
+                       help="layer of each gate: right after its inputs (asap, default) or right before its "
+                            "first reader (alap)")
+        p.add_argument("--reshuffle", action="store_true",
+                       help="a fresh assignment of supports at every layer (default: one for all layers, "
+                            "measured better; see docs/lowering.md)")
+
     p = command("check", cmd_check, "Validate a source or netlist and summarise its circuits, "
                 "feature sets and networks.",
                 "examples:\n  circuitc check examples/ripple_adder.circ\n  circuitc check examples/c17.bench --json")
@@ -644,24 +720,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--network", metavar="NAME", help="the network to compile (optional when FILE declares one)")
     p.add_argument("-o", "--output", metavar="OUT_DIR", required=True, help="the directory to write")
     p.add_argument("-f", "--force", action="store_true", help="replace OUT_DIR if it holds a compiled network")
-    p.add_argument("--width", type=int, metavar="D", help="neurons per layer (the declaration's `width`)")
-    p.add_argument("--active", type=int, metavar="Z", help="instances active at once, at most (`active`)")
-    p.add_argument("--redundancy", type=int, metavar="S", help="neurons per circuit neuron (`redundancy`)")
-    p.add_argument("--allocation", choices=("auto", "prime-step", "affine"), help="allocation strategy")
-    p.add_argument("--seed", type=int, metavar="N", help="seed of the assignment of supports to instances")
-    p.add_argument("--margin", type=float, metavar="B", help="how far below threshold inactive units sit (default 0.1)")
-    p.add_argument("--gain", type=float, metavar="G",
-                   help="slope of every clean step and of the on-indicators (default 2·S; see docs/lowering.md)")
-    p.add_argument("--no-segregate", action="store_true",
-                   help="let instances of different circuit types share neurons (default: one range of "
-                        "neurons per type; sharing is measured to break them)")
-    p.add_argument("--schedule", choices=("asap", "alap"),
-                   help="layer of each gate: right after its inputs (asap, default) or right before its "
-                        "first reader (alap)")
-    p.add_argument("--reshuffle", action="store_true",
-                   help="a fresh assignment of supports at every layer (default: one for all layers, "
-                        "measured better; see docs/lowering.md)")
+    knob_options(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    p = command("budget", cmd_budget, "Predict what a network declaration will do, before compiling it: "
+                "capacity figures, the exactness guarantee, and the risk when it has none.",
+                "Nothing is assembled and nothing is sampled: the figures come from the lowered circuits,\n"
+                "the allocation and the graph of instances that share a neuron (see docs/budget.md).\n"
+                "The verdict is guaranteed, expected, at risk or over budget, with the knob to turn.\n\n"
+                "examples:\n  circuitc budget examples/adders_network.circ\n"
+                "  circuitc budget examples/adders_network.circ --active 2 --json\n"
+                "  circuitc budget examples/network.circ --network adders --width 8192 --markdown")
+    p.add_argument("file", metavar="FILE", help="a .circ source with a network declaration")
+    p.add_argument("--network", metavar="NAME", help="the network (optional when FILE declares one)")
+    knob_options(p)
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print the budget as JSON")
+    fmt.add_argument("--markdown", action="store_true", help="print the budget as markdown tables")
 
     p = command("verify", cmd_verify, "Check a compiled network against the reference interpreter on random "
                 "inputs that keep the sparsity promise.",

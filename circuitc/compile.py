@@ -161,8 +161,40 @@ def choose_redundancy(T: int, n: int, strategy: str, counts=None) -> int:
                                   hint="raise the width D or use fewer instances"))
 
 
-def compile_network(spec: Spec, network: str | None = None, **overrides) -> Compilation:
-    """Compile the named network declaration (the only one, by default) of a Spec."""
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """Everything a compilation decides before any weight exists: the lowered circuits, S, the gain,
+    the allocation and every layer's supports. The budget reads this; `compile_network` assembles it."""
+
+    name: str
+    config: Config                      # S and gain resolved
+    circuits: tuple[Circuit, ...]
+    counts: tuple[int, ...]
+    types: tuple[SmallMLP, ...]         # as lowered (assembly pads them to a common d and L)
+    allocation: Allocation
+    supports: np.ndarray                # (L+1, T, S)
+    permutations: np.ndarray            # (L+1, T)
+    n: int
+
+    @property
+    def T(self) -> int:
+        return sum(self.counts)
+
+    @property
+    def d(self) -> int:
+        return max(t.d for t in self.types)
+
+    @property
+    def L(self) -> int:
+        return max(t.L for t in self.types)
+
+    @property
+    def type_of(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.types)), self.counts)
+
+
+def plan_network(spec: Spec, network: str | None = None, **overrides) -> Plan:
+    """Lower, choose S and the gain, allocate and assign supports — no weights (see `compile_network`)."""
     net = spec.network(network)
     config = Config.for_network(net, **overrides)
     circuits = tuple(spec.circuit(g.circuit) for g in net.groups)
@@ -197,7 +229,13 @@ def compile_network(spec: Spec, network: str | None = None, **overrides) -> Comp
     if not config.shuffle:                                             # one assignment for all layers
         perms = np.broadcast_to(perms[:1], perms.shape).copy()
         supports = allocation.supports[perms]
-    type_of = np.repeat(np.arange(len(types)), counts)
-    network_ = assemble(types, type_of, supports, n)                   # assemble
-    return Compilation(network_, replace(config, S=S, gain=gain), allocation, circuits, counts, perms, net.name,
-                       spec.source_hash)
+    return Plan(net.name, replace(config, S=S, gain=gain), circuits, counts, tuple(types), allocation,
+                supports, perms, n)
+
+
+def compile_network(spec: Spec, network: str | None = None, **overrides) -> Compilation:
+    """Compile the named network declaration (the only one, by default) of a Spec."""
+    plan = plan_network(spec, network, **overrides)
+    network_ = assemble(plan.types, plan.type_of, plan.supports, plan.n)   # assemble
+    return Compilation(network_, plan.config, plan.allocation, plan.circuits, plan.counts, plan.permutations,
+                       plan.name, spec.source_hash)

@@ -77,22 +77,27 @@ def step_saturates(gain: float, margin: float, S: int) -> bool:
     return ((gain + 1.0) / 2.0 + margin) / S - margin >= 1.0 - 1e-12
 
 
-def exactness(comp) -> Guarantee:
-    """The guarantee a `Compilation` carries (see the module docstring)."""
-    net = comp.network
-    if supports_disjoint(net.supports):
+def exactness(compiled) -> Guarantee:
+    """The guarantee of a `Compilation` (or a `compile.Plan`: nothing here needs the weights)."""
+    net = getattr(compiled, "network", None)
+    if net is not None:
+        types, type_of, supports, n = net.types, net.type_of, net.supports, net.n
+        S, margin = net.S, net.margin
+    else:
+        types, type_of, supports, n = compiled.types, compiled.type_of, compiled.supports, compiled.n
+        S, margin = compiled.config.S, compiled.config.margin
+    if supports_disjoint(supports):
         return Guarantee(True, "no two instances share a neuron in any layer")
-    z, S = comp.config.z, net.S
+    z = compiled.config.z
     failed = []
     if z != 1:
         failed.append(f"z = {z}: with several active instances a shared neuron mixes two circuits' values; "
-                      f"only disjoint supports are guaranteed (T at most n/S = {net.n // S} per layer)")
-    kinds = sorted({ty.kind for ty in net.types})
-    if kinds != ["boolean"]:
+                      f"only disjoint supports are guaranteed (T at most n/S = {n // S} per layer)")
+    if sorted({ty.kind for ty in types}) != ["boolean"]:
         failed.append("an MLP circuit's units are not clean steps, so a neighbour does not copy it exactly")
-    if len(net.types) > 1 and types_share_neurons(net.supports, net.type_of):
+    if len(types) > 1 and types_share_neurons(supports, type_of):
         failed.append("instances of different circuit types share neurons (compile with segregate on)")
-    gain, margin = net.types[0].gain, net.margin
+    gain = types[0].gain
     if gain < 2 * S:
         failed.append(f"gain G = {gain:g} is below 2·S = {2 * S}: a neighbour's on-indicator read at 1/S "
                       f"does not reach 1")

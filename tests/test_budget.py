@@ -1,0 +1,110 @@
+"""The static budget (circuitc/budget.py): figures, verdicts, and the risk bound against verify."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import circuitc
+from circuitc import cli
+from circuitc.budget import budget, near_fractions, rows_at_risk
+from circuitc.compile import compile_network
+from circuitc.verify import verify
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+SOURCE = """
+circuit chain { in x[4]; out y[2];
+    a = x[0] ^ x[1]; b = x[2] | ~x[3]; c = a & b; e = a ^ x[2]; y[0] = c | e; y[1] = c ^ ~e; }
+network one { use chain * 600; active = 1; width = 1024; }
+network two { use chain * 600; active = 2; width = 1024; }
+network apart { use chain * 40; active = 3; width = 1024; }
+"""
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return circuitc.parse(SOURCE)
+
+
+def test_figures_match_the_compiled_network(spec):
+    b = budget(spec, "one")
+    rep = compile_network(spec, "one").report()
+    f = b.figures
+    assert (f["D"], f["L"], f["T"], f["d"], f["z"], f["S"]) == (rep["D"], rep["L"], rep["T"], rep["d"], rep["z"], rep["S"])
+    assert f["capacity"] == rep["allocation"]["capacity"] and f["compression"] == pytest.approx(rep["compression"])
+    assert f["load_figure"] == pytest.approx(f["z"] * f["T"] * f["L"] * (f["d"] / f["D"]) ** 2)
+    assert b.verdict == "guaranteed" and b.guarantee.exact and b.knobs == ()
+    assert b.guarantee.as_dict() == rep["guarantee"]
+
+
+def test_disjoint_supports_are_guaranteed_at_any_z(spec):
+    b = budget(spec, "apart")
+    assert b.verdict == "guaranteed" and "no two instances share" in b.guarantee.reason
+    assert b.risk["pairs_sharing_a_neuron"] == 0 and b.risk["random_rows_at_risk"] == 0
+
+
+def test_the_risk_bounds_what_verify_measures(spec):
+    b = budget(spec, "two")
+    assert b.verdict in ("at risk", "over budget") and not b.guarantee.exact
+    assert b.risk["pairs_sharing_a_neuron"] > 0 and b.risk["light_cone"] == b.figures["L"] + 1
+    assert any("n/S" in k for k in b.knobs) and any("adversarial" in k for k in b.knobs)
+    comp = compile_network(spec, "two")
+    result = verify(comp, samples=4000, seed=1, layer_errors=False)
+    failing_slots = 1 - result["instance_accuracy"]
+    assert 0 < failing_slots <= b.risk["random_rows_at_risk"]        # an upper bound, and not vacuous
+    assert verify(comp, samples=500, seed=2, mode="adversarial", layer_errors=False)["bit_accuracy"] < 1
+
+
+def test_near_fractions_on_a_path():
+    # Instances 0-1-2-3 form a path (consecutive ones share a neuron); 4 is alone.
+    sup = np.array([[[0, 1], [1, 2], [2, 3], [3, 4], [6, 7]]])
+    near, shared, exact = near_fractions(sup, 8, 1, sources=100, seed=0)
+    assert exact and shared == near == 6 / 20
+    near, shared, _ = near_fractions(sup, 8, 2, sources=100, seed=0)
+    assert shared == 6 / 20 and near == 10 / 20
+    # Sampled sources estimate the same figure.
+    big = np.random.default_rng(0).integers(0, 50, size=(1, 400, 2))
+    big[..., 1] = (big[..., 0] + 1 + big[..., 1] % 49) % 50
+    exact_fig = near_fractions(big, 50, 2, sources=400, seed=0)[0]
+    sampled = near_fractions(big, 50, 2, sources=128, seed=3)
+    assert not sampled[2] and abs(sampled[0] - exact_fig) < 0.05
+
+
+def test_rows_at_risk():
+    assert rows_at_risk(0.0, 3) == 0.0 and rows_at_risk(0.1, 1) == 0.0
+    assert rows_at_risk(0.1, 2) == pytest.approx(0.05)                 # half the rows hold two instances
+    assert rows_at_risk(0.1, 3) == pytest.approx((0 + 0.1 + (1 - 0.9 ** 3)) / 3)
+
+
+def test_cli_budget(tmp_path, capsys):
+    assert cli.main(["budget", str(EXAMPLES / "adders_network.circ")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("budget of network `adders`") and ": guaranteed" in out.splitlines()[0]
+    assert "T / capacity" in out and "guarantee: exact for every promise-keeping input" in out
+    assert cli.main(["budget", str(EXAMPLES / "adders_network.circ"), "--active", "2", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["verdict"] in ("at risk", "over budget") and record["guarantee"]["exact"] is False
+    assert record["figures"]["z"] == 2 and record["knobs"]
+    assert cli.main(["budget", str(EXAMPLES / "adders_network.circ"), "--active", "2", "--markdown"]) == 0
+    md = capsys.readouterr().out
+    assert md.startswith("## Budget of network `adders`") and "| random rows at risk |" in md and "### Knobs" in md
+    assert cli.main(["budget", str(tmp_path / "missing.circ")]) == 2
+    assert "cannot find" in capsys.readouterr().err
+
+
+def network_examples():
+    for path in sorted(EXAMPLES.glob("*.circ")):
+        spec = circuitc.load_spec(path)
+        for net in spec.networks:
+            yield pytest.param(path, net.name, id=f"{path.name}:{net.name}")
+
+
+@pytest.mark.parametrize("path,name", list(network_examples()))
+def test_budget_of_every_example_network(path, name, capsys):
+    assert cli.main(["budget", str(path), "--network", name, "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["network"] == name and record["verdict"] == "guaranteed"    # every shipped network is z = 1
