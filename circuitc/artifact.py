@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from .assemble import CompiledNetwork, network_from_layers
+from .budget import budget_of
 from .compile import Compilation, Config
 from .embed.allocate import Allocation
 from .errors import CircuitError, Diagnostic
@@ -165,6 +166,7 @@ def metadata(comp: Compilation, *, source_hash: str = "", name: str | None = Non
                     "layers.{l}.bias": "(D,) float32",
                     "types.{k}.weights": "(L, d, d) float64: the lowered circuit of instance type k"},
         "report": comp.report(),
+        "budget": budget_of(comp).as_dict(),
         "types": types,
         "type_of": _run_lengths(net.type_of),
         "allocation": {"strategy": alloc.strategy, "n": alloc.n, "S": alloc.S, "capacity": alloc.capacity,

@@ -57,6 +57,11 @@ def budget(spec: Spec, network: str | None = None, *, sources: int = SOURCES, se
     return budget_of_plan(plan_network(spec, network, **overrides), sources=sources, seed=seed)
 
 
+def budget_of(compiled, *, sources: int = SOURCES, seed: int = 0) -> Budget:
+    """The budget of a `Compilation` (a fresh one, or one loaded from an artifact)."""
+    return budget_of_plan(compiled.plan(), sources=sources, seed=seed)
+
+
 def budget_of_plan(plan: Plan, *, sources: int = SOURCES, seed: int = 0) -> Budget:
     figures = capacity_figures(plan)
     guarantee = exactness(plan)

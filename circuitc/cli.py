@@ -343,11 +343,13 @@ def _overrides(args) -> dict:
 
 
 def _compile_record(args, spec: Spec, comp, name: str) -> dict:
+    from .budget import budget_of
+
     rep = comp.report()
     types = [{"circuit": c.name, "kind": c.kind, "count": count, "inputs": len(c.input_bits),
               "outputs": len(c.output_bits)} for c, count in zip(comp.circuits, comp.counts)]
     return {"file": args.file, "network": name, "output": args.output, "source_hash": spec.source_hash,
-            "report": rep, "types": types}
+            "report": rep, "types": types, "budget": budget_of(comp).as_dict()}
 
 
 def _fmt(x: float | None, digits: int = 4) -> str | None:
@@ -411,7 +413,11 @@ def cmd_compile(args) -> int:
     if guarantee["exact"]:
         print(f"\nguaranteed exact for every input that keeps the promise: {guarantee['reason']}")
     else:
-        print(f"\nno exactness guarantee ({guarantee['reason']}); measure it with `circuitc verify`")
+        b = record["budget"]
+        print(f"\nbudget: {b['verdict']} (random rows at risk <= {_fmt(b['risk']['random_rows_at_risk'])}); "
+              f"no exactness guarantee ({guarantee['reason']}); measure it with `circuitc verify`")
+        for k in b["knobs"]:
+            print(f"knob: {k}")
     return EXIT_OK
 
 
@@ -508,6 +514,7 @@ class _Progress:
 
 def cmd_verify(args) -> int:
     from .artifact import load
+    from .budget import budget_of
     from .guarantee import exactness
     from .verify import exhaustive_rows, verify
 
@@ -523,12 +530,13 @@ def cmd_verify(args) -> int:
         result = verify(loaded, samples=args.samples, batch=args.batch, seed=args.seed, mode=mode)
     acc = result["bit_accuracy"]
     guarantee = exactness(loaded)
+    predicted = budget_of(loaded)
     # A guaranteed network that is not exact is a bug in circuitc, whatever --min-accuracy says.
     contradicted = guarantee.exact and acc is not None and acc < 1.0
     passed = (acc is None or acc >= args.min_accuracy) and not contradicted
     record = {"artifact": args.artifact, "network": loaded.name, "source_hash": loaded.source_hash,
               "seed": args.seed, "min_accuracy": args.min_accuracy, "passed": passed,
-              "guarantee": guarantee.as_dict(), **result}
+              "guarantee": guarantee.as_dict(), "budget": predicted.as_dict(), **result}
     if args.json:
         sys.stdout.write(json.dumps(record, indent=2) + "\n")
     else:
@@ -565,6 +573,9 @@ def cmd_verify(args) -> int:
         print()
         if guarantee.exact:
             print(f"guaranteed exact for every promise-keeping input: {guarantee.reason}")
+        elif mode == "random" and result["instance_accuracy"] is not None:
+            print(f"budget: {predicted.verdict}; predicted at most {_fmt(predicted.risk['random_rows_at_risk'])} of "
+                  f"random rows at risk, measured {_fmt(1 - result['instance_accuracy'])} of active instances wrong")
         if acc is None:
             print("ok: no boolean outputs to compare (MLP errors above)")
         elif contradicted:

@@ -68,6 +68,12 @@ class Compilation:
     name: str | None = None             # the network declaration it was compiled from
     source_hash: str = ""               # Spec.source_hash of the source it was compiled from
 
+    def plan(self) -> "Plan":
+        """The plan this network was assembled from (its types as assembled, padded to one d and L)."""
+        net = self.network
+        return Plan(self.name or "", self.config, self.circuits, self.counts, tuple(net.types), self.allocation,
+                    net.supports, self.permutations, net.n)
+
     def warnings(self) -> list[Diagnostic]:
         """Known limitations this compilation runs into (measured; see docs/lowering.md)."""
         out = []

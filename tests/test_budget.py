@@ -108,3 +108,17 @@ def test_budget_of_every_example_network(path, name, capsys):
     assert cli.main(["budget", str(path), "--network", name, "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
     assert record["network"] == name and record["verdict"] == "guaranteed"    # every shipped network is z = 1
+
+
+def test_compile_stores_and_verify_shows_the_budget(tmp_path, capsys):
+    src = tmp_path / "two.circ"
+    src.write_text(SOURCE)
+    assert cli.main(["compile", str(src), "--network", "two", "-o", str(tmp_path / "net")]) == 0
+    out = capsys.readouterr().out
+    assert "budget: " in out and "knob: for a guarantee at z = 2" in out
+    meta = json.loads((tmp_path / "net" / "network.json").read_text())
+    assert meta["budget"]["verdict"] in ("at risk", "over budget")
+    assert meta["budget"] == budget(circuitc.parse(SOURCE), "two").as_dict()
+    code = cli.main(["verify", str(tmp_path / "net"), "--samples", "2000", "--min-accuracy", "0"])
+    out = capsys.readouterr().out
+    assert code == 0 and "predicted at most" in out and "of active instances wrong" in out
