@@ -39,11 +39,10 @@ import numpy as np
 import torch
 
 from .assemble import CompiledNetwork, network_from_layers
-from .budget import budget_of
 from .compile import Compilation, Config
 from .embed.allocate import Allocation
 from .errors import CircuitError, Diagnostic
-from .fileio import default_mode, fsync_path, write_durable
+from .fileio import default_mode, fsync_path, os_reason, write_durable
 from .lower.small_mlp import SmallMLP
 from .spec import BoolCircuit, Circuit, Spec
 
@@ -166,7 +165,7 @@ def metadata(comp: Compilation, *, source_hash: str = "", name: str | None = Non
                     "layers.{l}.bias": "(D,) float32",
                     "types.{k}.weights": "(L, d, d) float64: the lowered circuit of instance type k"},
         "report": comp.report(),
-        "budget": budget_of(comp).as_dict(),
+        "budget": comp.budget.as_dict(),
         "types": types,
         "type_of": _run_lengths(net.type_of),
         "allocation": {"strategy": alloc.strategy, "n": alloc.n, "S": alloc.S, "capacity": alloc.capacity,
@@ -228,7 +227,7 @@ def _publish(tmp: Path, target: Path, force: bool) -> None:
         try:
             os.rename(aside / target.name, target)
         except OSError as e:
-            raise _error(f"cannot write {os.fspath(target)}: {e.strerror or e}; the previous network is "
+            raise _error(f"cannot write {os.fspath(target)}: {os_reason(e)}; the previous network is "
                          f"kept at {os.fspath(aside / target.name)}") from None
         shutil.rmtree(aside, ignore_errors=True)
         raise
@@ -251,7 +250,7 @@ def save(comp: Compilation, path: str | os.PathLike, force: bool = False, *, sou
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     except OSError as e:
-        raise _error(f"cannot write {shown}: {e.strerror or e}") from None
+        raise _error(f"cannot write {shown}: {os_reason(e)}") from None
     try:
         os.chmod(tmp, default_mode(directory=True))
         _write_weights(tmp / WEIGHTS, tensors(comp))
@@ -264,7 +263,7 @@ def save(comp: Compilation, path: str | os.PathLike, force: bool = False, *, sou
     except CircuitError:
         raise
     except OSError as e:
-        raise _error(f"cannot write {shown}: {e.strerror or e}") from None
+        raise _error(f"cannot write {shown}: {os_reason(e)}") from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -343,7 +342,7 @@ def _read_json(r: _Reader) -> dict:
     except UnicodeDecodeError as e:
         raise r.fail(METADATA, f"not UTF-8 text (byte {e.start})") from None
     except OSError as e:
-        raise r.fail(METADATA, f"cannot read: {e.strerror or e}") from None
+        raise r.fail(METADATA, f"cannot read: {os_reason(e)}") from None
     try:
         meta = json.loads(text)
     except json.JSONDecodeError as e:

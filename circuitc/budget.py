@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .compile import Plan, gate_count, one_neuron_per_gate_width, plan_network
+from .compile import Plan, naive_network, plan_network
 from .guarantee import Guarantee, exactness
 from .spec import Spec
 
@@ -57,20 +57,18 @@ def budget(spec: Spec, network: str | None = None, *, sources: int = SOURCES, se
     return budget_of_plan(plan_network(spec, network, **overrides), sources=sources, seed=seed)
 
 
-def budget_of(compiled, *, sources: int = SOURCES, seed: int = 0) -> Budget:
-    """The budget of a `Compilation` (a fresh one, or one loaded from an artifact)."""
-    return budget_of_plan(compiled.plan(), sources=sources, seed=seed)
-
-
-def budget_of_plan(plan: Plan, *, sources: int = SOURCES, seed: int = 0) -> Budget:
+def budget_of_plan(plan: Plan, *, sources: int = SOURCES, seed: int = 0,
+                   guarantee: Guarantee | None = None) -> Budget:
+    """The budget of a plan (`Compilation.budget` gives a compiled network's; `guarantee`, when
+    already known, is not computed again)."""
     figures = capacity_figures(plan)
-    guarantee = exactness(plan)
+    guarantee = guarantee or exactness(plan)
     z, L, S, n = plan.config.z, plan.L, plan.config.S, plan.n
     # With one active instance only sharing matters (for the record); z >= 2 needs the light cone.
     near, shared, exact_count = near_fractions(plan.supports, plan.n, 1 if z == 1 else L + 1, sources, seed)
     risk = {"light_cone": L + 1, "pairs_sharing_a_neuron": shared,
             "pairs_within_light_cone": None if z == 1 else near,
-            "exact": exact_count, "sources": None if exact_count else min(sources, plan.T),
+            "exact": exact_count, "sources": None if exact_count else sources,
             "random_rows_at_risk": 0.0 if z == 1 else rows_at_risk(near, z)}
     partition = n // S
     if guarantee.exact:
@@ -95,8 +93,7 @@ def budget_of_plan(plan: Plan, *, sources: int = SOURCES, seed: int = 0) -> Budg
 def capacity_figures(plan: Plan) -> dict:
     d, n, L, T, z, S = plan.d, plan.n, plan.L, plan.T, plan.config.z, plan.config.S
     D = d * n
-    naive = sum(c * one_neuron_per_gate_width(k) for k, c in zip(plan.circuits, plan.counts))
-    gates = sum(c * gate_count(k) for k, c in zip(plan.circuits, plan.counts))
+    naive, gates = naive_network(plan.circuits, plan.counts)
     summary = plan.allocation.summary()
     return {
         "D": D, "L": L, "T": T, "d": d, "z": z, "S": S, "n": n, "gain": plan.config.gain,

@@ -247,9 +247,7 @@ def cmd_eval(args) -> int:
         parser.error("--output needs --truth-table or --inputs (a single evaluation prints its outputs)")
     if args.max_inputs < 0:
         parser.error("--max-inputs must be 0 or more")
-    spec = load_spec(args.file)
-    for w in spec.warnings:
-        print(w.render(), file=sys.stderr)
+    spec = _load_warned(args.file)
     circuit = spec.circuit(args.circuit)
     if args.truth_table:
         return _eval_truth_table(args, circuit)
@@ -343,13 +341,19 @@ def _overrides(args) -> dict:
 
 
 def _compile_record(args, spec: Spec, comp, name: str) -> dict:
-    from .budget import budget_of
-
     rep = comp.report()
     types = [{"circuit": c.name, "kind": c.kind, "count": count, "inputs": len(c.input_bits),
               "outputs": len(c.output_bits)} for c, count in zip(comp.circuits, comp.counts)]
     return {"file": args.file, "network": name, "output": args.output, "source_hash": spec.source_hash,
-            "report": rep, "types": types, "budget": budget_of(comp).as_dict()}
+            "report": rep, "types": types, "budget": comp.budget.as_dict()}
+
+
+def _load_warned(path: str) -> Spec:
+    """`load_spec`, with the source's warnings printed to standard error."""
+    spec = load_spec(path)
+    for w in spec.warnings:
+        print(w.render(), file=sys.stderr)
+    return spec
 
 
 def _fmt(x: float | None, digits: int = 4) -> str | None:
@@ -369,9 +373,7 @@ def cmd_compile(args) -> int:
 
     overrides = _overrides(args)
     check_target(args.output, args.force)          # refuse before any work
-    spec = load_spec(args.file)
-    for w in spec.warnings:
-        print(w.render(), file=sys.stderr)
+    spec = _load_warned(args.file)
     net = spec.network(args.network)
     comp = compile_network(spec, net.name, **overrides)
     for w in comp.warnings():
@@ -447,9 +449,7 @@ def cmd_budget(args) -> int:
     from .budget import budget
 
     overrides = _overrides(args)
-    spec = load_spec(args.file)
-    for w in spec.warnings:
-        print(w.render(), file=sys.stderr)
+    spec = _load_warned(args.file)
     net = spec.network(args.network)
     b = budget(spec, net.name, **overrides)
     if args.json:
@@ -514,8 +514,6 @@ class _Progress:
 
 def cmd_verify(args) -> int:
     from .artifact import load
-    from .budget import budget_of
-    from .guarantee import exactness
     from .verify import exhaustive_rows, verify
 
     parser = args.parser
@@ -529,8 +527,8 @@ def cmd_verify(args) -> int:
     with _Progress(loaded.network, total, _show_progress(total, args.batch)):
         result = verify(loaded, samples=args.samples, batch=args.batch, seed=args.seed, mode=mode)
     acc = result["bit_accuracy"]
-    guarantee = exactness(loaded)
-    predicted = budget_of(loaded)
+    predicted = loaded.budget
+    guarantee = predicted.guarantee
     # A guaranteed network that is not exact is a bug in circuitc, whatever --min-accuracy says.
     contradicted = guarantee.exact and acc is not None and acc < 1.0
     passed = (acc is None or acc >= args.min_accuracy) and not contradicted
@@ -659,8 +657,10 @@ def build_parser() -> argparse.ArgumentParser:
                             f"'-' is standard output")
         p.add_argument("-f", "--force", action="store_true", help="replace FILE if it exists")
 
-    def knob_options(p: argparse.ArgumentParser) -> None:
-        """The compile knobs; they override the network declaration's."""
+    def network_options(p: argparse.ArgumentParser, verb: str) -> None:
+        """The source, the network in it, and the compile knobs that override its declaration."""
+        p.add_argument("file", metavar="FILE", help="a .circ source with a network declaration")
+        p.add_argument("--network", metavar="NAME", help=f"the network to {verb} (optional when FILE declares one)")
         p.add_argument("--width", type=int, metavar="D", help="neurons per layer (the declaration's `width`)")
         p.add_argument("--active", type=int, metavar="Z", help="instances active at once, at most (`active`)")
         p.add_argument("--redundancy", type=int, metavar="S", help="neurons per circuit neuron (`redundancy`)")
@@ -727,11 +727,9 @@ def build_parser() -> argparse.ArgumentParser:
                 "an existing one is replaced only with --force.\n\n"
                 "examples:\n  circuitc compile examples/adders_network.circ -o adders\n"
                 "  circuitc compile examples/network.circ --network adders -o big --width 8192 --seed 2 --json")
-    p.add_argument("file", metavar="FILE", help="a .circ source with a network declaration")
-    p.add_argument("--network", metavar="NAME", help="the network to compile (optional when FILE declares one)")
+    network_options(p, "compile")
     p.add_argument("-o", "--output", metavar="OUT_DIR", required=True, help="the directory to write")
     p.add_argument("-f", "--force", action="store_true", help="replace OUT_DIR if it holds a compiled network")
-    knob_options(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     p = command("budget", cmd_budget, "Predict what a network declaration will do, before compiling it: "
@@ -742,9 +740,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "examples:\n  circuitc budget examples/adders_network.circ\n"
                 "  circuitc budget examples/adders_network.circ --active 2 --json\n"
                 "  circuitc budget examples/network.circ --network adders --width 8192 --markdown")
-    p.add_argument("file", metavar="FILE", help="a .circ source with a network declaration")
-    p.add_argument("--network", metavar="NAME", help="the network (optional when FILE declares one)")
-    knob_options(p)
+    network_options(p, "predict")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the budget as JSON")
     fmt.add_argument("--markdown", action="store_true", help="print the budget as markdown tables")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -68,6 +69,18 @@ class Compilation:
     name: str | None = None             # the network declaration it was compiled from
     source_hash: str = ""               # Spec.source_hash of the source it was compiled from
 
+    @cached_property
+    def guarantee(self):
+        """`guarantee.exactness` of this network (computed once)."""
+        return exactness(self.plan())
+
+    @cached_property
+    def budget(self):
+        """The static budget of this network (`budget.budget_of_plan`, computed once)."""
+        from .budget import budget_of_plan      # budget.py builds on this module
+
+        return budget_of_plan(self.plan(), guarantee=self.guarantee)
+
     def plan(self) -> "Plan":
         """The plan this network was assembled from (its types as assembled, padded to one d and L)."""
         net = self.network
@@ -89,19 +102,25 @@ class Compilation:
     def report(self) -> dict:
         """The figures `circuitc compile` prints (math.md names)."""
         net = self.network
-        naive = [one_neuron_per_gate_width(c) for c in self.circuits]
-        gates = [gate_count(c) for c in self.circuits]
+        naive_width, gates = naive_network(self.circuits, self.counts)
         T = net.T
         return {
             "D": net.D, "D_requested": self.config.D, "L": net.L, "T": T, "d": net.d, "z": self.config.z,
             "S": net.S, "n": net.n, "allocation": self.allocation.summary(),
             "margin": self.config.margin, "gain": self.config.gain, "seed": self.config.seed,
-            "compression": sum(c * w for c, w in zip(self.counts, naive)) / net.D,
-            "naive_neurons": sum(c * g for c, g in zip(self.counts, gates)),
+            "compression": naive_width / net.D,
+            "naive_neurons": gates,
             "parameters": sum(p.numel() for p in net.model.parameters()),
-            "guarantee": exactness(self).as_dict(),
+            "guarantee": self.guarantee.as_dict(),
             "config": asdict(self.config),
         }
+
+
+def naive_network(circuits, counts) -> tuple[int, int]:
+    """(width, neurons) of the one-neuron-per-gate network of `counts[k]` instances of `circuits[k]`,
+    side by side: compression is T·d_naive/D = width/D."""
+    width = sum(c * one_neuron_per_gate_width(k) for k, c in zip(circuits, counts))
+    return width, sum(c * gate_count(k) for k, c in zip(circuits, counts))
 
 
 def one_neuron_per_gate_width(circuit: Circuit) -> int:

@@ -57,7 +57,8 @@ def fsync_path(directory: Path) -> None:
         os.close(fd)
 
 
-def _why(e: OSError) -> str:
+def os_reason(e: OSError) -> str:
+    """What an OSError says, without its errno prefix and file name (the caller names the file)."""
     return e.strerror or str(e)
 
 
@@ -88,7 +89,7 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, force: bool = False
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as e:
-        raise _error(f"cannot write {shown}: {_why(e)}") from None
+        raise _error(f"cannot write {shown}: {os_reason(e)}") from None
     try:
         try:
             write_durable(Path(tmp), data, fd)
@@ -100,7 +101,7 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, force: bool = False
         except CircuitError:
             raise
         except OSError as e:
-            raise _error(f"cannot write {shown}: {_why(e)}") from None
+            raise _error(f"cannot write {shown}: {os_reason(e)}") from None
     finally:
         try:
             os.unlink(tmp)

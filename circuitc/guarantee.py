@@ -77,18 +77,14 @@ def step_saturates(gain: float, margin: float, S: int) -> bool:
     return ((gain + 1.0) / 2.0 + margin) / S - margin >= 1.0 - 1e-12
 
 
-def exactness(compiled) -> Guarantee:
-    """The guarantee of a `Compilation` (or a `compile.Plan`: nothing here needs the weights)."""
-    net = getattr(compiled, "network", None)
-    if net is not None:
-        types, type_of, supports, n = net.types, net.type_of, net.supports, net.n
-        S, margin = net.S, net.margin
-    else:
-        types, type_of, supports, n = compiled.types, compiled.type_of, compiled.supports, compiled.n
-        S, margin = compiled.config.S, compiled.config.margin
+def exactness(plan) -> Guarantee:
+    """The guarantee of a `compile.Plan` (nothing here needs the weights; a `Compilation` has its
+    own, `Compilation.guarantee`)."""
+    types, type_of, supports, n = plan.types, plan.type_of, plan.supports, plan.n
+    S, margin = plan.config.S, plan.config.margin
     if supports_disjoint(supports):
         return Guarantee(True, "no two instances share a neuron in any layer")
-    z = compiled.config.z
+    z = plan.config.z
     failed = []
     if z != 1:
         failed.append(f"z = {z}: with several active instances a shared neuron mixes two circuits' values; "

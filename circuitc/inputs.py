@@ -27,6 +27,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from .fileio import os_reason
 from .errors import CircuitError, Diagnostic, Span, did_you_mean, error_at
 from .spec import BoolCircuit, Circuit, MLPCircuit, Spec
 
@@ -375,7 +376,7 @@ def _read_text(path_text: str) -> str:
     except IsADirectoryError:
         raise error_at(f"`{path_text}` is a directory, not a CSV file") from None
     except OSError as e:
-        raise error_at(f"cannot read `{path_text}`: {e.strerror or e}") from None
+        raise error_at(f"cannot read `{path_text}`: {os_reason(e)}") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .elaborate import Elaborator
 from .errors import CircuitError, Diagnostic, SourceMap, Span, nesting_guard
+from .fileio import os_reason
 from .spec import Spec
 from .syntax import ast
 from .syntax.parse import parse_module
@@ -46,7 +47,7 @@ def read_text(path: Path, span: Span | None = None, source_line: str | None = No
         raise CircuitError(Diagnostic(f"`{display_name(path)}` is not UTF-8 text (byte {e.start})",
                                       span, source_line)) from None
     except OSError as e:
-        raise CircuitError(Diagnostic(f"cannot read `{display_name(path)}`: {e.strerror or e}",
+        raise CircuitError(Diagnostic(f"cannot read `{display_name(path)}`: {os_reason(e)}",
                                       span, source_line)) from None
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .fileio import os_reason
+
 SUPPORTED = (".npy", ".safetensors")
 
 
@@ -33,7 +35,7 @@ def read_tensor(path: Path, key: str | None = None) -> tuple[np.ndarray, bytes]:
         raise WeightFileError(f"weight file `{path}` does not exist",
                               hint="paths are relative to the directory of the file that loads them") from None
     except OSError as e:
-        raise WeightFileError(f"cannot read weight file `{path}`: {e.strerror or e}") from None
+        raise WeightFileError(f"cannot read weight file `{path}`: {os_reason(e)}") from None
 
     if suffix == ".npy":
         if not data.startswith(b"\x93NUMPY"):

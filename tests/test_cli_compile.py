@@ -59,12 +59,17 @@ def source(tmp_path) -> Path:
     return path
 
 
+def compile_source(tmp_path_factory, name: str, text: str) -> Path:
+    """Write `text` to a fresh directory, compile it there and return the artifact directory."""
+    d = tmp_path_factory.mktemp(name)
+    (d / f"{name}.circ").write_text(text)
+    assert cli.main(["compile", str(d / f"{name}.circ"), "-o", str(d / "net")]) == 0
+    return d / "net"
+
+
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("compiled")
-    (d / "adders.circ").write_text(ADDERS)
-    assert cli.main(["compile", str(d / "adders.circ"), "-o", str(d / "net")]) == 0
-    return d / "net"
+    return compile_source(tmp_path_factory, "adders", ADDERS)
 
 
 def test_compile_then_verify(source, tmp_path, capsys):
@@ -230,10 +235,7 @@ TINY = ADDERS.replace("* 40", "* 4").replace("active = 1", "active = 2").replace
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("tiny")
-    (d / "tiny.circ").write_text(TINY)
-    assert cli.main(["compile", str(d / "tiny.circ"), "-o", str(d / "net")]) == 0
-    return d / "net"
+    return compile_source(tmp_path_factory, "tiny", TINY)
 
 
 def test_verify_exhaustive(tiny, capsys):

@@ -13,7 +13,7 @@ import pytest
 import circuitc
 from circuitc.assemble import assemble
 from circuitc.compile import compile_network
-from circuitc.guarantee import exactness, step_saturates, supports_disjoint, types_share_neurons
+from circuitc.guarantee import step_saturates, supports_disjoint, types_share_neurons
 from circuitc.interpret import evaluate_bits
 from circuitc.lower.boolean import lower_boolean
 from circuitc.verify import verify
@@ -64,7 +64,7 @@ def network(spec_text, z=1, width=1024, extra=""):
 
 def test_when_the_guarantee_is_claimed():
     exact = compile_network(network("use full_adder * 300; use add2 * 200;"))
-    g = exactness(exact)
+    g = exact.guarantee
     assert g.exact and "one active instance" in g.reason
     assert exact.report()["guarantee"]["exact"]
     assert verify(exact, samples=2000, seed=3, mode="adversarial")["bit_accuracy"] == 1.0
@@ -77,14 +77,14 @@ def test_when_the_guarantee_is_claimed():
         "too large": compile_network(network("use full_adder * 300;"), margin=0.6),
     }
     for words, comp in cases.items():
-        g = exactness(comp)
+        g = comp.guarantee
         assert not g.exact and any(words in f for f in g.failed), (words, g)
 
 
 def test_disjoint_supports_are_exact_for_any_z():
     comp = compile_network(network("use full_adder * 8; use tiny * 5;", z=3, width=512), S=2)
     assert supports_disjoint(comp.network.supports)
-    assert exactness(comp).exact and "no two instances share" in exactness(comp).reason
+    assert comp.guarantee.exact and "no two instances share" in comp.guarantee.reason
     assert verify(comp, samples=1000, seed=0, mode="adversarial")["bit_accuracy"] == 1.0
 
 

@@ -32,7 +32,8 @@ import numpy as np
 
 from ..graph import levels as wire_levels
 from ..spec import BoolCircuit, Op
-from .small_mlp import DEFAULT_GAIN, FIRST_FREE, SmallMLP, add_on, on_rows, on_tolerance, step_absorbs
+from .small_mlp import (DEFAULT_GAIN, FIRST_FREE, SmallMLP, add_on, on_rows, on_tolerance, step_absorbs,
+                        step_constant)
 
 # A step [s >= m] is one row, G·s + ((G + 1)/2 − G·m)·on, written at an even neuron index and at the
 # odd index after it: the odd index's bias is one lower (small_mlp.layer_bias), so the two units
@@ -93,7 +94,7 @@ class _Lowering:
         """Two units at `layer` (even index, then odd) computing [s >= m]; returns the form u1 − u2."""
         g = self.gain
         row = {j: g * v for j, v in s.items()}
-        row[ON] = row.get(ON, 0.0) + (g + 1.0) / 2.0 - g * m
+        row[ON] = row.get(ON, 0.0) + step_constant(g, m)
         upper = self._unit(layer, row)
         lower = self._unit(layer, row)
         assert upper % 2 == 0 and lower == upper + 1

@@ -149,7 +149,7 @@ class SmallMLP:
                 for i in (upper, upper + 1):
                     w[l, i, upper] = g
                     w[l, i, upper + 1] = -g
-                    add_on(w[l], i, self.margin + (1.0 - g) / 2.0)
+                    add_on(w[l], i, self.margin + step_constant(g, 1.0))
             else:
                 # A ReLU output passes through a ReLU unchanged; the bias is cancelled through `on`.
                 w[l, live, live] = 1.0
@@ -160,6 +160,12 @@ class SmallMLP:
         if self.kind == "boolean" and L > self.L:   # a copy step absorbs (G − 1)/2 over its row's norm
             tolerance = min(tolerance, step_absorbs(self.gain) / np.abs(w[self.L:, FIRST_FREE:, :]).sum(axis=2).max())
         return SmallMLP(self.name, self.kind, w, self.margin, self.input_index.copy(), readout, tolerance, self.gain)
+
+
+def step_constant(gain: float, m: float) -> float:
+    """The weight on `on` of the clean step [s >= m] of slope G, row G·s + this·on:
+    pre-activation G(s − m) + (G + 1)/2 (before the margin β that every lowering adds back)."""
+    return (gain + 1.0) / 2.0 - gain * m
 
 
 def step_absorbs(gain: float) -> float:
