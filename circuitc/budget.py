@@ -6,17 +6,18 @@ From the `compile.Plan` (lowered circuits, S, gain, allocation, supports) only:
   math.md's load figure z·T·L·(d/D)², the compression T·d_naive/D against the one-neuron-per-gate
   network (1) and the information-theoretic ceiling n²/log n gates for D = n neurons (math.md §3);
 - **the guarantee** (`guarantee.exactness`): exact for every promise-keeping input, or why not;
-- **the risk for z >= 2** (docs/lowering.md, "Where z >= 2 fails"): an instance's outputs depend
-  only on instances within L + 1 edges of it in the graph that joins two instances sharing a neuron,
-  and with no other active instance in that light cone it is exact. So a random row can fail only
-  when two of its active instances lie within L + 1 edges; the fraction of such rows bounds the
-  error from above. It is computed on the graph — exactly for small T, from `sources` seeded source
-  instances otherwise — and so is the fraction of instance pairs sharing a neuron, which adversarial
-  rows (active sets packed to share neurons) find whenever it is not 0.
+- **per-layer error terms** (`error_model.predict`): the read-off errors `verify` measures, per
+  layer, for active and inactive instances, per neuron and per pair, predicted by the
+  coherent-copy field model (math.md's formulas beside them, and in their place where the model's
+  regime does not hold); for z >= 2 the fraction of instance pairs whose fields meet by each layer
+  (an upper bound on failing rows) and the estimated fraction of active instances read off wrong;
+- the fraction of instance pairs sharing a neuron, which adversarial rows (active sets packed to
+  share neurons) find whenever it is not 0.
 
-The verdict: `guaranteed` (exact for every input), `expected` (random rows at risk below the
-1 − target error, 0.1 %), `at risk` (up to 10 %), `over budget` (beyond), each with the knob that
-changes it. Per-layer error terms and their calibration against `verify` are not here yet.
+The verdict, per layer and for the network (its outputs): `guaranteed` (exact for every input:
+the guarantee, or for z >= 2 no two instances whose fields meet by that layer), `expected`
+(estimated instances wrong at most 0.1 %), `at risk` (up to 10 %), `over budget` (beyond), each
+with the knob that changes it. docs/budget.md has every term and its calibration against verify.
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .compile import Plan, naive_network, plan_network
+from .error_model import Prediction, predict
 from .guarantee import Guarantee, exactness
 from .spec import Spec
 
 VERDICTS = ("guaranteed", "expected", "at risk", "over budget")
-TARGET_ERROR = 1e-3        # `expected` when at most this fraction of random rows is at risk
+TARGET_ERROR = 1e-3        # `expected` when at most this fraction of active instances is wrong
 OVER_BUDGET = 0.1          # `over budget` beyond this fraction
-SOURCES = 256              # source instances for the graph figures when T is large
+SOURCES = 256              # source instances for the sharing figure when T is large
 CHUNK = 64                 # source instances expanded at once (a (CHUNK, T) float32 frontier)
 
 
@@ -45,10 +47,16 @@ class Budget:
     risk: dict
     verdict: str
     knobs: tuple[str, ...] = field(default=())
+    prediction: Prediction | None = None
+    layer_verdicts: tuple[str, ...] = field(default=())
 
     def as_dict(self) -> dict:
+        p = self.prediction
         return {"network": self.name, "verdict": self.verdict, "knobs": list(self.knobs),
-                "guarantee": self.guarantee.as_dict(), "figures": self.figures, "risk": self.risk}
+                "guarantee": self.guarantee.as_dict(), "figures": self.figures, "risk": self.risk,
+                "model": p and {"name": p.model, "why": p.why, "exact": p.exact, "sources": p.sources},
+                "layers": [{**layer.as_dict(), "verdict": v} for layer, v in zip(p.layers, self.layer_verdicts)]
+                if p else []}
 
 
 def budget(spec: Spec, network: str | None = None, *, sources: int = SOURCES, seed: int = 0,
@@ -63,31 +71,42 @@ def budget_of_plan(plan: Plan, *, sources: int = SOURCES, seed: int = 0,
     already known, is not computed again)."""
     figures = capacity_figures(plan)
     guarantee = guarantee or exactness(plan)
-    z, L, S, n = plan.config.z, plan.L, plan.config.S, plan.n
-    # With one active instance only sharing matters (for the record); z >= 2 needs the light cone.
-    near, shared, exact_count = near_fractions(plan.supports, plan.n, 1 if z == 1 else L + 1, sources, seed)
-    risk = {"light_cone": L + 1, "pairs_sharing_a_neuron": shared,
-            "pairs_within_light_cone": None if z == 1 else near,
-            "exact": exact_count, "sources": None if exact_count else sources,
-            "random_rows_at_risk": 0.0 if z == 1 else rows_at_risk(near, z)}
+    z, S, n = plan.config.z, plan.config.S, plan.n
+    _, shared, exact_count = near_fractions(plan.supports, n, 1, sources, seed)
+    prediction = predict(plan, seed=seed)
+    last = prediction.layers[-1]
+    risk = {"pairs_sharing_a_neuron": shared, "exact": exact_count and prediction.exact,
+            "sources": None if exact_count and prediction.exact else min(prediction.sources, sources),
+            "pairs_reached": None if z == 1 else last.pairs_reached,
+            "random_rows_at_risk": 0.0 if z == 1 else last.rows_at_risk,
+            "instances_wrong": 0.0 if guarantee.exact else last.instances_wrong}
     partition = n // S
     if guarantee.exact:
         verdict, knobs = "guaranteed", ()
-    elif z == 1:
-        verdict, knobs = "at risk", (_fix(guarantee.failed[0]),)
+        layers = ("guaranteed",) * len(prediction.layers)
+    elif z == 1 or prediction.model != "coherent":
+        reasons = [r for r in guarantee.failed if not r.startswith("z = ")] or list(guarantee.failed)
+        verdict, knobs = "at risk", (_fix(reasons[0]),)
+        layers = ("at risk",) * len(prediction.layers)
     else:
-        at_risk = risk["random_rows_at_risk"]
-        verdict = ("expected" if at_risk <= TARGET_ERROR else "at risk" if at_risk <= OVER_BUDGET
-                   else "over budget")
+        verdict = _band(last.instances_wrong)
+        layers = tuple("guaranteed" if prediction.exact and p.pairs_reached == 0 else _band(p.values_wrong)
+                       for p in prediction.layers)
         width = plan.T * S * plan.d
         knobs = (f"for a guarantee at z = {z}, supports must not overlap: use at most n/S = {partition} "
                  f"instances, or raise D to {width} (T·S·d)",)
-        if verdict != "expected":
-            knobs += ("lower z, or spread the instances further apart: random rows fail only when active "
-                      "instances lie within the light cone of each other",)
+        if verdict != "expected" and last.instances_wrong > 0:
+            fewer = max(int(plan.T * TARGET_ERROR / last.instances_wrong), 1)
+            knobs += (f"for `expected` (at most {TARGET_ERROR:.1%} wrong), lower T to about {fewer} or raise "
+                      f"D about {plan.T / fewer:.1f}-fold (the meeting pairs grow about linearly with T/n), "
+                      f"or lower z",)
         if shared > 0:
             knobs += ("adversarial rows will find instances that share a neuron: expect them to fail",)
-    return Budget(plan.name, figures, guarantee, risk, verdict, knobs)
+    return Budget(plan.name, figures, guarantee, risk, verdict, knobs, prediction, layers)
+
+
+def _band(wrong: float) -> str:
+    return "expected" if wrong <= TARGET_ERROR else "at risk" if wrong <= OVER_BUDGET else "over budget"
 
 
 def capacity_figures(plan: Plan) -> dict:
@@ -104,12 +123,6 @@ def capacity_figures(plan: Plan) -> dict:
         "gates": gates,
         "ceiling_gates": D * D / math.log(D),               # math.md §3: O(n²/log n), constant 1
     }
-
-
-def rows_at_risk(pair_fraction: float, z: int) -> float:
-    """Fraction of random rows (k ~ U{1..z} active instances) with some pair inside the light cone."""
-    ks = np.arange(1, z + 1)
-    return float(np.mean(1.0 - (1.0 - pair_fraction) ** (ks * (ks - 1) / 2)))
 
 
 def near_fractions(supports: np.ndarray, n: int, radius: int, sources: int, seed: int) -> tuple[float, float, bool]:

@@ -416,8 +416,8 @@ def cmd_compile(args) -> int:
         print(f"\nguaranteed exact for every input that keeps the promise: {guarantee['reason']}")
     else:
         b = record["budget"]
-        print(f"\nbudget: {b['verdict']} (random rows at risk <= {_fmt(b['risk']['random_rows_at_risk'])}); "
-              f"no exactness guarantee ({guarantee['reason']}); measure it with `circuitc verify`")
+        print(f"\nbudget: {b['verdict']}{_estimate(b['risk'])}; no exactness guarantee ({guarantee['reason']}); "
+              f"measure it with `circuitc verify`")
         for k in b["knobs"]:
             print(f"knob: {k}")
     return EXIT_OK
@@ -435,14 +435,36 @@ def _budget_rows(b) -> tuple[list, list]:
         ("compression", _fmt(f["compression"]), "T·d_naive / D; 1 is one neuron per gate"),
         ("gates / ceiling", f"{f['gates']} / {f['ceiling_gates']:.3g}", "gates against D²/ln D (math.md §3)"),
     ]
-    cone = r["light_cone"]
     risk = [
         ("pairs sharing a neuron", _fmt(r["pairs_sharing_a_neuron"]), "adversarial rows fail when this is not 0 (z >= 2)"),
-        (f"pairs within {cone} edges", _fmt(r["pairs_within_light_cone"]), "the light cone of an instance's outputs"),
+        ("pairs whose fields meet", _fmt(r["pairs_reached"]), "instance pairs whose copies meet by the last layer"),
         ("random rows at risk", _fmt(r["random_rows_at_risk"]), "an upper bound on failing random rows"),
+        ("instances wrong", _fmt(r["instances_wrong"]), "estimated: active instances decoded wrong"),
         ("computed", "exactly" if r["exact"] else f"from {r['sources']} source instances", "graph figures"),
     ]
     return figures, risk
+
+
+def _estimate(risk: dict) -> str:
+    wrong, bound = risk["instances_wrong"], risk["random_rows_at_risk"]
+    if wrong is None:
+        return ""
+    return f" (estimated {_fmt(wrong)} of active instances wrong; at most {_fmt(bound)} of random rows at risk)"
+
+
+LAYER_TERMS = (("active_rms", "active rms"), ("active_pair_rms", "active pair rms"),
+               ("inactive_rms", "inactive rms"), ("inactive_pair_rms", "inactive pair rms"))
+
+
+def _layer_rows(b) -> list[tuple]:
+    """The budget's per-layer table: verdict, predicted terms, and math.md's formulas beside them."""
+    return [(str(l["layer"]), l["verdict"], *(_fmt(l[key]) for key, _ in LAYER_TERMS), _fmt(l["values_wrong"]),
+             _fmt(l["pairs_reached"]), _fmt(l["paper_active_rms"]), _fmt(l["paper_inactive_rms"]))
+            for l in b["layers"]]
+
+
+LAYER_HEADER = ("layer", "verdict", *(name for _, name in LAYER_TERMS), "values wrong", "pairs met",
+                "paper active", "paper inactive")
 
 
 def cmd_budget(args) -> int:
@@ -456,13 +478,19 @@ def cmd_budget(args) -> int:
         sys.stdout.write(json.dumps({"file": args.file, **b.as_dict()}, indent=2) + "\n")
         return EXIT_OK
     figures, risk = _budget_rows(b)
+    record = b.as_dict()
+    layers = _layer_rows(record)
     guarantee = ("exact for every promise-keeping input: " if b.guarantee.exact else "none: ") + b.guarantee.reason
+    model = f"{record['model']['name']} ({record['model']['why']})"
     if args.markdown:
         out = [f"## Budget of network `{b.name}` ({args.file})", "", f"**Verdict: {b.verdict}.**", "",
                f"Guarantee: {guarantee}.", ""]
         for title, rows in (("Figures", figures), ("Risk", risk)):
             out += [f"### {title}", "", "| figure | value | meaning |", "|---|---|---|"]
             out += [f"| {a} | {'-' if v is None else v} | {m} |" for a, v, m in rows] + [""]
+        out += ["### Per layer (predicted read-off errors)", "", f"Model: {model}.", "",
+                "| " + " | ".join(LAYER_HEADER) + " |", "|" + "---|" * len(LAYER_HEADER)]
+        out += ["| " + " | ".join(row) + " |" for row in layers] + [""]
         if b.knobs:
             out += ["### Knobs", ""] + [f"- {k}" for k in b.knobs] + [""]
         sys.stdout.write("\n".join(out))
@@ -470,8 +498,11 @@ def cmd_budget(args) -> int:
     print(f"budget of network `{b.name}` of {args.file}: {b.verdict}")
     print()
     _print_tables([_table("figures", ("figure", "value", "meaning"), figures, right=("value",)),
-                   _table("risk", ("figure", "value", "meaning"), risk, right=("value",))])
-    print(f"\nguarantee: {guarantee}")
+                   _table("risk", ("figure", "value", "meaning"), risk, right=("value",)),
+                   _table("per layer: predicted read-off errors (paper: math.md §1.5's formulas)", LAYER_HEADER,
+                          layers, right=LAYER_HEADER[2:])])
+    print(f"\nmodel: {model}")
+    print(f"guarantee: {guarantee}")
     for k in b.knobs:
         print(f"knob: {k}")
     return EXIT_OK
@@ -512,6 +543,13 @@ class _Progress:
         return False
 
 
+VERIFY_LAYER_HEADER = ("layer", *(name for _, name in LAYER_TERMS), "values wrong", "active max", "inactive max")
+
+
+def _beside(measured, predicted) -> str:
+    return f"{_fmt(measured) or '-'} ({_fmt(predicted) or '-'})"
+
+
 def cmd_verify(args) -> int:
     from .artifact import load
     from .verify import exhaustive_rows, verify
@@ -550,9 +588,10 @@ def cmd_verify(args) -> int:
         per = [(c.name, c.kind, count, _accuracy(result["per_circuit"].get(c.name)))
                for c, count in zip(loaded.circuits, loaded.counts)]
         outputs = [(circuit, bit, _accuracy(a)) for circuit, bits in result["per_output"].items() for bit, a in bits]
-        layers = [(str(l["layer"]), _fmt(l["active_rms"]), _fmt(l["active_max"]), _fmt(l["inactive_rms"]),
-                   _fmt(l["inactive_max"]), _fmt(l["active_pair_rms"]), _fmt(l["inactive_pair_rms"]))
-                  for l in result["layers"]]
+        predicted_layers = record["budget"]["layers"]
+        layers = [(str(l["layer"]), *(_beside(l[key], p[key]) for key, _ in LAYER_TERMS),
+                   _beside(l["active_values_wrong"], p["values_wrong"]), _fmt(l["active_max"]), _fmt(l["inactive_max"]))
+                  for l, p in zip(result["layers"], predicted_layers)]
         targets = mode == "adversarial"
         worst = [(str(w["instance"]), w["circuit"], _accuracy(w["bit_accuracy"]), str(w["bits"]))
                  + ((str(w["targeted"]),) if targets else ()) for w in result["worst_instances"]]
@@ -560,11 +599,9 @@ def cmd_verify(args) -> int:
                        _table("per circuit", ("circuit", "kind", "count", "bit accuracy"), per,
                               right=("count", "bit accuracy")),
                        _table("per output", ("circuit", "output", "accuracy"), outputs, right=("accuracy",)),
-                       _table("read-off error per layer (rms, max; pairs: the values boolean circuits carry)",
-                              ("layer", "active rms", "active max", "inactive rms", "inactive max",
-                               "active pair rms", "inactive pair rms"), layers,
-                              right=("active rms", "active max", "inactive rms", "inactive max",
-                                     "active pair rms", "inactive pair rms")),
+                       _table("read-off error per layer, measured (predicted by the budget); pairs: the values "
+                              "boolean circuits carry; values wrong: active instances with a pair off by >= 0.5",
+                              VERIFY_LAYER_HEADER, layers, right=VERIFY_LAYER_HEADER[1:]),
                        _table("least accurate instances",
                               ("instance", "circuit", "bit accuracy", "bits") + (("as target",) if targets else ()),
                               worst, right=("bit accuracy", "bits", "as target"))])
@@ -572,8 +609,8 @@ def cmd_verify(args) -> int:
         if guarantee.exact:
             print(f"guaranteed exact for every promise-keeping input: {guarantee.reason}")
         elif mode == "random" and result["instance_accuracy"] is not None:
-            print(f"budget: {predicted.verdict}; predicted at most {_fmt(predicted.risk['random_rows_at_risk'])} of "
-                  f"random rows at risk, measured {_fmt(1 - result['instance_accuracy'])} of active instances wrong")
+            print(f"budget: {predicted.verdict}{_estimate(predicted.risk)}; measured "
+                  f"{_fmt(1 - result['instance_accuracy'])} of active instances wrong")
         if acc is None:
             print("ok: no boolean outputs to compare (MLP errors above)")
         elif contradicted:

@@ -369,10 +369,13 @@ class _ReadoffErrors:
     def __init__(self, layers: int):
         self.active, self.inactive = _LayerErrors(layers), _LayerErrors(layers)
         self.active_pair, self.inactive_pair = _LayerErrors(layers), _LayerErrors(layers)
+        self.wrong = np.zeros(layers, dtype=np.int64)        # boolean active read-offs with a wrong pair
+        self.boolean = np.zeros(layers, dtype=np.int64)
 
     def add_batch(self, net, acts: list[torch.Tensor], instances: np.ndarray, probes: np.ndarray,
-                  exact: list[np.ndarray]) -> np.ndarray:
-        """Measure every layer of one batch; returns the last layer's read-offs of `instances`."""
+                  exact: list[np.ndarray], boolean: np.ndarray) -> np.ndarray:
+        """Measure every layer of one batch; returns the last layer's read-offs of `instances`.
+        `boolean` (batch, z): the slots holding an active instance of a boolean circuit."""
         z = instances.shape[1]
         both = np.concatenate([instances, probes], axis=1)
         live, probed = instances >= 0, probes >= 0
@@ -381,10 +384,16 @@ class _ReadoffErrors:
             ahat = _read_off(net, A, layer, both)
             err = (ahat[:, :z] - exact[layer])[live]
             off = ahat[:, z:][probed]
+            pair_err = err[:, 0:pairs:2] - err[:, 1:pairs:2]
             self.active.add(layer, err)
             self.inactive.add(layer, off)
-            self.active_pair.add(layer, err[:, 0:pairs:2] - err[:, 1:pairs:2])
+            self.active_pair.add(layer, pair_err)
             self.inactive_pair.add(layer, off[:, 0:pairs:2] - off[:, 1:pairs:2])
+            # A boolean value is read off wrong when its pair's error reaches 0.5 (it would round
+            # to the other bit): the per-layer counterpart of the decoded accuracy.
+            on_bool = boolean[live]
+            self.wrong[layer] += int((np.abs(pair_err[on_bool]) >= 0.5).any(axis=1).sum())
+            self.boolean[layer] += int(on_bool.sum())
         return ahat[:, :z]
 
     def report(self) -> list[dict]:
@@ -393,7 +402,8 @@ class _ReadoffErrors:
         return [{"layer": layer, "active_rms": float(a_rms[layer]), "active_max": float(a.max[layer]),
                  "inactive_rms": float(i_rms[layer]), "inactive_max": float(i.max[layer]),
                  "active_pair_rms": float(ap_rms[layer]), "active_pair_max": float(ap.max[layer]),
-                 "inactive_pair_rms": float(ip_rms[layer]), "inactive_pair_max": float(ip.max[layer])}
+                 "inactive_pair_rms": float(ip_rms[layer]), "inactive_pair_max": float(ip.max[layer]),
+                 "active_values_wrong": float(self.wrong[layer] / self.boolean[layer]) if self.boolean[layer] else None}
                 for layer in range(len(a.sq))]
 
 
@@ -452,17 +462,18 @@ def verify(comp: Compilation, samples: int = 10_000, batch: int = 1024, seed: in
     targeted = np.zeros(net.T, dtype=np.int64)
     readoffs = _ReadoffErrors(net.L + 1)
     for inst, x in rows:
+        live = inst >= 0
+        ty = net.type_of[np.maximum(inst, 0)]
         probes = _probe_inactive(net.T, inst, rng)
         with torch.no_grad():
             acts = net.forward_layers(net.encode(inst, x))
         if layer_errors:
-            ahat = readoffs.add_batch(net, acts, inst, probes, _exact_layers(comp, inst, x))
+            ahat = readoffs.add_batch(net, acts, inst, probes, _exact_layers(comp, inst, x),
+                                      kinds[ty] & live)
         else:
             ahat = _read_off(net, acts[-1], net.L, inst)
         got = _outputs(net, ahat, inst)
         want = reference_outputs(comp, inst, x)
-        live = inst >= 0
-        ty = net.type_of[np.maximum(inst, 0)]
         valid = ~np.isnan(want)
         boolean = valid & kinds[ty][..., None] & live[..., None]
         hit = ((got > 0.5) == (want > 0.5)) & boolean
