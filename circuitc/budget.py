@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .compile import Plan, naive_network, plan_network
+from .compile import Plan, naive_network, plan_network, with_counts
 from .error_model import Prediction, predict
 from .guarantee import Guarantee, exactness
 from .spec import Spec
@@ -36,6 +36,9 @@ VERDICTS = ("guaranteed", "expected", "at risk", "over budget")
 TARGET_ERROR = 1e-3        # `expected` when at most this fraction of active instances is wrong
 OVER_BUDGET = 0.1          # `over budget` beyond this fraction
 SOURCES = 256              # source instances for the sharing figure when T is large
+SEARCH_SOURCES = 64        # source instances per probe of the `expected` instance count
+SEARCH_MEETINGS = 128      # and pairs of instances spread together per probe
+SEARCH_PRECISION = 1.25    # its bisection stops when the bracket is within this ratio
 CHUNK = 64                 # source instances expanded at once (a (CHUNK, T) float32 frontier)
 
 
@@ -95,14 +98,32 @@ def budget_of_plan(plan: Plan, *, sources: int = SOURCES, seed: int = 0,
         width = plan.T * S * plan.d
         knobs = (f"for a guarantee at z = {z}, supports must not overlap: use at most n/S = {partition} "
                  f"instances, or raise D to {width} (T·S·d)",)
-        if verdict != "expected" and last.instances_wrong > 0:
-            fewer = max(int(plan.T * TARGET_ERROR / last.instances_wrong), 1)
-            knobs += (f"for `expected` (at most {TARGET_ERROR:.1%} wrong), lower T to about {fewer} or raise "
-                      f"D about {plan.T / fewer:.1f}-fold (the meeting pairs grow about linearly with T/n), "
-                      f"or lower z",)
+        if verdict != "expected":
+            fewer = expected_instances(plan, seed=seed)
+            knobs += (f"for `expected` (at most {TARGET_ERROR:.1%} of instances wrong), use about {fewer} "
+                      f"instances at this width (estimated), or raise D, or lower z",)
         if shared > 0:
             knobs += ("adversarial rows will find instances that share a neuron: expect them to fail",)
     return Budget(plan.name, figures, guarantee, risk, verdict, knobs, prediction, layers)
+
+
+def expected_instances(plan: Plan, *, seed: int = 0, precision: float = SEARCH_PRECISION) -> int:
+    """About the most instances (in the plan's proportions of types) whose estimated error stays
+    within `expected`, at the plan's width and S: a bisection on a log scale between the partition
+    n/S (no shared neuron, exact) and T, each probe an allocation and a prediction from fewer
+    source instances and meetings (`SEARCH_SOURCES`, `SEARCH_MEETINGS`; the answer is an order of
+    magnitude, not a figure)."""
+    lo, hi = min(plan.n // plan.config.S, plan.T), plan.T
+    while hi > lo + 1 and hi > lo * precision:
+        mid = max(lo + 1, min(hi - 1, int(round(math.sqrt(max(lo, 1) * hi)))))
+        counts = tuple(max(1, round(c * mid / plan.T)) for c in plan.counts)
+        probe = predict(with_counts(plan, counts), sources=SEARCH_SOURCES, meetings=SEARCH_MEETINGS, seed=seed)
+        wrong = probe.layers[-1].instances_wrong
+        if wrong is not None and wrong <= TARGET_ERROR:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def _band(wrong: float) -> str:

@@ -65,6 +65,17 @@ def _emit(text: str, output: str | None, force: bool) -> None:
         write_atomic(output, text, force=force)
 
 
+def _check_new_file(path: str, force: bool) -> None:
+    """Refuse before any work what `write_atomic(path, ..., force)` would refuse at the end."""
+    target = Path(path)
+    if target.is_dir():
+        raise _error(f"{path} is a directory; give a file name to write to")
+    if not force and (target.exists() or target.is_symlink()):
+        raise _error(f"{path} exists; pass --force to replace it")
+    if not target.parent.is_dir():
+        raise _error(f"cannot write {path}: directory {os.fspath(target.parent) or '.'} does not exist")
+
+
 def _styled() -> bool:
     """Colour and box drawing only on a terminal, and never when NO_COLOR is set."""
     if os.environ.get("NO_COLOR"):
@@ -550,6 +561,30 @@ def _beside(measured, predicted) -> str:
     return f"{_fmt(measured) or '-'} ({_fmt(predicted) or '-'})"
 
 
+def _check_plot(args) -> None:
+    """--plot: refuse a bad name, a missing matplotlib or an existing file before verifying."""
+    from .plot import require_matplotlib
+
+    if Path(args.plot).suffix.lower() != ".png":
+        args.parser.error(f"--plot writes a PNG image; give a file name ending in .png, got {args.plot!r}")
+    require_matplotlib()
+    _check_new_file(args.plot, args.force)
+
+
+def _write_plot(args, loaded, record: dict) -> None:
+    from .plot import neuron_loads, verification_figure
+
+    net = loaded.network
+    budget = record["budget"]
+    model = (budget.get("model") or {}).get("name")
+    title = (f"{f'network `{loaded.name}`' if loaded.name else 'network'}: T = {net.T}, z = {loaded.config.z}, "
+             f"S = {loaded.config.S}, {record['mode']} mode, {_plural(record['samples'], 'row')}; "
+             f"budget: {budget.get('verdict')}" + (f" ({model} model)" if model else ""))
+    png = verification_figure(record, neuron_loads(net.supports, net.n), title,
+                              allocation=loaded.allocation.summary())
+    write_atomic(args.plot, png, force=args.force)
+
+
 def cmd_verify(args) -> int:
     from .artifact import load
     from .verify import exhaustive_rows, verify
@@ -559,6 +594,8 @@ def cmd_verify(args) -> int:
     _positive("--batch", args.batch, parser)
     if not math.isfinite(args.min_accuracy):
         parser.error(f"--min-accuracy must be a number, got {args.min_accuracy}")
+    if args.plot is not None:
+        _check_plot(args)                          # refuse before any work
     mode = "adversarial" if args.adversarial else "exhaustive" if args.exhaustive else "random"
     loaded = load(args.artifact)
     total = sum(exhaustive_rows(loaded)) if mode == "exhaustive" else args.samples
@@ -573,6 +610,8 @@ def cmd_verify(args) -> int:
     record = {"artifact": args.artifact, "network": loaded.name, "source_hash": loaded.source_hash,
               "seed": args.seed, "min_accuracy": args.min_accuracy, "passed": passed,
               "guarantee": guarantee.as_dict(), "budget": predicted.as_dict(), **result}
+    if args.plot is not None:
+        record["plot"] = args.plot
     if args.json:
         sys.stdout.write(json.dumps(record, indent=2) + "\n")
     else:
@@ -619,6 +658,11 @@ def cmd_verify(args) -> int:
             print(f"ok: bit accuracy {_accuracy(acc)} >= {args.min_accuracy}")
         else:
             print(f"FAILED: bit accuracy {_accuracy(acc)} < {args.min_accuracy}")
+    if args.plot is not None:
+        # After the report, so that a failed write (the file appeared meanwhile) loses no result.
+        _write_plot(args, loaded, record)
+        if not args.json:
+            print(f"plot: predicted and measured read-off errors written to {args.plot}")
     if contradicted:
         print(f"circuitc: verify: bit accuracy {_accuracy(acc)} contradicts the static guarantee "
               f"({guarantee.reason}); this is a bug in circuitc", file=sys.stderr)
@@ -788,8 +832,10 @@ def build_parser() -> argparse.ArgumentParser:
                 "random target with the z - 1 instances sharing the most neurons with it; --exhaustive\n"
                 "checks every set of 1 to z instances with every input (tiny boolean networks only).\n"
                 "Exit status 1 when the bit accuracy is below --min-accuracy.\n\n"
+                "--plot draws the per-layer read-off errors, measured beside predicted, and the\n"
+                "allocation's load histogram into a PNG (needs matplotlib: pip install 'circuitc[plot]').\n\n"
                 "examples:\n  circuitc verify adders\n  circuitc verify adders --samples 100000 --seed 3 --json\n"
-                "  circuitc verify adders --adversarial")
+                "  circuitc verify adders --adversarial\n  circuitc verify adders --plot adders.png")
     p.add_argument("artifact", metavar="ARTIFACT_DIR", help="a directory written by `circuitc compile`")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--adversarial", action="store_true",
@@ -802,6 +848,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-accuracy", type=float, default=0.999, metavar="A",
                    help="the least bit accuracy that passes (default 0.999)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="also draw the per-layer read-off errors (measured and predicted) and the load "
+                        "histogram into FILE.png (atomically)")
+    p.add_argument("-f", "--force", action="store_true", help="replace the --plot file if it exists")
     return parser
 
 

@@ -240,22 +240,37 @@ def plan_network(spec: Spec, network: str | None = None, **overrides) -> Plan:
     if n < 2:
         raise CircuitError(Diagnostic(f"width D = {config.D} is narrower than two blocks of the lowered "
                                       f"width d = {d}", hint=f"raise D to at least {2 * d}"))
-    segregate = config.segregate and len(types) > 1
-    groups = counts if segregate else None
+    groups = counts if config.segregate and len(types) > 1 else None
     S = config.S if config.S is not None else choose_redundancy(T, n, config.allocation, groups)
     gain = config.gain if config.gain is not None else coherent_gain(S)
     if gain != types[0].gain:                                          # the widths do not depend on it
         types = [lower(c, config, gain) for c in circuits]
-    if segregate:                                                      # allocate
-        allocation = allocate_segregated(counts, n, S, config.allocation, d=d)
+    config = replace(config, S=S, gain=gain)
+    allocation, supports, perms = _place(config, counts, d, L, n)
+    return Plan(net.name, config, circuits, counts, tuple(types), allocation, supports, perms, n)
+
+
+def _place(config: Config, counts: tuple[int, ...], d: int, L: int, n: int):
+    """Allocate (one range of neurons per type when segregating several) and give every layer its
+    supports, reshuffled per layer or one assignment for all."""
+    segregate = config.segregate and len(counts) > 1
+    groups = counts if segregate else None
+    if segregate:
+        allocation = allocate_segregated(counts, n, config.S, config.allocation, d=d)
     else:
-        allocation = allocate(T, n, S, config.allocation, d=d)
-    supports, perms = layer_supports(allocation, L + 1, config.seed, groups)   # reshuffle per layer
-    if not config.shuffle:                                             # one assignment for all layers
+        allocation = allocate(sum(counts), n, config.S, config.allocation, d=d)
+    supports, perms = layer_supports(allocation, L + 1, config.seed, groups)
+    if not config.shuffle:
         perms = np.broadcast_to(perms[:1], perms.shape).copy()
         supports = allocation.supports[perms]
-    return Plan(net.name, replace(config, S=S, gain=gain), circuits, counts, tuple(types), allocation,
-                supports, perms, n)
+    return allocation, supports, perms
+
+
+def with_counts(plan: Plan, counts: tuple[int, ...]) -> Plan:
+    """The same plan (lowered circuits, S, gain, width) for other instance counts, fewer than the
+    allocation holds: the budget's what-if (how many instances would keep a verdict)."""
+    allocation, supports, perms = _place(plan.config, counts, plan.d, plan.L, plan.n)
+    return replace(plan, counts=tuple(counts), allocation=allocation, supports=supports, permutations=perms)
 
 
 def compile_network(spec: Spec, network: str | None = None, **overrides) -> Compilation:

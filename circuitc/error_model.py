@@ -47,19 +47,20 @@ import numpy as np
 from .guarantee import step_saturates, types_share_neurons
 from .lower.small_mlp import SmallMLP, layer_values
 
-ENUMERATE = 12            # boolean circuits with at most this many inputs are evaluated on every input
-ROWS = 2048               # otherwise on this many seeded random rows
+ENUMERATE = 8             # boolean circuits with at most this many inputs are evaluated on every input
+ROWS = 256                # otherwise on this many seeded random rows (the moments are means over them)
 CHUNK = 64                # source instances whose fields are spread at once
 MIN_SOURCES, MAX_SOURCES = 64, 256   # source instances spread when T is larger (an estimate) ...
 WORK = 5_000_000          # ... chosen so that sources · T · (L + 1) stays near this
 TUPLE_CHUNK = 64          # distinct block patterns evaluated at once against every input row
-CONTACTS = 4096           # touched instances per (chunk, layer) evaluated; a sample beyond
+CONTACTS = 1024           # touched instances per (chunk, layer) evaluated; a sample beyond
 TOP = 32                  # plus the most strongly touched ones, for the largest read-off
 DENSE_BLOCKS_PER_S = 512  # dense incidence products while n <= this·S (BLAS beats scatters there)
 DENSE_ENTRIES = 1 << 25   # and the incidence matrices hold at most this many entries (128 MB)
-MEETINGS = 32             # pairs of instances whose fields first meet at a layer, per chunk
+MEETINGS = 512           # pairs of instances spread together, split evenly over chunks and over
+                          # the layer at which the two fields first meet
 OVERRIDE_ROWS = 1024      # input pairs sampled for the override ratio
-MIX_ROWS = 64             # input rows (of t and of u) evaluated per meeting
+MIX_ROWS = 32             # input rows (of t and of u) evaluated per meeting
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class _Sums:
         self.mix2 = z()                                        # Σ t's pair error² where two fields meet
         self.values_wrong, self.wrong = z(), z()               # Σ P(a pair of t wrong), Σ P(outputs wrong)
         self.meetings = []                                     # sampled (sources, touched, weight)
+        self.meetings_per_stratum = MEETINGS
 
 
 @dataclass(frozen=True)
@@ -180,11 +182,13 @@ def coherent_domain(plan) -> tuple[bool, str]:
     return True, "every unit a clean step of slope G >= 2·S, one type per neuron: the coherent-copy field"
 
 
-def predict(plan, *, sources: int | None = None, seed: int = 0, rows: int = ROWS) -> Prediction:
+def predict(plan, *, sources: int | None = None, meetings: int = MEETINGS, seed: int = 0,
+            rows: int = ROWS) -> Prediction:
     """Per-layer predicted read-off errors of random rows (k ~ U{1..z} active instances).
 
     `sources`: the instances whose fields are spread (every instance when T is at most this);
-    by default as many as keep the work near `WORK` instance-layers, between 64 and 256."""
+    by default as many as keep the work near `WORK` instance-layers, between 64 and 256.
+    `meetings`: the pairs of instances (z >= 2) spread together to estimate what their meeting costs."""
     supports = np.asarray(plan.supports, dtype=np.int64)
     layers, T, S = supports.shape
     if sources is None:
@@ -200,6 +204,8 @@ def predict(plan, *, sources: int | None = None, seed: int = 0, rows: int = ROWS
     exact = T <= sources
     rng = np.random.default_rng(seed)
     starts = np.arange(T) if exact else np.sort(rng.choice(T, sources, replace=False))
+    chunks = -(-len(starts) // CHUNK)
+    sums.meetings_per_stratum = max(meetings // (chunks * layers), 4)
     for lo in range(0, len(starts), CHUNK):          # chunks of sources; the work inside is vectorised
         src = starts[lo:lo + CHUNK]
         for k in np.unique(type_of[src]):
@@ -336,7 +342,7 @@ def _spread(graph: _Graph, src: np.ndarray, stats: CircuitStats, sums: _Sums,
     sums.sources += k
     for layer in range(layers) if mixing else ():       # sampled per layer of first contact: the
         ui, ti = np.nonzero(first == layer)              # early meetings are few and matter most
-        pick, weight = _sample(len(ui), rng, MEETINGS)
+        pick, weight = _sample(len(ui), rng, sums.meetings_per_stratum)
         sums.meetings.append((src[ui[pick]], ti[pick], weight))
 
 

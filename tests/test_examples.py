@@ -24,7 +24,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # test of what it computes, or test_every_circ_example_is_tested fails.
 TESTED = {
     "half_adder", "full_adder", "ripple_adder", "comparator", "mux", "parity", "majority",
-    "multiplier2", "mlp_xor", "network", "features", "adders_network",
+    "multiplier2", "mlp_xor", "network", "features", "adders_network", "budget_levels",
 }
 
 
@@ -362,3 +362,25 @@ def test_adders_network_declaration():
     X, Y = truth_table(s.circuit("full_adder"))
     for (a, b, cin), (s_, cout) in zip(X.tolist(), Y.tolist()):
         assert s_ + 2 * cout == a + b + cin
+
+
+# --------------------------------------------------------------------------------------------
+# budget_levels.circ: one network per verdict
+
+def test_budget_levels_one_network_per_verdict():
+    from circuitc.budget import budget
+    from circuitc.compile import compile_network
+    from circuitc.verify import verify
+
+    s = spec("budget_levels")
+    verdicts = {name: budget(s, name) for name in ("apart", "close", "crowded", "packed")}
+    assert {k: b.verdict for k, b in verdicts.items()} == {
+        "apart": "guaranteed", "close": "expected", "crowded": "at risk", "packed": "over budget"}
+    apart = verdicts["apart"]
+    assert apart.figures["T"] == apart.figures["n"] // apart.figures["S"]      # the comment's n/S
+    comp = compile_network(s, "apart")
+    assert verify(comp, samples=1000, seed=1, mode="adversarial", layer_errors=False)["bit_accuracy"] == 1.0
+    # The estimate grows with crowding, and the light-cone bound stays above it.
+    wrong = [verdicts[k].risk["instances_wrong"] for k in ("close", "crowded", "packed")]
+    assert wrong == sorted(wrong) and all(
+        verdicts[k].risk["random_rows_at_risk"] >= verdicts[k].risk["instances_wrong"] for k in ("close", "crowded"))
