@@ -814,11 +814,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     p = command("budget", cmd_budget, "Predict what a network declaration will do, before compiling it: "
-                "capacity figures, the exactness guarantee, and the risk when it has none.",
-                "Nothing is assembled and nothing is sampled: the figures come from the lowered circuits,\n"
-                "the allocation and the graph of instances that share a neuron (see docs/budget.md).\n"
-                "The verdict is guaranteed, expected, at risk or over budget, with the knob to turn.\n\n"
+                "capacity figures, the exactness guarantee, and the error of every layer.",
+                "Nothing is assembled and the network is never run: the figures come from the lowered\n"
+                "circuits, the allocation and the graph of instances that share a neuron, through the\n"
+                "coherent-copy field model (see docs/budget.md). Per layer: the read-off errors verify\n"
+                "measures, predicted, beside math.md's formulas. The verdict, per layer and for the\n"
+                "network, is guaranteed, expected, at risk or over budget, with the knobs to turn.\n\n"
                 "examples:\n  circuitc budget examples/adders_network.circ\n"
+                "  circuitc budget examples/budget_levels.circ --network crowded\n"
                 "  circuitc budget examples/adders_network.circ --active 2 --json\n"
                 "  circuitc budget examples/network.circ --network adders --width 8192 --markdown")
     network_options(p, "predict")

@@ -24,11 +24,13 @@ circuit when there are few, else `rows` seeded ones) follow, per layer:
   inactive c reads λ_c·v per pair and (1/S)·Σ_b ReLU(Λ_b·P_i − β_i) per neuron;
 - **saturation excess** of an active instance: its own blocks have Λ >= 1 (its neighbours copy it
   back), so each neuron over-reads while every pair difference stays exact;
-- **mixing** (z >= 2): another active instance u adds its own field on t's blocks. Predicted
-  linearly (u's field read on t, like an inactive read-off, with the cross term of non-negative
-  activations between two fields); a pair error appears only where the fields of t and u meet, so
-  the fraction of instance pairs whose fields meet by layer l (u's field reaches t's read-off)
-  bounds the rows with any pair error at that layer.
+- **meetings** (z >= 2): a pair error appears only where the fields of two active instances meet,
+  so the fraction of instance pairs whose fields meet by layer l bounds the rows with any pair
+  error there (the light cone). What a meeting costs is estimated on sampled pairs (t, u) spread
+  together (`_meet`): a field holds a block unless the other is more than R times stronger (R, the
+  override ratio, from the circuit's own pre-activations), and t's values follow from both
+  fields' values, t's own earlier error included. Neuron-level read-offs add linearly (u's field
+  read on t, like an inactive read-off).
 
 Random rows activate k ~ U{1..z} instances, as `verify` draws them; the terms of k fields add
 (k·E r² + k(k − 1)·(E r)²: math.md's non-negative cross term). Outside the regime — an MLP circuit
@@ -209,7 +211,7 @@ def predict(plan, *, sources: int | None = None, meetings: int = MEETINGS, seed:
     for lo in range(0, len(starts), CHUNK):          # chunks of sources; the work inside is vectorised
         src = starts[lo:lo + CHUNK]
         for k in np.unique(type_of[src]):
-            _spread(graph, src[type_of[src] == k], stats[k], sums, rng, mixing=z > 1)
+            _spread(graph, src[type_of[src] == k], stats[k], sums, rng, mixing=z > 1 and in_domain)
     if sums.meetings:
         u, t, weight = (np.concatenate(part) for part in zip(*sums.meetings))
         for k in np.unique(type_of[u]):
@@ -350,9 +352,10 @@ def _meet(graph: _Graph, pairs: np.ndarray, weight: np.ndarray, stats: CircuitSt
           sums: _Sums, rng: np.random.Generator) -> None:
     """Two active instances per row of `pairs` (m, 2), t and u, spread together, and t's error.
 
-    Fields: where both reach a block, the stronger (larger Λ) holds it — its steps override the
-    other's values, as an active instance's own steps absorb the 1/S copies a neighbour brings —
-    and a tie holds both; each field spreads on from the blocks it holds.
+    Fields: where both reach a block, each unit gets Λt·p^t + Λu·p^u, and where the two disagree the
+    larger term decides the unit. So a field holds the block while R·Λ reaches the other's Λ (R the
+    circuit's override ratio, `_override`): a much weaker copy is absorbed by the other's steps,
+    a comparable one takes some units. Each field spreads on from the blocks it holds.
 
     Values (per pair, `MIX_ROWS` random inputs of t and u): block s of t holds, before the ReLU,
     t's own row applied to t's actual read-off of the layer before (so an error t made earlier
@@ -409,11 +412,9 @@ def _sample(m: int, rng: np.random.Generator, cap: int | None = None) -> tuple[n
     return pick, np.full(cap, m / cap)
 
 
-def _groups(patterns: np.ndarray, weight: np.ndarray, canonical: bool = True):
-    """Distinct rows of `patterns` (blocks sorted when `canonical`) and their summed weights."""
-    if canonical:
-        patterns = np.sort(patterns, axis=1)
-    pats, inverse = np.unique(np.round(patterns, 9), axis=0, return_inverse=True)
+def _groups(patterns: np.ndarray, weight: np.ndarray):
+    """Distinct rows of `patterns` up to the order of their blocks, and their summed weights."""
+    pats, inverse = np.unique(np.round(np.sort(patterns, axis=1), 9), axis=0, return_inverse=True)
     return pats, np.bincount(inverse.ravel(), weights=weight, minlength=len(pats))
 
 

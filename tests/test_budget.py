@@ -93,6 +93,34 @@ def test_cli_budget(tmp_path, capsys):
     assert cli.main(["budget", str(EXAMPLES / "adders_network.circ"), "--active", "2", "--markdown"]) == 0
     md = capsys.readouterr().out
     assert md.startswith("## Budget of network `adders`") and "| random rows at risk |" in md and "### Knobs" in md
+    assert "### Per layer" in md and "| 1 | at risk |" in md and "Model: coherent" in md
+    assert len(record["layers"]) == 2 and record["layers"][1]["verdict"] in ("at risk", "over budget")
+    assert record["model"]["name"] == "coherent" and 0 < record["risk"]["instances_wrong"] < 1
+
+
+def test_cli_budget_per_layer_table(capsys):
+    assert cli.main(["budget", str(EXAMPLES / "budget_levels.circ"), "--network", "packed"]) == 0
+    out = capsys.readouterr().out
+    assert ": over budget" in out.splitlines()[0] and "per layer: predicted read-off errors" in out
+    table = out.split("per layer: predicted read-off errors")[1].split("model:")[0]
+    assert "over budget" in table and "at risk" in table                # verdicts differ by layer
+    assert "knob: for `expected`" in out and "instances at this width" in out
+
+
+def test_expected_instances_brackets_the_verdict():
+    from circuitc.budget import TARGET_ERROR, expected_instances
+    from circuitc.compile import plan_network, with_counts
+    from circuitc.error_model import predict
+
+    spec = circuitc.load_spec(EXAMPLES / "budget_levels.circ")
+    plan = plan_network(spec, "crowded")
+    n_ok = expected_instances(plan)
+    assert plan.n // plan.config.S <= n_ok < plan.T
+    ok = predict(with_counts(plan, (n_ok,)), sources=64).layers[-1].instances_wrong
+    assert ok <= TARGET_ERROR
+
+
+def test_cli_budget_errors(tmp_path, capsys):
     assert cli.main(["budget", str(tmp_path / "missing.circ")]) == 2
     assert "cannot find" in capsys.readouterr().err
 
