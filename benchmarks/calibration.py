@@ -149,11 +149,11 @@ def checks(result: dict) -> dict:
 
 def markdown(results: list[dict]) -> str:
     lines = ["| network | circuits | D | z | T | verdict | predicted wrong | measured wrong | "
-             "adversarial accuracy | budget s |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "adversarial accuracy |", "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         lines.append(f"| {r['network']} | {', '.join(r['circuits'])} | {r['D']} | {r['z']} | {r['T']} | "
                      f"{r['verdict']} | {_num(r['predicted_instances_wrong'])} | {_measured(r)} | "
-                     f"{_num(r['adversarial_bit_accuracy'])} ({r['adversarial_rows']} rows) | {r['budget_s']} |")
+                     f"{_num(r['adversarial_bit_accuracy'])} ({r['adversarial_rows']} rows) |")
     lines += ["", "Per layer, predicted / measured (random rows):", "",
               "| network | layer | active rms | active pair rms | inactive rms | inactive pair rms | values wrong | "
               "math.md active rms |", "|---|---|---|---|---|---|---|---|"]

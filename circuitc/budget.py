@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .compile import Plan, naive_network, plan_network, with_counts
+from .compile import Plan, naive_network, plan_network, with_counts, with_redundancy
+from .errors import CircuitError
 from .error_model import Prediction, predict
 from .guarantee import Guarantee, exactness
 from .spec import Spec
@@ -36,9 +37,11 @@ VERDICTS = ("guaranteed", "expected", "at risk", "over budget")
 TARGET_ERROR = 1e-3        # `expected` when at most this fraction of active instances is wrong
 OVER_BUDGET = 0.1          # `over budget` beyond this fraction
 SOURCES = 256              # source instances for the sharing figure when T is large
-SEARCH_SOURCES = 64        # source instances per probe of the `expected` instance count
-SEARCH_MEETINGS = 128      # and pairs of instances spread together per probe
-SEARCH_PRECISION = 1.25    # its bisection stops when the bracket is within this ratio
+SEARCH_SOURCES = 48        # source instances per probe of the `expected` instance count
+SEARCH_MEETINGS = 96       # and pairs of instances spread together per probe
+SEARCH_PRECISION = 1.4     # its bisection stops when the bracket is within this ratio
+S_PROBE_SOURCES = 32       # the S + 1 what-if: its fields are denser, so fewer sources and
+S_PROBE_MEETINGS = 64      # meetings keep it cheap (it only has to tell 2x apart)
 CHUNK = 64                 # source instances expanded at once (a (CHUNK, T) float32 frontier)
 
 
@@ -99,12 +102,29 @@ def budget_of_plan(plan: Plan, *, sources: int = SOURCES, seed: int = 0,
         knobs = (f"for a guarantee at z = {z}, supports must not overlap: use at most n/S = {partition} "
                  f"instances, or raise D to {width} (T·S·d)",)
         if verdict != "expected":
+            other = other_redundancy(plan, last.instances_wrong, seed=seed)
+            if other:
+                knobs += (f"raise S to {other[0]} (gain {2 * other[0]}): estimated {other[1]:.2g} of instances "
+                          f"wrong instead of {last.instances_wrong:.2g}",)
             fewer = expected_instances(plan, seed=seed)
             knobs += (f"for `expected` (at most {TARGET_ERROR:.1%} of instances wrong), use about {fewer} "
                       f"instances at this width (estimated), or raise D, or lower z",)
         if shared > 0:
             knobs += ("adversarial rows will find instances that share a neuron: expect them to fail",)
     return Budget(plan.name, figures, guarantee, risk, verdict, knobs, prediction, layers)
+
+
+def other_redundancy(plan: Plan, wrong: float, *, seed: int = 0) -> tuple[int, float] | None:
+    """(S, estimated wrong) at S + 1 when that estimate is at most half of `wrong`, else None.
+    Measured: the smallest S is usually best, but not always — a one-layer circuit at z = 2 absorbs
+    a neighbour's 1/3 with G = 6 where it does not absorb 1/2 with G = 4 (docs/budget.md)."""
+    S = plan.config.S + 1
+    try:
+        probe = predict(with_redundancy(plan, S), sources=S_PROBE_SOURCES, meetings=S_PROBE_MEETINGS, seed=seed)
+    except CircuitError:                                  # the allocation does not hold T at S + 1
+        return None
+    other = probe.layers[-1].instances_wrong
+    return (S, other) if other is not None and other <= wrong / 2 else None
 
 
 def expected_instances(plan: Plan, *, seed: int = 0, precision: float = SEARCH_PRECISION) -> int:

@@ -266,6 +266,16 @@ def _place(config: Config, counts: tuple[int, ...], d: int, L: int, n: int):
     return allocation, supports, perms
 
 
+def with_redundancy(plan: Plan, S: int) -> Plan:
+    """The same network planned at another redundancy S (gain 2·S, circuits lowered again,
+    allocation redone): the budget's what-if for the S knob. Raises CircuitError when the
+    allocation cannot hold the instances at that S."""
+    config = replace(plan.config, S=S, gain=coherent_gain(S))
+    types = tuple(lower(c, config, config.gain) for c in plan.circuits)
+    allocation, supports, perms = _place(config, plan.counts, plan.d, plan.L, plan.n)
+    return replace(plan, config=config, types=types, allocation=allocation, supports=supports, permutations=perms)
+
+
 def with_counts(plan: Plan, counts: tuple[int, ...]) -> Plan:
     """The same plan (lowered circuits, S, gain, width) for other instance counts, fewer than the
     allocation holds: the budget's what-if (how many instances would keep a verdict)."""

@@ -53,13 +53,13 @@ ENUMERATE = 8             # boolean circuits with at most this many inputs are e
 ROWS = 256                # otherwise on this many seeded random rows (the moments are means over them)
 CHUNK = 64                # source instances whose fields are spread at once
 MIN_SOURCES, MAX_SOURCES = 64, 256   # source instances spread when T is larger (an estimate) ...
-WORK = 5_000_000          # ... chosen so that sources · T · (L + 1) stays near this
+WORK = 3_200_000          # ... chosen so that sources · T · (L + 1) stays near this
 TUPLE_CHUNK = 64          # distinct block patterns evaluated at once against every input row
 CONTACTS = 1024           # touched instances per (chunk, layer) evaluated; a sample beyond
 TOP = 32                  # plus the most strongly touched ones, for the largest read-off
 DENSE_BLOCKS_PER_S = 512  # dense incidence products while n <= this·S (BLAS beats scatters there)
 DENSE_ENTRIES = 1 << 25   # and the incidence matrices hold at most this many entries (128 MB)
-MEETINGS = 512           # pairs of instances spread together, split evenly over chunks and over
+MEETINGS = 384           # pairs of instances spread together, split evenly over chunks and over
                           # the layer at which the two fields first meet
 OVERRIDE_ROWS = 1024      # input pairs sampled for the override ratio
 MIX_ROWS = 32             # input rows (of t and of u) evaluated per meeting

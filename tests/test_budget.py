@@ -154,3 +154,20 @@ def test_compile_stores_and_verify_shows_the_budget(tmp_path, capsys):
     code = cli.main(["verify", str(tmp_path / "net"), "--samples", "2000", "--min-accuracy", "0"])
     out = capsys.readouterr().out
     assert code == 0 and "estimated" in out and "of active instances wrong" in out and "values wrong" in out
+
+
+def test_the_s_knob_when_a_larger_s_absorbs_a_neighbour():
+    """Full adders at z = 2: with S = 3 (gain 6) a neighbour's third is absorbed by the steps,
+    where its half at S = 2 is not. The budget says so, and verify agrees."""
+    from circuitc.compile import plan_network, with_redundancy
+
+    spec = circuitc.load_spec(EXAMPLES / "adders_network.circ")
+    b = budget(spec, z=2)
+    knob = [k for k in b.knobs if k.startswith("raise S to 3")]
+    assert knob and b.verdict == "at risk"
+    plan3 = with_redundancy(plan_network(spec, z=2), 3)
+    assert plan3.config.S == 3 and plan3.config.gain == 6 and plan3.types[0].gain == 6
+    b3 = budget(spec, z=2, S=3)
+    assert b3.verdict == "expected" and b3.risk["instances_wrong"] < b.risk["instances_wrong"] / 2
+    measured = verify(compile_network(spec, z=2, S=3), samples=3000, seed=1, layer_errors=False)
+    assert measured["instance_accuracy"] >= 0.999
