@@ -299,9 +299,15 @@ class Spec:
             if n.name == name:
                 return n
         names = [n.name for n in self.networks]
+        if not names:
+            over = " Circuits over feature sets are not compiled into networks yet." if self.features else ""
+            raise CircuitError(Diagnostic(
+                f"{self.source} declares no network to compile.{over}",
+                hint="declare one: `network NAME { use CIRCUIT * COUNT; active = Z; width = D; }` "
+                     "(docs/language.md, Networks)"))
         raise CircuitError(Diagnostic(f"no network named `{name}` in {self.source}" if name else
                                       f"{self.source} holds {len(names)} networks; name one",
-                                      hint=did_you_mean(name or "", names) or f"networks: {', '.join(names) or 'none'}"))
+                                      hint=did_you_mean(name or "", names) or f"networks: {', '.join(names)}"))
 
     def __iter__(self) -> Iterator[Circuit]:
         return iter(self.circuits)

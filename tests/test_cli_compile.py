@@ -186,7 +186,12 @@ def test_errors_exit_2(argv, message, source, tmp_path, capsys):
 
 def test_a_source_without_a_network(tmp_path, capsys):
     (tmp_path / "fa.circ").write_text(ADDERS.split("network")[0])
-    assert "holds 0 networks" in fails(capsys, "compile", tmp_path / "fa.circ", "-o", tmp_path / "net")
+    err = fails(capsys, "compile", tmp_path / "fa.circ", "-o", tmp_path / "net")
+    assert "declares no network to compile" in err and "network NAME { use CIRCUIT * COUNT;" in err
+    assert "feature sets" not in err
+    features = Path(__file__).resolve().parent.parent / "examples" / "features.circ"
+    err = fails(capsys, "budget", features)
+    assert "declares no network to compile" in err and "feature sets are not compiled" in err
 
 
 def test_a_damaged_artifact_exits_2(compiled, tmp_path, capsys):
