@@ -29,7 +29,7 @@ import numpy as np
 
 from .compile import Plan, naive_network, plan_network, with_counts, with_redundancy
 from .errors import CircuitError
-from .error_model import Prediction, predict
+from .error_model import Prediction, SupportGraph, predict
 from .guarantee import Guarantee, exactness
 from .spec import Spec
 
@@ -170,14 +170,12 @@ def near_fractions(supports: np.ndarray, n: int, radius: int, sources: int, seed
     """(pairs within `radius` edges, pairs sharing a neuron, computed exactly?) as fractions of the
     T(T−1) ordered pairs of distinct instances; an edge joins two instances that share a neuron in
     some layer. Breadth-first from every instance when T <= `sources`, else from `sources` seeded
-    ones; the frontier is a dense (sources, T) matrix multiplied by each layer's incidence matrix."""
-    if all(np.array_equal(supports[0], layer) for layer in supports[1:]):
-        supports = supports[:1]                  # one assignment for all layers: one graph
-    layers, T, S = supports.shape
+    ones; a hop is a write of the (sources, T) frontier onto blocks and a read back, per layer
+    (`error_model.SupportGraph`)."""
+    T = supports.shape[1]
     if T < 2:
         return 0.0, 0.0, True
-    incidence = np.zeros((layers, T, n), dtype=np.float32)
-    incidence[np.arange(layers)[:, None, None], np.arange(T)[None, :, None], supports] = 1.0
+    graph = SupportGraph(supports, n)
     exact = T <= sources
     starts = np.arange(T) if exact else np.sort(np.random.default_rng(seed).choice(T, sources, replace=False))
     near = shared = 0
@@ -186,9 +184,7 @@ def near_fractions(supports: np.ndarray, n: int, radius: int, sources: int, seed
         reach = np.zeros((len(src), T), dtype=np.float32)
         reach[np.arange(len(src)), src] = 1.0
         for hop in range(radius):
-            step = np.zeros_like(reach)
-            for inc in incidence:
-                step += (reach @ inc) @ inc.T
+            step = sum(graph.read(l, graph.write(l, reach)) for l in graph.distinct)
             reach = ((reach + step) > 0).astype(np.float32)
             if hop == 0:
                 shared += int(reach.sum()) - len(src)

@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 
 from . import __version__
 from .errors import CircuitError, Diagnostic
-from .fileio import write_atomic
+from .fileio import check_writable, write_atomic
 from .graph import depth, summary, to_dot, to_json
 from .inputs import VALUE_FORMS, active_warning, parse_assignments, read_input_csv
 from .interpret import evaluate_bits, truth_table
@@ -63,17 +63,6 @@ def _emit(text: str, output: str | None, force: bool) -> None:
         sys.stdout.write(text)
     else:
         write_atomic(output, text, force=force)
-
-
-def _check_new_file(path: str, force: bool) -> None:
-    """Refuse before any work what `write_atomic(path, ..., force)` would refuse at the end."""
-    target = Path(path)
-    if target.is_dir():
-        raise _error(f"{path} is a directory; give a file name to write to")
-    if not force and (target.exists() or target.is_symlink()):
-        raise _error(f"{path} exists; pass --force to replace it")
-    if not target.parent.is_dir():
-        raise _error(f"cannot write {path}: directory {os.fspath(target.parent) or '.'} does not exist")
 
 
 def _styled() -> bool:
@@ -568,7 +557,7 @@ def _check_plot(args) -> None:
     if Path(args.plot).suffix.lower() != ".png":
         args.parser.error(f"--plot writes a PNG image; give a file name ending in .png, got {args.plot!r}")
     require_matplotlib()
-    _check_new_file(args.plot, args.force)
+    check_writable(args.plot, args.force)          # refused before verifying, not after
 
 
 def _write_plot(args, loaded, record: dict) -> None:

@@ -240,8 +240,7 @@ def plan_network(spec: Spec, network: str | None = None, **overrides) -> Plan:
     if n < 2:
         raise CircuitError(Diagnostic(f"width D = {config.D} is narrower than two blocks of the lowered "
                                       f"width d = {d}", hint=f"raise D to at least {2 * d}"))
-    groups = counts if config.segregate and len(types) > 1 else None
-    S = config.S if config.S is not None else choose_redundancy(T, n, config.allocation, groups)
+    S = config.S if config.S is not None else choose_redundancy(T, n, config.allocation, _type_groups(config, counts))
     gain = config.gain if config.gain is not None else coherent_gain(S)
     if gain != types[0].gain:                                          # the widths do not depend on it
         types = [lower(c, config, gain) for c in circuits]
@@ -250,12 +249,16 @@ def plan_network(spec: Spec, network: str | None = None, **overrides) -> Plan:
     return Plan(net.name, config, circuits, counts, tuple(types), allocation, supports, perms, n)
 
 
+def _type_groups(config: Config, counts: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The instances per type when each type gets its own range of neurons, else None."""
+    return counts if config.segregate and len(counts) > 1 else None
+
+
 def _place(config: Config, counts: tuple[int, ...], d: int, L: int, n: int):
     """Allocate (one range of neurons per type when segregating several) and give every layer its
     supports, reshuffled per layer or one assignment for all."""
-    segregate = config.segregate and len(counts) > 1
-    groups = counts if segregate else None
-    if segregate:
+    groups = _type_groups(config, counts)
+    if groups:
         allocation = allocate_segregated(counts, n, config.S, config.allocation, d=d)
     else:
         allocation = allocate(sum(counts), n, config.S, config.allocation, d=d)

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .embed.shuffle import distinct_layers
 from .guarantee import step_saturates, types_share_neurons
 from .lower.small_mlp import SmallMLP, layer_values
 
@@ -133,7 +134,6 @@ class _Sums:
         self.mix2 = z()                                        # Σ t's pair error² where two fields meet
         self.values_wrong, self.wrong = z(), z()               # Σ P(a pair of t wrong), Σ P(outputs wrong)
         self.meetings = []                                     # sampled (sources, touched, weight)
-        self.meetings_per_stratum = MEETINGS
 
 
 @dataclass(frozen=True)
@@ -202,16 +202,17 @@ def predict(plan, *, sources: int | None = None, meetings: int = MEETINGS, seed:
     in_domain, why = coherent_domain(plan)
 
     sums = _Sums(layers, d)
-    graph = _Graph(supports, n)
+    graph = SupportGraph(supports, n)
     exact = T <= sources
     rng = np.random.default_rng(seed)
     starts = np.arange(T) if exact else np.sort(rng.choice(T, sources, replace=False))
     chunks = -(-len(starts) // CHUNK)
-    sums.meetings_per_stratum = max(meetings // (chunks * layers), 4)
+    # Meetings matter only for z >= 2 and within the regime; split over chunks and first-contact layers.
+    per_stratum = max(meetings // (chunks * layers), 4) if z > 1 and in_domain else 0
     for lo in range(0, len(starts), CHUNK):          # chunks of sources; the work inside is vectorised
         src = starts[lo:lo + CHUNK]
         for k in np.unique(type_of[src]):
-            _spread(graph, src[type_of[src] == k], stats[k], sums, rng, mixing=z > 1 and in_domain)
+            _spread(graph, src[type_of[src] == k], stats[k], sums, rng, per_stratum)
     if sums.meetings:
         u, t, weight = (np.concatenate(part) for part in zip(*sums.meetings))
         for k in np.unique(type_of[u]):
@@ -254,7 +255,7 @@ def predict(plan, *, sources: int | None = None, meetings: int = MEETINGS, seed:
     return Prediction("coherent" if in_domain else "paper", why, exact, len(starts), tuple(preds))
 
 
-class _Graph:
+class SupportGraph:
     """Which blocks each instance reads and writes, layer by layer, with the two products the
     fields need: `read` (how many of each instance's S blocks are held) and `write` (each block's
     sum over the instances writing it). Both count: λ = read/S and S·Λ = write(read) are whole
@@ -264,13 +265,13 @@ class _Graph:
     def __init__(self, supports: np.ndarray, n: int):
         self.supports, self.n = supports, n
         layers, T, S = supports.shape
-        same = all(np.array_equal(supports[0], sup) for sup in supports[1:])
-        distinct = 1 if same else layers
-        self.dense = n <= DENSE_BLOCKS_PER_S * S and T * n * distinct <= DENSE_ENTRIES
+        self.distinct = distinct_layers(supports)      # the layers with an assignment of their own
+        self.dense = n <= DENSE_BLOCKS_PER_S * S and T * n * len(self.distinct) <= DENSE_ENTRIES
         if self.dense:
-            inc = np.zeros((distinct, T, n), dtype=np.float32)
-            inc[np.arange(distinct)[:, None, None], np.arange(T)[None, :, None], supports[:distinct]] = 1.0
-            self.incidence = [inc[0 if same else l] for l in range(layers)]
+            inc = np.zeros((len(self.distinct), T, n), dtype=np.float32)
+            inc[np.arange(len(self.distinct))[:, None, None], np.arange(T)[None, :, None],
+                supports[self.distinct]] = 1.0
+            self.incidence = [inc[min(l, len(self.distinct) - 1)] for l in range(layers)]
 
     def read(self, layer: int, held: np.ndarray) -> np.ndarray:
         """(m, T) float32: of each instance's blocks at `layer`, how many `held` (m, n) marks."""
@@ -296,8 +297,8 @@ def rows_at_risk(pair_fraction: float, z: int) -> float:
     return float(np.mean(1.0 - (1.0 - pair_fraction) ** (ks * (ks - 1) / 2)))
 
 
-def _spread(graph: _Graph, src: np.ndarray, stats: CircuitStats, sums: _Sums,
-            rng: np.random.Generator, mixing: bool) -> None:
+def _spread(graph: SupportGraph, src: np.ndarray, stats: CircuitStats, sums: _Sums,
+            rng: np.random.Generator, per_stratum: int) -> None:
     """Spread the fields of sources `src` (all of one type) through every layer and add up their
     read-offs: λ (k, T) per instance, Λ (k, n) per block. Where a field touches more than
     `CONTACTS` instances, a seeded sample of them stands for all (weighted), plus the most
@@ -338,17 +339,17 @@ def _spread(graph: _Graph, src: np.ndarray, stats: CircuitStats, sums: _Sums,
         e1, e2, _ = _neuron_moments(mine, np.ones(k), stats, layer, subtract=True)
         sums.own1[layer] += e1
         sums.own2[layer] += e2
-        if mixing:
+        if per_stratum:
             first[other & (first < 0)] = layer
     sums.pairs += k * (T - 1)
     sums.sources += k
-    for layer in range(layers) if mixing else ():       # sampled per layer of first contact: the
+    for layer in range(layers) if per_stratum else ():  # sampled per layer of first contact: the
         ui, ti = np.nonzero(first == layer)              # early meetings are few and matter most
-        pick, weight = _sample(len(ui), rng, sums.meetings_per_stratum)
+        pick, weight = _sample(len(ui), rng, per_stratum)
         sums.meetings.append((src[ui[pick]], ti[pick], weight))
 
 
-def _meet(graph: _Graph, pairs: np.ndarray, weight: np.ndarray, stats: CircuitStats,
+def _meet(graph: SupportGraph, pairs: np.ndarray, weight: np.ndarray, stats: CircuitStats,
           sums: _Sums, rng: np.random.Generator) -> None:
     """Two active instances per row of `pairs` (m, 2), t and u, spread together, and t's error.
 

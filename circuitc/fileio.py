@@ -62,6 +62,22 @@ def os_reason(e: OSError) -> str:
     return e.strerror or str(e)
 
 
+def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
+    """The file `write_atomic(path, ..., force)` would write (a symbolic link followed when
+    forcing), or the CircuitError it would refuse with: callers check before long work."""
+    shown = os.fspath(path)
+    target = Path(path)
+    if force and target.is_symlink():
+        target = Path(os.path.realpath(target))
+    if target.is_dir():
+        raise _error(f"{shown} is a directory; give a file name to write to")
+    if not force and (target.exists() or target.is_symlink()):
+        raise _exists_error(shown)
+    if not target.parent.is_dir():
+        raise _error(f"cannot write {shown}: directory {os.fspath(target.parent) or '.'} does not exist")
+    return target
+
+
 def write_atomic(path: str | os.PathLike, data: str | bytes, force: bool = False) -> None:
     """Write `data` (text is written as UTF-8, newlines untranslated) to `path` atomically.
 
@@ -70,18 +86,10 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, force: bool = False
     permission bits; a new one gets the usual 0o666 less the umask.
     """
     shown = os.fspath(path)
-    target = Path(path)
+    target = check_writable(path, force)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    if force and target.is_symlink():
-        target = Path(os.path.realpath(target))
-    if target.is_dir():
-        raise _error(f"{shown} is a directory; give a file name to write to")
-    if not force and (target.exists() or target.is_symlink()):
-        raise _exists_error(shown)
     directory = target.parent
-    if not directory.is_dir():
-        raise _error(f"cannot write {shown}: directory {os.fspath(directory) or '.'} does not exist")
     try:
         mode = target.stat().st_mode & 0o7777 if target.exists() else default_mode()
     except OSError:

@@ -63,21 +63,23 @@ class GateLayer:
 def gate_layer(uand: UAnd, gates) -> GateLayer:
     """Read-offs for `gates`, a sequence of (input feature ids, truth table) pairs."""
     gates = [(tuple(int(f) for f in inputs), np.asarray(table)) for inputs, table in gates]
-    problems = []
+    problems, terms = [], []
     for n, (inputs, table) in enumerate(gates):
         if len(table) != 1 << len(inputs):
             problems.append(Diagnostic(f"gate {n}: {len(inputs)} inputs need a truth table of {1 << len(inputs)} "
                                        f"entries, got {len(table)}"))
-        elif len(inputs) > uand.k and any(len(T) > uand.k for T in mobius(table)):
+            continue
+        coefficients = mobius(table)
+        widest = max((len(T) for T in coefficients), default=0)
+        if widest > uand.k:
             problems.append(Diagnostic(
-                f"gate {n} has fan-in {len(inputs)} with AND terms of {max(len(T) for T in mobius(table))} "
-                f"inputs, beyond this layer's k = {uand.k}",
+                f"gate {n} has fan-in {len(inputs)} with AND terms of {widest} inputs, beyond this layer's k = {uand.k}",
                 hint=f"build the U-AND layer with k >= {len(inputs)}, or split the gate into gates of fan-in {uand.k}"))
         if any(not 0 <= f < uand.m for f in inputs):
             problems.append(Diagnostic(f"gate {n} reads a feature outside 0..{uand.m - 1}: {list(inputs)}"))
+        terms.append({tuple(inputs[i] for i in T): c for T, c in coefficients.items()})
     if problems:
         raise CircuitError(problems)
-    terms = [{tuple(inputs[i] for i in T): c for T, c in mobius(table).items()} for inputs, table in gates]
     singles = np.array(sorted({T[0] for t in terms for T in t if len(T) == 1}), dtype=np.int64)
     where = {f: i for i, f in enumerate(singles)}
     sets = sorted({T for t in terms for T in t if len(T) >= 2})

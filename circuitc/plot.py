@@ -27,6 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .embed.shuffle import distinct_layers
 from .errors import CircuitError, Diagnostic
 
 __all__ = ["verification_figure", "neuron_loads", "require_matplotlib", "INSTALL_HINT", "FIGSIZE", "DPI"]
@@ -60,9 +61,7 @@ def neuron_loads(supports: np.ndarray, n: int) -> np.ndarray:
     supports = np.asarray(supports)
     if supports.ndim == 2:
         supports = supports[None]
-    if all(np.array_equal(supports[0], s) for s in supports[1:]):
-        supports = supports[:1]
-    return np.stack([np.bincount(s.ravel(), minlength=n) for s in supports])
+    return np.stack([np.bincount(supports[l].ravel(), minlength=n) for l in distinct_layers(supports)])
 
 
 def _series(rows: Sequence[dict], key: str) -> tuple[np.ndarray, np.ndarray]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -76,8 +77,11 @@ def _log_mgf(lam: np.ndarray, c: float, n: int, p: float, sigma: float, shift: f
     return np.logaddexp.reduce(logpmf[None, :] + inner, axis=1) - lam * shift
 
 
+@lru_cache(maxsize=4096)
 def _rates(eps: float, c: float, n: int, p: float, sigma: float, shift: float) -> tuple[float, float]:
-    """Cramér rates (I₊, I₋) of Y = ReLU(c + X + ξ) − shift at ±ε (0 when the mean is beyond ε)."""
+    """Cramér rates (I₊, I₋) of Y = ReLU(c + X + ξ) − shift at ±ε (0 when the mean is beyond ε).
+    Cached: for basis inputs they do not depend on d, and the width search asks for them at every
+    probed d."""
     up = float(np.max(LAMBDAS * eps - _log_mgf(LAMBDAS, c, n, p, sigma, shift)))
     down = float(np.max(LAMBDAS * eps - _log_mgf(-LAMBDAS, c, n, p, sigma, shift)))
     return max(up, 0.0), max(down, 0.0)

@@ -12,7 +12,7 @@ import pytest
 
 import circuitc
 from circuitc.compile import compile_network, plan_network
-from circuitc.error_model import _Graph, circuit_stats, coherent_domain, predict, rows_at_risk
+from circuitc.error_model import SupportGraph, circuit_stats, coherent_domain, predict, rows_at_risk
 from circuitc.verify import verify
 
 SOURCE = """
@@ -56,7 +56,7 @@ def test_fields_spread_one_hop_per_layer(spec):
 
 def test_graph_products_dense_and_sparse_agree(spec):
     plan = plan_network(spec, "two")
-    dense, sparse = _Graph(plan.supports, plan.n), _Graph(plan.supports, plan.n)
+    dense, sparse = SupportGraph(plan.supports, plan.n), SupportGraph(plan.supports, plan.n)
     sparse.dense = False
     assert dense.dense
     rng = np.random.default_rng(0)

@@ -37,3 +37,12 @@ def layer_supports(allocation: Allocation, L: int, seed: int, groups=None) -> tu
     """The supports of every circuit at every layer, (L, T, S), and the permutations used, (L, T)."""
     perms = layer_permutations(allocation.T, L, seed, groups)
     return allocation.supports[perms], perms
+
+
+def distinct_layers(supports: np.ndarray) -> list[int]:
+    """The layers whose supports differ: [0] when every layer has the same assignment (no
+    reshuffling, the default), so graph figures computed per layer need only one."""
+    supports = np.asarray(supports)
+    if all(np.array_equal(supports[0], layer) for layer in supports[1:]):
+        return [0]
+    return list(range(len(supports)))
