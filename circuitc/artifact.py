@@ -242,18 +242,25 @@ def save(comp: Compilation, path: str | os.PathLike, force: bool = False, *, sou
     """
     source_hash = comp.source_hash if source_hash is None else source_hash
     name = comp.name if name is None else name
+    check_target(Path(path), force)
+    return write_artifact(path, force, tensors(comp), metadata(comp, source_hash=source_hash, name=name),
+                          circuits_text(comp, name))
+
+
+def write_artifact(path: str | os.PathLike, force: bool, tensors_: dict[str, torch.Tensor], meta: dict,
+                   circ: str) -> Path:
+    """Write the three files of an artifact into a hidden temporary sibling, then rename it into
+    place (replacing an artifact at `path` only with `force`)."""
     target = Path(path)
     shown = os.fspath(path)
     check_target(target, force)
-    meta = metadata(comp, source_hash=source_hash, name=name)
-    circ = circuits_text(comp, name)
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     except OSError as e:
         raise _error(f"cannot write {shown}: {os_reason(e)}") from None
     try:
         os.chmod(tmp, default_mode(directory=True))
-        _write_weights(tmp / WEIGHTS, tensors(comp))
+        _write_weights(tmp / WEIGHTS, tensors_)
         write_durable(tmp / METADATA, (_dump(meta) + "\n").encode("utf-8"))
         write_durable(tmp / CIRCUITS, circ.encode("utf-8"))
         for f in FILES:
@@ -489,8 +496,9 @@ def _rebuild(r: _Reader, types: list[SmallMLP], type_of: np.ndarray, supports: n
         raise r.fail(METADATA, "; ".join(d.message for d in e.diagnostics)) from None
 
 
-def load(path: str | os.PathLike) -> LoadedNetwork:
-    """Read an artifact directory written by `save`; every problem is a CircuitError naming the file."""
+def load(path: str | os.PathLike):
+    """Read an artifact directory written by `save` (a `LoadedNetwork`) or by `feature_artifact.save`
+    (a `FeatureNetwork`); every problem is a CircuitError naming the file."""
     directory = Path(path)
     shown = os.fspath(path)
     if not directory.exists():
@@ -503,6 +511,10 @@ def load(path: str | os.PathLike) -> LoadedNetwork:
                      hint="compile it again with `circuitc compile ... -o DIR`")
     r = _Reader(directory)
     meta = _read_json(r)
+    if meta.get("kind") == "features":
+        from .feature_artifact import read_features
+
+        return read_features(r, meta)
     config = _read_config(r, meta)
 
     shape = r.get(meta, "shape", (dict,), "")

@@ -327,6 +327,13 @@ def _positive(name: str, value, parser, minimum: int = 1) -> None:
 def _overrides(args) -> dict:
     """The knobs given on the command line, as `compile_network` overrides."""
     parser = args.parser
+    feature_only = [flag for key, flag in (("fan_in", "--fan-in"), ("p", "--p"), ("q", "--q"), ("target", "--target"),
+                                           ("ec", "--ec"), ("ec_kind", "--ec-kind"), ("ec_width", "--ec-width"),
+                                           ("readoff", "--readoff"), ("no_calibrate", "--no-calibrate"))
+                    if getattr(args, key, None) not in (None, False)]
+    if feature_only:
+        parser.error(f"{', '.join(feature_only)} {'applies' if len(feature_only) == 1 else 'apply'} to circuits "
+                     f"over feature sets, not to network declarations")
     _positive("--width", args.width, parser)
     _positive("--active", args.active, parser)
     _positive("--redundancy", args.redundancy, parser)
@@ -371,9 +378,13 @@ def cmd_compile(args) -> int:
     from .artifact import check_target, save
     from .compile import compile_network
 
-    overrides = _overrides(args)
     check_target(args.output, args.force)          # refuse before any work
     spec = _load_warned(args.file)
+    if _features_wanted(args, spec):
+        from . import cli_features
+
+        return cli_features.cmd_compile(args, spec)
+    overrides = _overrides(args)
     net = spec.network(args.network)
     comp = compile_network(spec, net.name, **overrides)
     for w in comp.warnings():
@@ -467,11 +478,29 @@ LAYER_HEADER = ("layer", "verdict", *(name for _, name in LAYER_TERMS), "values 
                 "paper active", "paper inactive")
 
 
+def _features_wanted(args, spec: Spec) -> bool:
+    """Whether `compile`/`budget` takes the feature back end (cli_features.wants_features); a
+    --circuit that is not over a feature set is refused here."""
+    from . import cli_features
+
+    if cli_features.wants_features(args, spec):
+        return True
+    if args.circuit is not None:
+        spec.circuit(args.circuit)                 # unknown names get the usual error
+        raise _error(f"`{args.circuit}` is not a circuit over a feature set; --circuit picks a feature circuit",
+                     hint="networks of circuit instances are chosen with --network")
+    return False
+
+
 def cmd_budget(args) -> int:
     from .budget import budget
 
-    overrides = _overrides(args)
     spec = _load_warned(args.file)
+    if _features_wanted(args, spec):
+        from . import cli_features
+
+        return cli_features.cmd_budget(args, spec)
+    overrides = _overrides(args)
     net = spec.network(args.network)
     b = budget(spec, net.name, **overrides)
     if args.json:
@@ -587,6 +616,10 @@ def cmd_verify(args) -> int:
         _check_plot(args)                          # refuse before any work
     mode = "adversarial" if args.adversarial else "exhaustive" if args.exhaustive else "random"
     loaded = load(args.artifact)
+    if not hasattr(loaded, "network"):            # a feature network (feature_artifact.py)
+        from . import cli_features
+
+        return cli_features.cmd_verify(args, loaded, mode)
     total = sum(exhaustive_rows(loaded)) if mode == "exhaustive" else args.samples
     with _Progress(loaded.network, total, _show_progress(total, args.batch)):
         result = verify(loaded, samples=args.samples, batch=args.batch, seed=args.seed, mode=mode)
@@ -681,6 +714,7 @@ examples:
   circuitc fmt --check examples/*.circ
   circuitc compile examples/adders_network.circ -o adders
   circuitc verify adders --samples 20000
+  circuitc compile examples/deep_features.circ -o deep8 && circuitc verify deep8
 
 Run `circuitc COMMAND --help` for the options of each command.
 
@@ -748,6 +782,25 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--reshuffle", action="store_true",
                        help="a fresh assignment of supports at every layer (default: one for all layers, "
                             "measured better; see docs/lowering.md)")
+        f = p.add_argument_group("circuits over feature sets (docs/features.md); --width, --seed and --gain "
+                                 "apply too: neurons per gate layer, wiring seed, clean-step slope")
+        f.add_argument("--circuit", metavar="NAME", help="the feature circuit (optional when FILE has one and "
+                                                         "no network declaration)")
+        f.add_argument("--fan-in", type=int, metavar="K", help="the most wires one gate reads (default 2)")
+        f.add_argument("--p", type=float, metavar="P", help="wiring density of the AND populations (default 0.2)")
+        f.add_argument("--q", type=float, metavar="Q", help="wiring density of the single-wire population (default 0.2)")
+        f.add_argument("--target", type=float, metavar="E",
+                       help="error rate per wire each gate layer is sized for (default 1e-5)")
+        f.add_argument("--ec", metavar="POLICY",
+                       help="error-correction layers: auto (default: where the error would reach the margin), "
+                            "none, or every:K")
+        f.add_argument("--ec-kind", choices=("step", "subsets"),
+                       help="step: two ReLUs per wire (default); subsets: math.md §2.4's reconstruction")
+        f.add_argument("--ec-width", type=int, metavar="N", help="neurons of a subsets error-correction layer")
+        f.add_argument("--readoff", choices=("difference", "mean"),
+                       help="monomial read-off: difference (unbiased, default) or mean (the papers')")
+        f.add_argument("--no-calibrate", action="store_true",
+                       help="do not scale read-offs so that an all-on monomial reads 1")
 
     p = command("check", cmd_check, "Validate a source or netlist and summarise its circuits, "
                 "feature sets and networks.",
@@ -790,13 +843,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="change nothing; exit 1 and name the files that would be reformatted")
     output_options(p, "the printout")
 
-    p = command("compile", cmd_compile, "Compile a network declaration into one superposed ReLU network "
-                "and save it as a directory.",
+    p = command("compile", cmd_compile, "Compile a network declaration, or a circuit over a feature set, "
+                "into one ReLU network and save it as a directory.",
                 "The options override the declaration's knobs (active, width, redundancy, allocation,\n"
                 "seed). The output directory holds weights.safetensors, network.json and circuits.circ;\n"
                 "an existing one is replaced only with --force.\n\n"
+                "A circuit over a feature set (a file with no network, or --circuit NAME) is compiled\n"
+                "level by level with error-correction layers (docs/features.md).\n\n"
                 "examples:\n  circuitc compile examples/adders_network.circ -o adders\n"
-                "  circuitc compile examples/network.circ --network adders -o big --width 8192 --seed 2 --json")
+                "  circuitc compile examples/network.circ --network adders -o big --width 8192 --seed 2 --json\n"
+                "  circuitc compile examples/deep_features.circ -o deep8 --ec auto")
     network_options(p, "compile")
     p.add_argument("-o", "--output", metavar="OUT_DIR", required=True, help="the directory to write")
     p.add_argument("-f", "--force", action="store_true", help="replace OUT_DIR if it holds a compiled network")

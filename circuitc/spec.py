@@ -300,7 +300,7 @@ class Spec:
                 return n
         names = [n.name for n in self.networks]
         if not names:
-            over = " Circuits over feature sets are not compiled into networks yet." if self.features else ""
+            over = (" A circuit over a feature set is compiled with `--circuit NAME`." if self.features else "")
             raise CircuitError(Diagnostic(
                 f"{self.source} declares no network to compile.{over}",
                 hint="declare one: `network NAME { use CIRCUIT * COUNT; active = Z; width = D; }` "

@@ -17,8 +17,8 @@ i sees Σ_α B[i, α]·⟨φ_α, x⟩, which is its basis-aligned input plus int
 s·p·m/d0.
 
 `uand_width` (in uand_theory.py) predicts the width a target error needs; this module builds the
-layer and measures it (`pair_errors`). The layer is one building block of feature circuits; it
-is not wired into `circuitc compile` yet.
+layer and measures it (`pair_errors`). `circuitc compile` builds deep feature circuits from the
+same populations, with unbiased read-offs (feature_net.py).
 """
 
 from __future__ import annotations
@@ -95,6 +95,12 @@ class UAnd:
         return np.divide(wired, size, out=np.zeros_like(wired), where=size > 0)
 
 
+def feature_embedding(m: int, d0: int, seed) -> np.ndarray:
+    """(d0, m) float32: m seeded random unit directions in R^d0, one per feature (math.md §2.3)."""
+    phi = np.random.default_rng(seed).standard_normal((d0, m))
+    return (phi / np.linalg.norm(phi, axis=0, keepdims=True)).astype(np.float32)
+
+
 def build_uand(m: int, d: int, p: float, *, k: int = 2, seed: int = 0, d0: int | None = None) -> UAnd:
     """A seeded U-AND layer: wiring B ~ Bernoulli(p) of shape (d, m); with `d0`, unit feature
     directions Φ (d0, m), Gaussian then normalised, for inputs in superposition."""
@@ -115,8 +121,7 @@ def build_uand(m: int, d: int, p: float, *, k: int = 2, seed: int = 0, d0: int |
     wiring = rng.random((d, m), dtype=np.float32) < p
     embedding = None
     if d0 is not None:
-        phi = np.random.default_rng(np.random.SeedSequence([seed, m, d0, 1])).standard_normal((d0, m))
-        embedding = (phi / np.linalg.norm(phi, axis=0, keepdims=True)).astype(np.float32)
+        embedding = feature_embedding(m, d0, np.random.SeedSequence([seed, m, d0, 1]))
     return UAnd(m, d, float(p), k, seed, wiring, embedding)
 
 

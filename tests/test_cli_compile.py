@@ -12,6 +12,7 @@ import pytest
 
 from circuitc import cli
 from circuitc.artifact import METADATA, WEIGHTS, load
+from cli_runs import fails, ok, run
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -31,25 +32,6 @@ network adders {
     seed = 2;
 }
 """
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
-
-
-def ok(capsys, *argv) -> str:
-    code, out, err = run(capsys, *argv)
-    assert code == 0, err
-    return out
-
-
-def fails(capsys, *argv, code: int = 2) -> str:
-    got, out, err = run(capsys, *argv)
-    assert got == code, (out, err)
-    return err
 
 
 @pytest.fixture
@@ -189,9 +171,10 @@ def test_a_source_without_a_network(tmp_path, capsys):
     err = fails(capsys, "compile", tmp_path / "fa.circ", "-o", tmp_path / "net")
     assert "declares no network to compile" in err and "network NAME { use CIRCUIT * COUNT;" in err
     assert "feature sets" not in err
-    features = Path(__file__).resolve().parent.parent / "examples" / "features.circ"
-    err = fails(capsys, "budget", features)
-    assert "declares no network to compile" in err and "feature sets are not compiled" in err
+    # a feature set without a circuit over it: nothing to compile either way
+    (tmp_path / "f.circ").write_text("features f[8] { active = 2; }\n" + ADDERS.split("network")[0])
+    err = fails(capsys, "budget", tmp_path / "f.circ")
+    assert "declares no network to compile" in err and "--circuit NAME" in err
 
 
 def test_a_damaged_artifact_exits_2(compiled, tmp_path, capsys):

@@ -24,7 +24,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # test of what it computes, or test_every_circ_example_is_tested fails.
 TESTED = {
     "half_adder", "full_adder", "ripple_adder", "comparator", "mux", "parity", "majority",
-    "multiplier2", "mlp_xor", "network", "features", "adders_network", "budget_levels",
+    "multiplier2", "mlp_xor", "network", "features", "adders_network", "budget_levels", "deep_features",
 }
 
 
@@ -277,9 +277,9 @@ def test_mlp_xor():
 def test_feature_gates_on_sparse_inputs():
     s = spec("features")
     fs = s.feature_set("f")
-    assert (fs.m, fs.s, fs.d0, fs.seed) == (256, 3, 64, 1)
+    assert (fs.m, fs.s, fs.d0, fs.seed) == (1024, 3, 512, 1)
     c = s.circuit("feature_gates")
-    assert c.features == "f" and [(p.name, p.width) for p in c.inputs] == [("f", 256)]
+    assert c.features == "f" and [(p.name, p.width) for p in c.inputs] == [("f", 1024)]
 
     used = list(range(8)) + [10, 11, 12, 20, 21, 30, 31, 32, 40, 41, 42, 43]
     rng = random.Random(256)
@@ -384,3 +384,16 @@ def test_budget_levels_one_network_per_verdict():
     wrong = [verdicts[k].risk["instances_wrong"] for k in ("close", "crowded", "packed")]
     assert wrong == sorted(wrong) and all(
         verdicts[k].risk["random_rows_at_risk"] >= verdicts[k].risk["instances_wrong"] for k in ("close", "crowded"))
+
+
+def test_deep_features_compiles_and_keeps_every_level_right():
+    from circuitc.feature_net import compile_source
+    from circuitc.feature_verify import verify_features
+
+    s = spec("deep_features")
+    net = compile_source(s)                     # the defaults: target 1e-5, auto error correction
+    assert net.levels.depth == 8 and net.corrections == list(range(1, 8))
+    r = verify_features(net, samples=1000)
+    gates = [l for l in r["layers"] if l["kind"] == "gate"]
+    assert len(gates) == 8 and min(l["gate_accuracy"] for l in gates) >= 0.999
+    assert r["bit_accuracy"] >= 0.999
