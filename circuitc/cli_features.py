@@ -11,7 +11,7 @@ import sys
 from .cli import (EXIT_FAILED, EXIT_OK, _accuracy, _fmt, _plural, _print_tables, _table)
 from .correct import clean_margin
 from .errors import CircuitError, Diagnostic
-from .feature_net import FeatureNetwork, compile_source
+from .feature_net import FeatureNetwork, compile_source, error_rate
 
 # network options that mean nothing for a feature circuit
 _NETWORK_ONLY = {"network": "--network", "active": "--active", "redundancy": "--redundancy",
@@ -44,18 +44,13 @@ def overrides(args) -> dict:
     return {k: v for k, v in out.items() if v is not None}
 
 
-def _rate(sigma: float) -> float:
-    """The chance that a Gaussian error of std σ crosses the threshold ½ (either way)."""
-    return math.erfc(0.5 / (sigma * math.sqrt(2))) if sigma > 0 else 0.0
-
-
 def _stage_rows(net: FeatureNetwork) -> list[tuple]:
     rows = []
     for i, st in enumerate(net.stages):
         pops = " ".join(f"{j}:{d}" for j, d in st.orders) if st.kind == "gate" else (
             "step" if net.config.ec_kind == "step" else f"subsets {st.orders[0][1]}")
         rows.append((str(i + 1), st.kind, str(st.level), str(st.read_off.shape[0]), str(st.width), pops,
-                     _fmt(st.predicted), _fmt(_rate(st.predicted)), str(_on_read(net, st))))
+                     _fmt(st.predicted), _fmt(error_rate(st.predicted)), str(_on_read(net, st))))
     return rows
 
 
@@ -76,7 +71,7 @@ def warnings(net: FeatureNetwork) -> list[Diagnostic]:
         out.append(Diagnostic(
             f"features in superposition at embed = {net.features.d0} arrive with interference σ = "
             f"{net.input_sigma:.3g} (√(s/embed)); a clean step removes errors below {margin:.3g}, so about "
-            f"{_rate(net.input_sigma / margin * 0.5):.2g} of feature reads stay wrong",
+            f"{error_rate(net.input_sigma / margin * 0.5):.2g} of feature reads stay wrong",
             net.features.span, hint=f"raise `embed` to {need} or more for the target error rate "
                                     f"{net.config.target:g}", severity="warning"))
     return out
@@ -85,7 +80,7 @@ def warnings(net: FeatureNetwork) -> list[Diagnostic]:
 def record(net: FeatureNetwork, args) -> dict:
     rep = net.report()
     last = net.stages[-1]
-    rep["expected_wrong_outputs_per_row"] = len(net.levels.output_bits) * _rate(last.predicted)
+    rep["expected_wrong_outputs_per_row"] = len(net.levels.output_bits) * error_rate(last.predicted)
     return {"file": args.file, "output": getattr(args, "output", None), "source_hash": net.source_hash, "report": rep}
 
 

@@ -135,12 +135,28 @@ class Levels:
         out = bits[:, wire] ^ self.out_negate[None, :]
         return np.where(self.out_wire[None, :] >= 0, out, self.out_const[None, :].astype(bool)).astype(np.uint8)
 
+    def single_feature_runs(self, chunk: int = 2048):
+        """For chunks of features, each on alone: (feature ids, per-level (c, width) bool arrays
+        of the wires it switches on). Chunked so that m features never make an m × m array."""
+        for f0 in range(0, self.m, chunk):
+            ids = np.arange(f0, min(f0 + chunk, self.m))
+            rows = np.zeros((len(ids), self.m), dtype=np.uint8)
+            rows[np.arange(len(ids)), ids] = 1
+            yield ids, [v.astype(bool) for v in self.evaluate(rows)]
+
+    def single_counts(self) -> np.ndarray:
+        """(depth + 1, m): the wires of each level that each feature switches on alone."""
+        out = np.zeros((self.depth + 1, self.m), dtype=np.int64)
+        for ids, values in self.single_feature_runs():
+            for level, v in enumerate(values):
+                out[level, ids] = v.sum(axis=1)
+        return out
+
     def on_counts(self, s: int) -> list[int]:
         """Per level, the most wires that s features switch on when each is on alone: the
         sum of the s largest single-feature counts. A level can hold more where two on
         features meet in a gate; verify measures the real counts."""
-        single = self.evaluate(np.eye(self.m, dtype=np.uint8))
-        return [int(np.sort(v.sum(axis=1))[::-1][:s].sum()) for v in single]
+        return [int(np.sort(c)[::-1][:s].sum()) for c in self.single_counts()]
 
 
 # A wire reference while levelling: (slot of a real wire or feature, negated) or a constant.

@@ -93,14 +93,12 @@ class FeatureConfig:
 
 
 def _normal_quantile(p: float) -> float:
-    lo, hi = -40.0, 40.0
-    for _ in range(100):              # bisection on the normal CDF: exact to float precision
-        mid = (lo + hi) / 2
-        if 0.5 * math.erfc(-mid / math.sqrt(2)) < p:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
+    return float(torch.special.ndtri(torch.tensor(p, dtype=torch.float64)))
+
+
+def error_rate(sigma: float) -> float:
+    """The chance that a Gaussian read-off error of std σ crosses the threshold ½ (either way)."""
+    return math.erfc(0.5 / (sigma * math.sqrt(2))) if sigma > 0 else 0.0
 
 
 def parse_policy(text: str) -> int | None:
@@ -446,7 +444,7 @@ def _check_width(level_index: int, levels: Levels, config: FeatureConfig, on_in:
         return
     need = sum(_layout(level_index, levels, replace(config, width=None), on_in, 0.0).d.values())
     sigma = math.sqrt(lay.fresh)
-    rate = math.erfc(0.5 / (sigma * math.sqrt(2)))
+    rate = error_rate(sigma)
     raise CircuitError(Diagnostic(
         f"level {level_index}: a gate layer of {config.width} neurons reads off with error σ = {sigma:.3g}, "
         f"about {rate:.2g} wrong per wire, above the target {config.target:g} (σ = {config.sigma:.3g}); "

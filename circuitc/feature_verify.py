@@ -22,8 +22,6 @@ wire read-offs are checked against the exact stored values of its level (`Levels
 from __future__ import annotations
 
 import math
-from itertools import combinations
-
 import numpy as np
 import torch
 
@@ -31,6 +29,7 @@ from .errors import CircuitError, Diagnostic
 from .feature_net import FeatureNetwork
 from .interpret import evaluate_bits
 from .uand import sample_active
+from .verify import combinations
 
 __all__ = ["MODES", "verify_features", "adversarial_pool"]
 
@@ -38,42 +37,62 @@ MODES = ("random", "adversarial", "exhaustive")
 MAX_ROWS = 2_000_000
 
 
-def _singles(net: FeatureNetwork) -> list[np.ndarray]:
-    """Per level, (m, wires) bool: the wires each feature switches on alone."""
-    return [v.astype(bool) for v in net.levels.evaluate(np.eye(net.m, dtype=np.uint8))]
-
-
 def adversarial_pool(net: FeatureNetwork) -> np.ndarray:
     """Feature ids, most interfering first: by the wires each switches on alone, over all levels."""
-    score = sum(v.sum(axis=1).astype(np.int64) for v in _singles(net)[1:])
+    score = net.levels.single_counts()[1:].sum(axis=0)
     return np.argsort(-score, kind="stable")
 
 
-def meeting_pairs(net: FeatureNetwork) -> np.ndarray:
-    """(n, 2) feature pairs (f1 < f2) whose wires meet as inputs of one gate at some level."""
-    single = _singles(net)
-    meet = np.zeros((net.m, net.m), dtype=bool)
-    for lv, before in zip(net.levels.levels, single[:-1]):
-        k = lv.inputs.shape[1]
-        for i in range(k):
-            for j in range(i + 1, k):
-                both = (lv.arity > j)
-                A = before[:, lv.inputs[both, i]].astype(np.float32)
-                B = before[:, lv.inputs[both, j]].astype(np.float32)
-                meet |= (A @ B.T) > 0
-    meet |= meet.T
-    np.fill_diagonal(meet, False)
-    return np.argwhere(np.triu(meet))
+def meeting_pairs(net: FeatureNetwork, limit: int = 1_000_000) -> np.ndarray:
+    """(n, 2) feature pairs (f1 < f2) whose wires meet as inputs of one gate at some level: two
+    input slots of a gate, each holding a wire one of the features switches on alone. At most
+    `limit` pairs (the first found, level by level)."""
+    lv_all = net.levels.levels
+    # per level and input slot: (feature, gate) entries where the feature reaches that slot
+    entries = [[([], []) for _ in range(net.levels.k)] for _ in lv_all]
+    for ids, values in net.levels.single_feature_runs():
+        for level, lv in enumerate(lv_all):
+            for slot in range(lv.inputs.shape[1]):
+                gates = np.nonzero(lv.arity > slot)[0]
+                f, g = np.nonzero(values[level][:, lv.inputs[gates, slot]])
+                entries[level][slot][0].append(ids[f])
+                entries[level][slot][1].append(gates[g])
+    found: list[np.ndarray] = []
+    total = 0
+    for level, lv in enumerate(lv_all):
+        slots = [(np.concatenate(f), np.concatenate(g)) for f, g in entries[level][:lv.inputs.shape[1]]]
+        for i in range(len(slots)):
+            for j in range(i + 1, len(slots)):
+                pairs = _join_on_gate(slots[i], slots[j], len(lv.arity))
+                found.append(pairs)
+                total += len(pairs)
+                if total >= limit:
+                    break
+    if not found:
+        return np.zeros((0, 2), dtype=np.int64)
+    pairs = np.sort(np.concatenate(found), axis=1)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    return np.unique(pairs, axis=0)[:limit]
+
+
+def _join_on_gate(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], gates: int) -> np.ndarray:
+    """Every (feature of a, feature of b) sharing a gate: a join of two (feature, gate) lists."""
+    (fa, ga), (fb, gb) = a, b
+    oa, ob = np.argsort(ga, kind="stable"), np.argsort(gb, kind="stable")
+    fa, ga, fb, gb = fa[oa], ga[oa], fb[ob], gb[ob]
+    cb = np.bincount(gb, minlength=gates)
+    sb = np.cumsum(cb) - cb
+    # for each entry of a, pair it with every entry of b at its gate
+    reps = cb[ga]
+    left = np.repeat(fa, reps)
+    start = np.repeat(sb[ga], reps)
+    offset = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
+    right = fb[start + offset]
+    return np.stack([left, right], axis=1)
 
 
 def _exhaustive_count(m: int, s: int) -> int:
     return sum(math.comb(m, j) for j in range(s + 1))
-
-
-def _exhaustive_rows(m: int, s: int):
-    for j in range(s + 1):
-        for combo in combinations(range(m), j):
-            yield combo
 
 
 def _batches(net: FeatureNetwork, mode: str, samples: int, batch: int, rng, max_rows: int):
@@ -85,9 +104,7 @@ def _batches(net: FeatureNetwork, mode: str, samples: int, batch: int, rng, max_
                 f"exhaustive verification of {net.m} features with up to {s} on needs {count:,} rows, "
                 f"more than the limit of {max_rows:,}",
                 hint="verify with random or adversarial rows (`--samples N`), or compile a smaller feature set"))
-        rows = np.full((count, s), -1, dtype=np.int64)
-        for i, combo in enumerate(_exhaustive_rows(net.m, s)):
-            rows[i, :len(combo)] = combo
+        rows = np.concatenate([np.full((1, s), -1, dtype=np.int64), combinations(net.m, s)])   # the empty row first
         for b0 in range(0, count, batch):
             yield rows[b0:b0 + batch]
         return

@@ -238,7 +238,7 @@ def _check_exhaustive(comp: Compilation, max_rows: int) -> int:
     return total
 
 
-def _combinations(T: int, z: int) -> np.ndarray:
+def combinations(T: int, z: int) -> np.ndarray:
     """Every set of 1..z instances, (count, z) padded with -1: by size, then lexicographically."""
     level = np.arange(T, dtype=np.int64)[:, None]
     out = []
@@ -263,7 +263,7 @@ def _exhaustive_batches(comp: Compilation, batch: int):
     Only the active sets are materialised (never more than the rows), the rows one batch at a time.
     """
     net = comp.network
-    sets = _combinations(net.T, comp.config.z)
+    sets = combinations(net.T, comp.config.z)
     width = np.where(sets >= 0, _bits_per_instance(comp)[np.maximum(sets, 0)], 0)   # (sets, z)
     shift = np.cumsum(width, axis=1) - width
     ends = np.cumsum(np.left_shift(1, width.sum(axis=1)))

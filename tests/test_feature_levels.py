@@ -145,3 +145,15 @@ def test_on_counts_of_a_sparse_preserving_circuit():
     assert lv.on_counts(3) == [3] * 9
     single = lv.evaluate(np.eye(256, dtype=np.uint8))
     assert all((v.sum(axis=1) == 1).all() for v in single)
+
+
+def test_single_feature_counts_in_chunks():
+    """Many features are evaluated alone in chunks, never as one m × m array."""
+    c, _ = circuit("out y, x; y = f[0] & f[2999]; x = f[5] ^ f[2500];", m=3000, s=3)
+    lv = levels_of(c, 3000)
+    counts = lv.single_counts()
+    assert counts.shape == (2, 3000) and (counts[0] == 1).all()
+    assert sorted(np.nonzero(counts[1])[0].tolist()) == [5, 2500]
+    assert lv.on_counts(3) == [3, 2]
+    runs = list(lv.single_feature_runs(chunk=1000))
+    assert [len(ids) for ids, _ in runs] == [1000, 1000, 1000]
