@@ -97,9 +97,11 @@ def _figures(net: FeatureNetwork, rep: dict) -> list[tuple]:
         ("gates", rep["gates"], f"gates computed, and {rep['carries']} carries"),
         ("widest layer", max(net.widths), "neurons"),
         ("naive widest", widest_level, "one neuron per gate: the widest level"),
+        ("pairs readable", math.comb(max(lv.widths[:-1]), 2),
+         "ANDs of any two wires of the widest level read, from the same pair neurons"),
         ("parameters", rep["parameters"], "weights and biases, factored"),
         ("σ design", _fmt(net.config.sigma), f"read-off error each gate layer is sized for (target {net.config.target:g})"),
-        ("outputs wrong", _fmt(rep["expected_wrong_outputs_per_row"]), "expected per row, from the last layer's σ"),
+        ("outputs wrong", _fmt(rep["expected_wrong_outputs_per_row"]), "per row, were every output as noisy as the worst wire (a bound)"),
     ]
 
 
