@@ -22,6 +22,7 @@ wire read-offs are checked against the exact stored values of its level (`Levels
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import torch
 
@@ -31,7 +32,7 @@ from .interpret import evaluate_bits
 from .uand import sample_active
 from .verify import combinations
 
-__all__ = ["MODES", "verify_features", "adversarial_pool"]
+__all__ = ["MODES", "verify_features", "adversarial_pool", "meeting_pairs"]
 
 MODES = ("random", "adversarial", "exhaustive")
 MAX_ROWS = 2_000_000
@@ -154,9 +155,7 @@ class _StageErrors:
 
 
 def _touched(net: FeatureNetwork, level: int, before: np.ndarray) -> np.ndarray:
-    """(batch, wires) bool: wires of `level` some of whose inputs are on (level 0: the on features)."""
-    if level == 0:
-        return before > 0
+    """(batch, wires) bool: wires of gate level `level` some of whose inputs are on."""
     lv = net.levels.levels[level - 1]
     hit = np.zeros((before.shape[0], lv.width), dtype=bool)
     for i in range(lv.inputs.shape[1]):
@@ -184,8 +183,8 @@ def verify_features(net: FeatureNetwork, samples: int = 10_000, batch: int = 102
             wires = net.forward(net.encode(active))
             got = net.decode(net.output_values(wires[-1]))
         for i, (st, w) in enumerate(zip(net.stages, wires)):
-            before = exact[st.level - 1] if st.kind == "gate" else exact[st.level]
-            touched = _touched(net, st.level, before) if st.kind == "gate" else exact[st.level] > 0
+            # a gate's error depends on its inputs; a correction's on the wire itself
+            touched = _touched(net, st.level, exact[st.level - 1]) if st.kind == "gate" else exact[st.level] > 0
             stages.add(i, w.numpy(), exact[st.level], touched)
         want = evaluate_bits(net.circuit, f.astype(np.uint8))
         hit = got == want
