@@ -175,9 +175,20 @@ def search(circuit, D: int, z: int, strategy: str, args, overrides: dict) -> dic
                   f" adversarial {p.get('adversarial_accuracy', '-')}", file=sys.stderr, flush=True)
         return probes[T]
 
-    strict = _largest_passing(lambda T: point(T)["random_ok"] and point(T)["adversarial_ok"],
-                              args.T0, T_max, z, args.precision)
+    both = lambda T: point(T)["random_ok"] and point(T)["adversarial_ok"]      # noqa: E731
+    strict = _largest_passing(both, args.T0, T_max, z, args.precision)
     loose = _largest_passing(lambda T: point(T)["random_ok"], max(args.T0, strict), T_max, z, args.precision)
+    # Accuracy is not monotonic in T: a fuller allocation can be *more* accurate (every neuron
+    # then holds the same number of instances). So the fill ladder T_max/8 .. T_max is probed as
+    # well, and `frontier_T_best` is the largest T that passed anywhere.
+    if args.ladder:
+        for T in sorted({max(z, T_max // k) for k in (8, 4, 2, 1)}):
+            if T > strict:
+                point(T)
+    passing = [T for T in probes if both(T)]
+    best_T = max(passing, default=0)
+    row.update(frontier_T_best=best_T, frontier_compression_best=round(best_T * d_naive / D, 4),
+               monotone=best_T == strict)
     for key, T in (("", strict), ("_random", loose)):
         row[f"frontier_T{key}"] = T
         row[f"frontier_compression{key}"] = round(T * d_naive / D, 4)
@@ -228,13 +239,17 @@ def plot(result: dict, path: Path) -> None:
 
 def markdown(result: dict) -> str:
     """The frontier as a markdown table, one row per (circuit, D, z, strategy)."""
-    out = ["| circuit | D | z | strategy | d / d_naive | T_max | T (random + adversarial) | compression | "
-           "T (random only) | compression | limited by |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    ladder = any("frontier_T_best" in r for r in result["rows"])
+    out = ["| circuit | D | z | strategy | S | d / d_naive | T_max | T (random + adversarial) | compression | "
+           "T (random only) | compression | limited by |" + (" best T anywhere | compression |" if ladder else ""),
+           "|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if ladder else "")]
     for r in result["rows"]:
-        out.append(f"| {r['circuit']} | {r['D']} | {r['z']} | {r['strategy']} | {r['d']} / {r['d_naive']} | "
+        S = r.get("S_requested") or "auto"
+        best = (f" {r['frontier_T_best']} | {r['frontier_compression_best']:.3g} |" if "frontier_T_best" in r
+                else " - | - |" if ladder else "")
+        out.append(f"| {r['circuit']} | {r['D']} | {r['z']} | {r['strategy']} | {S} | {r['d']} / {r['d_naive']} | "
                    f"{r['T_max']} | {r['frontier_T']} | {r['frontier_compression']:.3g} | "
-                   f"{r['frontier_T_random']} | {r['frontier_compression_random']:.3g} | {r['limited_by']} |")
+                   f"{r['frontier_T_random']} | {r['frontier_compression_random']:.3g} | {r['limited_by']} |{best}")
     return "\n".join(out) + "\n"
 
 
@@ -253,7 +268,10 @@ def main(argv=None) -> None:
     ap.add_argument("--T0", type=int, default=16, help="the first T probed")
     ap.add_argument("--precision", type=float, default=0.1, help="relative width at which bisection stops")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--S", type=int, default=None, help="redundancy (default: the compiler's choice per T)")
+    ap.add_argument("--S", type=int, nargs="+", default=[None],
+                    help="redundancy, one search per value (default: the compiler's choice per T)")
+    ap.add_argument("--no-ladder", dest="ladder", action="store_false",
+                    help="skip the fill ladder T_max/8, /4, /2, 1 probed after the search")
     ap.add_argument("--margin", type=float, default=None, help="margin β (default: the compiler's)")
     ap.add_argument("--schedule", choices=("asap", "alap"), default=None)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
@@ -271,11 +289,12 @@ def main(argv=None) -> None:
         if args.quick:
             args.circuits, args.D, args.z = ["random4"], [512], [1, 2]
             args.samples, args.adversarial, args.precision = 2048, 512, 0.25
-        overrides = {k: v for k, v in (("S", args.S), ("margin", args.margin), ("schedule", args.schedule))
-                     if v is not None}
+        overrides = {k: v for k, v in (("margin", args.margin), ("schedule", args.schedule)) if v is not None}
         t0 = time.perf_counter()
-        rows = [search(load_circuit(name, args.source), D, z, strategy, args, overrides)
-                for name in args.circuits for D in args.D for z in args.z for strategy in args.strategies]
+        rows = [dict(search(load_circuit(name, args.source), D, z, strategy, args,
+                            {**overrides, **({"S": S} if S is not None else {})}), S_requested=S)
+                for name in args.circuits for D in args.D for z in args.z for strategy in args.strategies
+                for S in args.S]
         result = {"target": args.target, "samples": args.samples, "adversarial": args.adversarial,
                   "seed": args.seed, "overrides": overrides, "seconds": round(time.perf_counter() - t0, 1),
                   "rows": rows}

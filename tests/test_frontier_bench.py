@@ -52,6 +52,12 @@ def test_quick_grid(frontier, tmp_path, capsys):
         assert row["frontier_compression"] == round(row["frontier_T"] * 3 / 512, 4)
         assert row["accuracy"] >= 0.999 and row["adversarial_accuracy"] >= 0.999
         assert [p["T"] for p in row["probes"]] == sorted(p["T"] for p in row["probes"])
+        # the fill ladder: the best T passed both passes, and is at least the searched frontier
+        assert row["frontier_T_best"] >= row["frontier_T"] and row["monotone"] == (row["frontier_T_best"] == row["frontier_T"])
+        best = next(p for p in row["probes"] if p["T"] == row["frontier_T_best"])
+        assert best["random_ok"] and best["adversarial_ok"]
+        probed = {p["T"] for p in row["probes"]}
+        assert row["T_max"] in probed and (row["T_max"] // 2 in probed or row["T_max"] // 2 <= row["frontier_T"])
     assert rows[1, "prime-step"]["frontier_T"] == rows[1, "prime-step"]["T_max"]
     assert rows[1, "prime-step"]["limited_by"] == "allocation"
     assert rows[2, "prime-step"]["frontier_T"] < rows[1, "prime-step"]["frontier_T"] / 4
@@ -63,4 +69,14 @@ def test_quick_grid(frontier, tmp_path, capsys):
     frontier.main(["--from-json", str(saved), "--plot", str(tmp_path / "again.png"), "--markdown"])
     assert (tmp_path / "again.png").stat().st_size > 10_000
     table = capsys.readouterr().out.splitlines()
-    assert len(table) == 2 + 4 and table[2].startswith("| random4 | 512 | 1 | prime-step | 12 / 3 | 601 | 601 |")
+    assert len(table) == 2 + 4 and table[2].startswith("| random4 | 512 | 1 | prime-step | auto | 12 / 3 | 601 | 601 |")
+
+
+def test_several_redundancies_in_one_run(frontier, capsys):
+    frontier.main(["--circuits", "full_adder", "--D", "512", "--z", "2", "--strategies", "prime-step",
+                   "--S", "2", "3", "--samples", "1024", "--adversarial", "256", "--precision", "0.5"])
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["S_requested"] for r in rows] == [2, 3]
+    for r in rows:
+        assert {p["S"] for p in r["probes"]} == {r["S_requested"]}
+    assert rows[0]["T_max"] > rows[1]["T_max"]          # a larger S holds fewer instances
