@@ -109,8 +109,13 @@ def budget_of_plan(plan: Plan, *, sources: int = SOURCES, seed: int = 0,
             fewer = expected_instances(plan, seed=seed)
             knobs += (f"for `expected` (at most {TARGET_ERROR:.1%} of instances wrong), use about {fewer} "
                       f"instances at this width (estimated), or raise D, or lower z",)
-        if shared > 0:
+        if shared > 0 and last.instances_wrong > 0:
             knobs += ("adversarial rows will find instances that share a neuron: expect them to fail",)
+        elif shared > 0:
+            # measured: one-layer circuits at S >= 3 hold their whole allocation on adversarial
+            # rows (docs/lowering.md, "S versus the frontier")
+            knobs += ("instances share neurons, but the model reads every meeting right: "
+                      "check with `verify --adversarial`",)
     return Budget(plan.name, figures, guarantee, risk, verdict, knobs, prediction, layers)
 
 

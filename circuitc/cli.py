@@ -447,7 +447,7 @@ def _budget_rows(b) -> tuple[list, list]:
         ("gates / ceiling", f"{f['gates']} / {f['ceiling_gates']:.3g}", "gates against D²/ln D (math.md §3)"),
     ]
     risk = [
-        ("pairs sharing a neuron", _fmt(r["pairs_sharing_a_neuron"]), "adversarial rows fail when this is not 0 (z >= 2)"),
+        ("pairs sharing a neuron", _fmt(r["pairs_sharing_a_neuron"]), "the pairs adversarial rows activate together (z >= 2)"),
         ("pairs whose fields meet", _fmt(r["pairs_reached"]), "instance pairs whose copies meet by the last layer"),
         ("random rows at risk", _fmt(r["random_rows_at_risk"]), "an upper bound on failing random rows"),
         ("instances wrong", _fmt(r["instances_wrong"]), "estimated: active instances decoded wrong"),

@@ -171,3 +171,24 @@ def test_the_s_knob_when_a_larger_s_absorbs_a_neighbour():
     assert b3.verdict == "expected" and b3.risk["instances_wrong"] < b.risk["instances_wrong"] / 2
     measured = verify(compile_network(spec, z=2, S=3), samples=3000, seed=1, layer_errors=False)
     assert measured["instance_accuracy"] >= 0.999
+
+
+def test_one_layer_circuits_at_S3_hold_their_whole_allocation_at_z2():
+    """Measured (docs/lowering.md, "S versus the frontier"): full adders filling the prime-step
+    allocation at S = 3 are exact on adversarial rows at z = 2, and the budget does not claim
+    otherwise; at a partial fill both the budget and the adversarial rows find failures."""
+    from circuitc.spec import InstanceGroup, Network
+    from circuitc.verify import verify
+
+    c = circuitc.load_spec(EXAMPLES / "full_adder.circ").circuit("full_adder")
+
+    def network(T):
+        net = Network("x", (InstanceGroup("full_adder", T),), z=2, D=1024, S=3, allocation="prime-step")
+        return compile_network(circuitc.Spec(circuits=(c,), networks=(net,)), "x")
+
+    full = network(643)                       # the allocation's capacity at n = 102, S = 3
+    assert full.budget.verdict == "expected" and "reads every meeting right" in full.budget.knobs[-1]
+    assert verify(full, samples=2048, mode="adversarial", layer_errors=False)["bit_accuracy"] == 1.0
+    partial = network(300)
+    assert partial.budget.verdict == "at risk" and "expect them to fail" in partial.budget.knobs[-1]
+    assert verify(partial, samples=2048, mode="adversarial", layer_errors=False)["bit_accuracy"] < 0.999
