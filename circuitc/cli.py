@@ -881,7 +881,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "checks every set of 1 to z instances with every input (tiny boolean networks only).\n"
                 "Exit status 1 when the bit accuracy is below --min-accuracy.\n\n"
                 "--plot draws the per-layer read-off errors, measured beside predicted, and the\n"
-                "allocation's load histogram into a PNG (needs matplotlib: pip install 'circuitc[plot]').\n\n"
+                "allocation's load histogram into a PNG (needs matplotlib: pip install 'circuitc[plot]');\n"
+                "for a feature network, accuracy and read-off error per layer.\n\n"
                 "examples:\n  circuitc verify adders\n  circuitc verify adders --samples 100000 --seed 3 --json\n"
                 "  circuitc verify adders --adversarial\n  circuitc verify adders --plot adders.png")
     p.add_argument("artifact", metavar="ARTIFACT_DIR", help="a directory written by `circuitc compile`")

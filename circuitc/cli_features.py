@@ -10,7 +10,7 @@ import sys
 
 from .cli import (EXIT_FAILED, EXIT_OK, _accuracy, _fmt, _plural, _print_tables, _table)
 from .correct import clean_margin
-from .errors import CircuitError, Diagnostic
+from .errors import Diagnostic
 from .feature_net import FeatureNetwork, compile_source, error_rate
 
 # network options that mean nothing for a feature circuit
@@ -156,10 +156,6 @@ VERIFY_HEADER = ("layer", "kind", "level", "gate accuracy", "on accuracy", "rows
 def cmd_verify(args, net: FeatureNetwork, mode: str) -> int:
     from .feature_verify import verify_features
 
-    if args.plot is not None:
-        raise CircuitError(Diagnostic("--plot draws networks of instances; a feature network's per-level "
-                                      "accuracy is in the table and in --json",
-                                      hint="benchmarks/feature_depth.py plots accuracy per depth"))
     result = verify_features(net, samples=args.samples, batch=args.batch, seed=args.seed, mode=mode)
     acc = result["bit_accuracy"]
     passed = acc >= args.min_accuracy
@@ -188,6 +184,16 @@ def cmd_verify(args, net: FeatureNetwork, mode: str) -> int:
         print()
         print(f"ok: bit accuracy {_accuracy(acc)} >= {args.min_accuracy}" if passed else
               f"FAILED: bit accuracy {_accuracy(acc)} < {args.min_accuracy}")
+    if args.plot is not None:
+        # after the report, so that a failed write loses no result (cli._check_plot ran before)
+        from .fileio import write_atomic
+        from .plot import feature_figure
+
+        title = (f"feature circuit `{net.levels.circuit}`: m = {net.m}, s = {net.s}, {mode} mode, "
+                 f"{_plural(result['samples'], 'row')}, bit accuracy {_accuracy(acc)}")
+        write_atomic(args.plot, feature_figure(rec, title), force=args.force)
+        if not args.json:
+            print(f"plot: accuracy and read-off error per layer written to {args.plot}")
     if not passed:
         print(f"circuitc: verify: bit accuracy {_accuracy(acc)} is below --min-accuracy {args.min_accuracy}",
               file=sys.stderr)

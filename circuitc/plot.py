@@ -30,7 +30,7 @@ import numpy as np
 from .embed.shuffle import distinct_layers
 from .errors import CircuitError, Diagnostic
 
-__all__ = ["verification_figure", "neuron_loads", "require_matplotlib", "INSTALL_HINT", "FIGSIZE", "DPI"]
+__all__ = ["verification_figure", "feature_figure", "neuron_loads", "require_matplotlib", "INSTALL_HINT", "FIGSIZE", "DPI"]
 
 INSTALL_HINT = "pip install 'circuitc[plot]'"
 
@@ -166,6 +166,41 @@ def verification_figure(record: dict[str, Any], loads: np.ndarray, title: str, *
     _error_panel(active, "active", measured, predicted)
     _error_panel(inactive, "inactive", measured, predicted)
     _load_panel(load, loads, allocation)
+    fig.suptitle(title)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
+
+
+def feature_figure(record: dict[str, Any], title: str) -> bytes:
+    """The verification plot of a feature network (`circuitc verify --json` of one) as PNG bytes:
+    accuracy per layer (gate accuracy, on accuracy, rows with the whole level right), and the
+    read-off error of wires some of whose inputs are on, measured, beside the width model's σ.
+    Error-correction layers are marked on both panels."""
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
+    layers = record.get("layers") or []
+    x = np.arange(1, len(layers) + 1)
+    fig = Figure(figsize=(12.0, 4.6), dpi=DPI, layout="constrained")
+    acc, err = fig.subplots(1, 2)
+    for key, label, colour in (("gate_accuracy", "gate accuracy", "C0"), ("on_accuracy", "on accuracy", "C1"),
+                               ("rows_right", "rows with the level right", "C2")):
+        acc.plot(x, [np.nan if l[key] is None else l[key] for l in layers], marker="o", ms=3, color=colour, label=label)
+    acc.axhline(0.999, color=_PAPER_COLOUR, lw=0.8, ls="--")
+    acc.set_title("accuracy per layer")
+    err.plot(x, [np.nan if l["rms_touched"] is None else l["rms_touched"] for l in layers], marker="o", ms=3,
+             color="C0", label="measured rms, wires with an input on")
+    err.plot(x, [l["predicted_sigma"] for l in layers], ls="--", color="C0", label="predicted σ (width model)")
+    err.set_yscale("symlog", linthresh=1e-3)
+    err.set_title("read-off error per layer")
+    for ax in (acc, err):
+        for xi, l in zip(x, layers):
+            if l["kind"] == "correct":
+                ax.axvspan(xi - 0.4, xi + 0.4, color="0.9", zorder=0)
+        ax.set_xlabel("layer (shaded: error correction)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
     fig.suptitle(title)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)

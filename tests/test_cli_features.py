@@ -108,10 +108,13 @@ def test_thin_superposition_warns_with_the_numbers(tmp_path, capsys):
     assert "embed = 64 arrive with interference σ = 0.217" in err and "raise `embed` to" in err
 
 
-def test_verify_plot_is_for_networks(source, tmp_path, capsys):
+def test_verify_plot(source, tmp_path, capsys):
     ok(capsys, "compile", source, "-o", tmp_path / "net", "--target", "1e-3")
-    err = fails(capsys, "verify", tmp_path / "net", "--plot", tmp_path / "p.png")
-    assert "--plot draws networks of instances" in err
+    out = ok(capsys, "verify", tmp_path / "net", "--samples", "500", "--plot", tmp_path / "p.png")
+    assert "plot: accuracy and read-off error per layer written to" in out
+    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    err = fails(capsys, "verify", tmp_path / "net", "--samples", "500", "--plot", tmp_path / "p.png")
+    assert "exists" in err and "--force" in err
 
 
 def test_a_width_too_small_for_the_target_is_refused(tmp_path, capsys):
