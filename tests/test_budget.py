@@ -86,11 +86,14 @@ def test_cli_budget(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith("budget of network `adders`") and ": guaranteed" in out.splitlines()[0]
     assert "T / capacity" in out and "guarantee: exact for every promise-keeping input" in out
-    assert cli.main(["budget", str(EXAMPLES / "adders_network.circ"), "--active", "2", "--json"]) == 0
+    # S = 2 given: the default would take S = 3, which this circuit holds (test below)
+    assert cli.main(["budget", str(EXAMPLES / "adders_network.circ"), "--active", "2", "--redundancy", "2",
+                     "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
     assert record["verdict"] in ("at risk", "over budget") and record["guarantee"]["exact"] is False
     assert record["figures"]["z"] == 2 and record["knobs"]
-    assert cli.main(["budget", str(EXAMPLES / "adders_network.circ"), "--active", "2", "--markdown"]) == 0
+    assert cli.main(["budget", str(EXAMPLES / "adders_network.circ"), "--active", "2", "--redundancy", "2",
+                     "--markdown"]) == 0
     md = capsys.readouterr().out
     assert md.startswith("## Budget of network `adders`") and "| random rows at risk |" in md and "### Knobs" in md
     assert "### Per layer" in md and "| 1 | at risk |" in md and "Model: coherent" in md
@@ -162,14 +165,17 @@ def test_the_s_knob_when_a_larger_s_absorbs_a_neighbour():
     from circuitc.compile import plan_network, with_redundancy
 
     spec = circuitc.load_spec(EXAMPLES / "adders_network.circ")
-    b = budget(spec, z=2)
+    b = budget(spec, z=2, S=2)
     knob = [k for k in b.knobs if k.startswith("raise S to 3")]
     assert knob and b.verdict == "at risk"
-    plan3 = with_redundancy(plan_network(spec, z=2), 3)
+    plan3 = with_redundancy(plan_network(spec, z=2, S=2), 3)
     assert plan3.config.S == 3 and plan3.config.gain == 6 and plan3.types[0].gain == 6
     b3 = budget(spec, z=2, S=3)
     assert b3.verdict == "expected" and b3.risk["instances_wrong"] < b.risk["instances_wrong"] / 2
-    measured = verify(compile_network(spec, z=2, S=3), samples=3000, seed=1, layer_errors=False)
+    # left to itself, the compiler takes the knob: S = 3 at z = 2, the smallest S at z = 1
+    assert plan_network(spec, z=2).config.S == 3 and plan_network(spec).config.S == 2
+    assert budget(spec, z=2).verdict == "expected"
+    measured = verify(compile_network(spec, z=2), samples=3000, seed=1, layer_errors=False)
     assert measured["instance_accuracy"] >= 0.999
 
 
