@@ -326,14 +326,10 @@ def _positive(name: str, value, parser, minimum: int = 1) -> None:
 
 def _overrides(args) -> dict:
     """The knobs given on the command line, as `compile_network` overrides."""
+    from .cli_features import FEATURE_ONLY, refuse_options
+
     parser = args.parser
-    feature_only = [flag for key, flag in (("fan_in", "--fan-in"), ("p", "--p"), ("q", "--q"), ("target", "--target"),
-                                           ("ec", "--ec"), ("ec_kind", "--ec-kind"), ("ec_width", "--ec-width"),
-                                           ("readoff", "--readoff"), ("no_calibrate", "--no-calibrate"))
-                    if getattr(args, key, None) not in (None, False)]
-    if feature_only:
-        parser.error(f"{', '.join(feature_only)} {'applies' if len(feature_only) == 1 else 'apply'} to circuits "
-                     f"over feature sets, not to network declarations")
+    refuse_options(args, FEATURE_ONLY, "circuits over feature sets", "network declarations")
     _positive("--width", args.width, parser)
     _positive("--active", args.active, parser)
     _positive("--redundancy", args.redundancy, parser)

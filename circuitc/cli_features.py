@@ -13,9 +13,21 @@ from .correct import clean_margin
 from .errors import Diagnostic
 from .feature_net import FeatureNetwork, compile_source, error_rate
 
-# network options that mean nothing for a feature circuit
-_NETWORK_ONLY = {"network": "--network", "active": "--active", "redundancy": "--redundancy",
-                 "allocation": "--allocation", "margin": "--margin", "schedule": "--schedule"}
+# options that mean something to one back end only (argparse dest → flag)
+NETWORK_ONLY = {"network": "--network", "active": "--active", "redundancy": "--redundancy",
+                "allocation": "--allocation", "margin": "--margin", "schedule": "--schedule",
+                "reshuffle": "--reshuffle", "no_segregate": "--no-segregate"}
+FEATURE_ONLY = {"fan_in": "--fan-in", "p": "--p", "q": "--q", "target": "--target", "ec": "--ec",
+                "ec_kind": "--ec-kind", "ec_width": "--ec-width", "readoff": "--readoff",
+                "no_calibrate": "--no-calibrate"}
+
+
+def refuse_options(args, options: dict, applies_to: str, not_to: str, hint: str = "") -> None:
+    """A usage error naming every option of `options` given on the command line."""
+    given = [flag for key, flag in options.items() if getattr(args, key, None) not in (None, False)]
+    if given:
+        args.parser.error(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to {applies_to}, "
+                          f"not to {not_to}{hint}")
 
 
 def wants_features(args, spec) -> bool:
@@ -31,13 +43,8 @@ def wants_features(args, spec) -> bool:
 
 def overrides(args) -> dict:
     """`FeatureConfig` overrides from the command line; network-only options are refused."""
-    parser = args.parser
-    given = [flag for key, flag in _NETWORK_ONLY.items() if getattr(args, key, None) not in (None, False)]
-    if args.reshuffle or args.no_segregate:
-        given.append("--reshuffle" if args.reshuffle else "--no-segregate")
-    if given:
-        parser.error(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to network declarations, "
-                     f"not to circuits over feature sets (see `--fan-in`, `--ec`, `--target`, `--p`)")
+    refuse_options(args, NETWORK_ONLY, "network declarations", "circuits over feature sets",
+                   " (see `--fan-in`, `--ec`, `--target`, `--p`)")
     out = {"width": args.width, "seed": args.seed, "gain": args.gain, "k": args.fan_in, "p": args.p, "q": args.q,
            "target": args.target, "ec": args.ec, "ec_kind": args.ec_kind, "ec_width": args.ec_width,
            "readoff": args.readoff, "calibrate": False if args.no_calibrate else None}

@@ -24,11 +24,12 @@ against the reference interpreter in the tests).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from .errors import CircuitError, Diagnostic
-from .graph import check_acyclic
+from .graph import check_acyclic, indexed
 from .spec import BoolCircuit, Op
 
 __all__ = ["Level", "Levels", "levels_of", "gate_table", "mobius_rows"]
@@ -84,8 +85,10 @@ class Level:
     def width(self) -> int:
         return len(self.names)
 
+    @cached_property
     def terms(self) -> np.ndarray:
-        """(g, 2^k) Möbius coefficients over the stored inputs."""
+        """(g, 2^k) Möbius coefficients over the stored inputs (computed once: the width model and
+        the read-offs all read them)."""
         return mobius_rows(self.tables)
 
 
@@ -239,8 +242,6 @@ class _Leveller:
 
 
 def _order(circuit: BoolCircuit):
-    from .graph import indexed
-
     net = indexed(circuit)
     order = np.argsort(net.level[net.n_inputs:], kind="stable")
     return [circuit.gates[i] for i in order]

@@ -426,7 +426,7 @@ class _Layout:
 
 
 def _layout(level_index: int, levels: Levels, config: FeatureConfig, on_in: int, sigma_in: float) -> _Layout:
-    terms = levels.levels[level_index - 1].terms()
+    terms = levels.levels[level_index - 1].terms
     w = _weights_per_order(terms, levels.k)
     density = {j: (config.q if j == 1 else config.p) for j in w}
     # the calibration (all_on_value) scales each read-off, and its variance with it
@@ -456,7 +456,7 @@ def _gate_stage(level_index: int, levels: Levels, config: FeatureConfig, on_in: 
     lv = levels.levels[level_index - 1]
     lay = _layout(level_index, levels, config, on_in, sigma_in)
     _check_width(level_index, levels, config, on_in, lay)
-    terms = lv.terms()
+    terms = lv.terms
     blocks_in, biases, offs = [], [], []
     for j in sorted(lay.w):
         rng = np.random.default_rng(np.random.SeedSequence([config.seed, level_index, j]))

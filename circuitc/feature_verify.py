@@ -109,11 +109,15 @@ def _batches(net: FeatureNetwork, mode: str, samples: int, batch: int, rng, max_
         for b0 in range(0, count, batch):
             yield rows[b0:b0 + batch]
         return
-    pairs = meeting_pairs(net) if mode == "adversarial" and s >= 2 else np.zeros((0, 2), dtype=np.int64)
+    if mode == "random":
+        for b0 in range(0, samples, batch):
+            yield sample_active(net.m, s, min(batch, samples - b0), rng)
+        return
+    pairs = meeting_pairs(net) if s >= 2 else np.zeros((0, 2), dtype=np.int64)
     pool = adversarial_pool(net)[:max(4 * s, 32)]
     for b0 in range(0, samples, batch):
         n = min(batch, samples - b0)
-        if mode == "random" or (len(pairs) == 0 and len(pool) < s):
+        if len(pairs) == 0 and len(pool) < s:
             yield sample_active(net.m, s, n, rng)
             continue
         rows = pool[sample_active(len(pool), min(s, len(pool)), n, rng)]

@@ -11,6 +11,7 @@ import pytest
 
 from circuitc import cli, plot
 from circuitc.artifact import load
+from cli_runs import run
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -33,13 +34,6 @@ network small {
     seed = 1;
 }
 """
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
