@@ -85,7 +85,8 @@ def circuit_named(name: str):
 def spec_of(case: Case, seed: int = 0) -> Spec:
     circuits = {name: circuit_named(name) for name, _ in case.groups}
     groups = tuple(InstanceGroup(circuits[name].name, count) for name, count in case.groups)
-    net = Network(case.name, groups, z=case.z, D=case.D, seed=seed)
+    # The suite calibrates the error model, which describes the coherent construction.
+    net = Network(case.name, groups, z=case.z, D=case.D, seed=seed, construction="coherent")
     return Spec(circuits=tuple(circuits.values()), networks=(net,))
 
 

@@ -50,7 +50,9 @@ __all__ = ["FORMAT", "VERSION", "WEIGHTS", "METADATA", "CIRCUITS", "LoadedNetwor
            "check_target"]
 
 FORMAT = "circuitc-network"
-VERSION = 2   # 2: clean steps of slope `gain` (on-indicator biases −1, −2); 1 had slope 2
+# 3: `config.construction` and routed networks (per-type biases); 2: coherent networks only, clean
+# steps of slope `gain` (on-indicator biases −1, −2), read as coherent; 1 had slope 2.
+VERSION = 3
 WEIGHTS = "weights.safetensors"
 METADATA = "network.json"
 CIRCUITS = "circuits.circ"
@@ -163,13 +165,14 @@ def metadata(comp: Compilation, *, source_hash: str = "", name: str | None = Non
         "shape": {"D": net.D, "d": net.d, "n": net.n, "L": net.L, "T": net.T, "S": net.S, "margin": net.margin},
         "tensors": {"layers.{l}.weight": "(D, D) float32: the weights of network layer l + 1",
                     "layers.{l}.bias": "(D,) float32",
-                    "types.{k}.weights": "(L, d, d) float64: the lowered circuit of instance type k"},
+                    "types.{k}.weights": "(L, d, d) float64: the lowered circuit of instance type k",
+                    "types.{k}.biases": "(L, d) float64: its biases (routed construction only)"},
         "report": comp.report(),
         "budget": comp.budget.as_dict(),
         "types": types,
         "type_of": _run_lengths(net.type_of),
         "allocation": {"strategy": alloc.strategy, "n": alloc.n, "S": alloc.S, "capacity": alloc.capacity,
-                       "summary": alloc.summary(), "supports": alloc.supports},
+                       "degree": alloc.degree, "summary": alloc.summary(), "supports": alloc.supports},
         "permutations": comp.permutations,
         "supports": net.supports,
     }
@@ -184,6 +187,8 @@ def tensors(comp: Compilation) -> dict[str, torch.Tensor]:
         out[f"layers.{l}.bias"] = lin.bias.detach().to("cpu", torch.float32).contiguous()
     for k, ty in enumerate(comp.network.types):
         out[f"types.{k}.weights"] = torch.from_numpy(np.ascontiguousarray(ty.weights, dtype=np.float64))
+        if ty.routed:
+            out[f"types.{k}.biases"] = torch.from_numpy(np.ascontiguousarray(ty.biases, dtype=np.float64))
     return out
 
 
@@ -368,8 +373,8 @@ def _read_json(r: _Reader) -> dict:
     if version == 1:
         raise r.fail(METADATA, "format version 1: compiled by an older circuitc whose clean steps had slope 2",
                      hint="compile the source again with this circuitc")
-    if version != VERSION:
-        raise r.fail(METADATA, f"unknown format version {version} (this circuitc reads version {VERSION})")
+    if version not in (2, VERSION):
+        raise r.fail(METADATA, f"unknown format version {version} (this circuitc reads versions 2 and {VERSION})")
     return meta
 
 
@@ -382,6 +387,10 @@ def _read_config(r: _Reader, meta: dict) -> Config:
     for f in fields(Config):                # knobs this file does not know are kept as written
         if f.name not in values and f.name in raw:
             values[f.name] = raw[f.name]
+    # Files written before the routed construction existed hold coherent networks.
+    values.setdefault("construction", "coherent")
+    if values["construction"] not in ("routed", "coherent"):
+        raise r.fail(METADATA, f"`config.construction` must be \"routed\" or \"coherent\", got {values['construction']!r}")
     if values["z"] < 1:
         raise r.fail(METADATA, f"`config.z` must be at least 1, got {values['z']}")
     return Config(**values)
@@ -534,8 +543,11 @@ def load(path: str | os.PathLike):
     for l in range(L):
         expected[f"layers.{l}.weight"] = ((D, D), "F32")
         expected[f"layers.{l}.bias"] = ((D,), "F32")
+    routed = config.construction == "routed"
     for k in range(len(raw_types)):
         expected[f"types.{k}.weights"] = ((L, d, d), "F64")
+        if routed:
+            expected[f"types.{k}.biases"] = ((L, d), "F64")
     tensors_ = _read_tensors(r, expected)
     types = _read_types(r, meta, tensors_, d, L)
 
@@ -576,23 +588,27 @@ def load(path: str | os.PathLike):
     a_n = r.get(raw_alloc, "n", (int,), "allocation")
     a_S = r.get(raw_alloc, "S", (int,), "allocation")
     capacity = r.get(raw_alloc, "capacity", (int,), "allocation")
+    degree = r.get(raw_alloc, "degree", (int,), "allocation", nullable=True) if "degree" in raw_alloc else None
     base = r.array(r.get(raw_alloc, "supports", (list,), "allocation"), "allocation.supports", 2, True)
     if (a_n, a_S) != (n, S) or base.shape != (T, S):
         raise r.fail(METADATA, f"`allocation` (n = {a_n}, S = {a_S}, supports {_shape(base.shape)}) does not "
                                f"match the network (n = {n}, S = {S}, T = {T})")
     if not np.array_equal(base[perms], supports):
         raise r.fail(METADATA, "`supports` do not match the allocation's supports reshuffled by `permutations`")
-    allocation = Allocation(strategy, n, S, base, capacity)
+    allocation = Allocation(strategy, n, S, base, capacity, degree)
 
     smalls = []
     for k, ty in enumerate(types):
         if ty["margin"] != margin:
             raise r.fail(METADATA, f"`types[{k}].margin` is {ty['margin']}, but the network's is {margin}")
+        if routed and (ty["kind"] != "boolean" or allocation.degree is None):
+            raise r.fail(METADATA, f"instance type {k}: a routed network holds boolean circuits on a polynomial code")
         if config.gain is not None and ty["gain"] != config.gain:
             raise r.fail(METADATA, f"`types[{k}].gain` is {ty['gain']}, but the config's is {config.gain}")
         mlp = SmallMLP(name=ty["circuit"], kind=ty["kind"], weights=ty["weights"], margin=ty["margin"],
                        input_index=ty["input_index"], readout=ty["readout"],
-                       active_tolerance=ty["active_tolerance"], gain=ty["gain"])
+                       active_tolerance=ty["active_tolerance"], gain=ty["gain"],
+                       biases=tensors_[f"types.{k}.biases"].numpy() if routed else None)
         try:
             mlp.check()
         except CircuitError as e:

@@ -363,3 +363,38 @@ def network_from_layers(types: Sequence[SmallMLP], type_of: np.ndarray, supports
     return CompiledNetwork(model=nn.Sequential(*modules), types=types, type_of=type_of, supports=supports, n=n,
                            margin=float(types[0].margin), input_table=input_table, readout_table=readout_table,
                            n_inputs=n_in, n_outputs=n_out)
+
+
+def routed_weights(types: Sequence[SmallMLP], type_of: np.ndarray, supports: np.ndarray,
+                   n: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(W^l, b^l) of the routed construction: position k of layer l reads only position k of layer
+    l − 1 and runs the lowered circuit of the type whose instances use it (positions nobody uses
+    hold nothing). It is `assemble_weights` with one pseudo-instance of support {k} per position,
+    so the same scatter-add, and so the same determinism, build it."""
+    d, L = types[0].d, types[0].L
+    position_type = np.full(n, -1, dtype=np.int64)
+    position_type[supports[0].ravel()] = np.repeat(type_of, supports.shape[2])
+    used = np.flatnonzero(position_type >= 0)
+    pseudo = np.broadcast_to(used[None, :, None], (L + 1, len(used), 1))
+    weights = assemble_weights(types, position_type[used], np.ascontiguousarray(pseudo), n)
+    out = []
+    for l, W in enumerate(weights):
+        bias = np.zeros((d, n))
+        for k, ty in enumerate(types):        # a handful of types
+            mine = used[position_type[used] == k]
+            bias[:, mine] = ty.layer_biases()[l][:, None]
+        out.append((W, torch.from_numpy(bias.reshape(-1)).to(torch.float32)))
+    return out
+
+
+def assemble_routed(types: Sequence[SmallMLP], type_of: np.ndarray, supports: np.ndarray, n: int) -> CompiledNetwork:
+    """The routed network of T instances (compile.Config.construction = "routed"): `types` routed
+    lowerings (`lower/routed.py`), `supports` (L+1, T, S) the same positions at every layer (only
+    layer 0's, where inputs are written, and layer L's, where outputs are read, matter)."""
+    types = _common_types(types)
+    type_of = np.asarray(type_of, dtype=np.int64)
+    supports = np.asarray(supports, dtype=np.int64)
+    _check_layout(types, type_of, supports, n)
+    if not all(ty.routed for ty in types):
+        raise CircuitError(Diagnostic("cannot assemble a routed network from shared-neuron lowerings"))
+    return network_from_layers(types, type_of, supports, n, routed_weights(types, type_of, supports, n))

@@ -78,6 +78,8 @@ def budget_of_plan(plan: Plan, *, sources: int = SOURCES, seed: int = 0,
     figures = capacity_figures(plan)
     guarantee = guarantee or exactness(plan)
     z, S, n = plan.config.z, plan.config.S, plan.n
+    if plan.config.construction == "routed":
+        return _routed_budget(plan, figures, guarantee)
     _, shared, exact_count = near_fractions(plan.supports, n, 1, sources, seed)
     prediction = predict(plan, seed=seed)
     last = prediction.layers[-1]
@@ -117,6 +119,21 @@ def budget_of_plan(plan: Plan, *, sources: int = SOURCES, seed: int = 0,
             knobs += ("instances share neurons, but the model reads every meeting right: "
                       "check with `verify --adversarial`",)
     return Budget(plan.name, figures, guarantee, risk, verdict, knobs, prediction, layers)
+
+
+def _routed_budget(plan: Plan, figures: dict, guarantee: Guarantee) -> Budget:
+    """The routed construction has no error terms to predict: it is exact when its code is
+    z-cover-free (guarantee.py) and has no guarantee otherwise (only a user-given S can do that)."""
+    alloc = plan.allocation
+    risk = {"pairs_sharing_a_neuron": None, "exact": True, "sources": None, "pairs_reached": None,
+            "random_rows_at_risk": 0.0 if guarantee.exact else None,
+            "instances_wrong": 0.0 if guarantee.exact else None}
+    if guarantee.exact:
+        return Budget(plan.name, figures, guarantee, risk, "guaranteed", (), None, ("guaranteed",) * plan.L)
+    need = alloc.max_shared * plan.config.z + 1
+    return Budget(plan.name, figures, guarantee, risk, "at risk",
+                  (f"use S >= {need} (λz + 1), or leave S unset so the compiler picks the code",),
+                  None, ("at risk",) * plan.L)
 
 
 def other_redundancy(plan: Plan, wrong: float, *, seed: int = 0) -> tuple[int, float] | None:
@@ -165,6 +182,7 @@ def capacity_figures(plan: Plan) -> dict:
         "margin": plan.config.margin, "allocation": summary["strategy"], "capacity": summary["capacity"],
         "packing_bound": summary["packing_bound"], "fill": summary["fill"],
         "load_figure": z * T * L * (d / D) ** 2,            # math.md §1.5: errors small while << 1
+        "construction": plan.config.construction,
         "compression": naive / D,                           # against one neuron per gate: 1
         "gates": gates,
         "ceiling_gates": D * D / math.log(D),               # math.md §3: O(n²/log n), constant 1

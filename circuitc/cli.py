@@ -324,8 +324,8 @@ def _positive(name: str, value, parser, minimum: int = 1) -> None:
         parser.error(f"{name} must be {minimum} or more, got {value}")
 
 
-def _overrides(args) -> dict:
-    """The knobs given on the command line, as `compile_network` overrides."""
+def _overrides(args, net) -> dict:
+    """The knobs given on the command line, as `compile_network` overrides of network `net`."""
     from .cli_features import FEATURE_ONLY, refuse_options
 
     parser = args.parser
@@ -339,8 +339,16 @@ def _overrides(args) -> dict:
         parser.error(f"--gain must be a finite number above 2, got {args.gain}")
     given = {"D": args.width, "z": args.active, "S": args.redundancy, "allocation": args.allocation,
              "seed": args.seed, "margin": args.margin, "shuffle": True if args.reshuffle else None,
-             "schedule": args.schedule, "gain": args.gain, "segregate": False if args.no_segregate else None}
-    return {k: v for k, v in given.items() if v is not None}
+             "schedule": args.schedule, "gain": args.gain, "segregate": False if args.no_segregate else None,
+             "construction": args.construction}
+    overrides = {k: v for k, v in given.items() if v is not None}
+    # `--margin` is a coherent knob, but it has a default, so only the command line says it was given.
+    construction = args.construction or net.construction
+    if args.margin is not None and construction == "auto":
+        overrides["construction"] = "coherent"
+    elif args.margin is not None and construction == "routed":
+        parser.error("--margin belongs to the coherent construction (routed positions have no shared biases)")
+    return overrides
 
 
 def _compile_record(args, spec: Spec, comp, name: str) -> dict:
@@ -380,8 +388,8 @@ def cmd_compile(args) -> int:
         from . import cli_features
 
         return cli_features.cmd_compile(args, spec)
-    overrides = _overrides(args)
     net = spec.network(args.network)
+    overrides = _overrides(args, net)
     comp = compile_network(spec, net.name, **overrides)
     for w in comp.warnings():
         print(w.render(), file=sys.stderr)
@@ -404,6 +412,7 @@ def cmd_compile(args) -> int:
         ("z", rep["z"], "instances active at once, at most"),
         ("S", rep["S"], "neurons carrying each circuit neuron (redundancy)"),
         ("n", rep["n"], "neurons per block"),
+        ("construction", rep["config"]["construction"], "routed (position-local) or coherent (shared neurons)"),
         ("allocation", alloc["strategy"], "how instances share the neurons of a block"),
         ("capacity", alloc["capacity"], "instances the allocation can hold"),
         ("packing bound", alloc["packing_bound"], "n(n-1)/(S(S-1)): the most any allocation can hold"),
@@ -433,6 +442,7 @@ def cmd_compile(args) -> int:
 def _budget_rows(b) -> tuple[list, list]:
     f, r = b.figures, b.risk
     figures = [
+        ("construction", f["construction"], "routed: position-local layers on a cover-free code; coherent: shared"),
         ("D, L, T", f"{f['D']}, {f['L']}, {f['T']}", "width, ReLU layers, instances"),
         ("d, z, S", f"{f['d']}, {f['z']}, {f['S']}", "lowered width, active at once, redundancy"),
         ("gain, margin", f"{_fmt(f['gain'])}, {_fmt(f['margin'])}", "slope of the clean steps, β"),
@@ -496,8 +506,8 @@ def cmd_budget(args) -> int:
         from . import cli_features
 
         return cli_features.cmd_budget(args, spec)
-    overrides = _overrides(args)
     net = spec.network(args.network)
+    overrides = _overrides(args, net)
     b = budget(spec, net.name, **overrides)
     if args.json:
         sys.stdout.write(json.dumps({"file": args.file, **b.as_dict()}, indent=2) + "\n")
@@ -506,26 +516,30 @@ def cmd_budget(args) -> int:
     record = b.as_dict()
     layers = _layer_rows(record)
     guarantee = ("exact for every promise-keeping input: " if b.guarantee.exact else "none: ") + b.guarantee.reason
-    model = f"{record['model']['name']} ({record['model']['why']})"
+    model = (f"{record['model']['name']} ({record['model']['why']})" if record["model"] else
+             "none: the routed construction has no error terms; its code decides exactness")
     if args.markdown:
         out = [f"## Budget of network `{b.name}` ({args.file})", "", f"**Verdict: {b.verdict}.**", "",
                f"Guarantee: {guarantee}.", ""]
         for title, rows in (("Figures", figures), ("Risk", risk)):
             out += [f"### {title}", "", "| figure | value | meaning |", "|---|---|---|"]
             out += [f"| {a} | {'-' if v is None else v} | {m} |" for a, v, m in rows] + [""]
-        out += ["### Per layer (predicted read-off errors)", "", f"Model: {model}.", "",
-                "| " + " | ".join(LAYER_HEADER) + " |", "|" + "---|" * len(LAYER_HEADER)]
-        out += ["| " + " | ".join(row) + " |" for row in layers] + [""]
+        out += ["### Per layer (predicted read-off errors)", "", f"Model: {model}.", ""]
+        if layers:
+            out += ["| " + " | ".join(LAYER_HEADER) + " |", "|" + "---|" * len(LAYER_HEADER)]
+            out += ["| " + " | ".join(row) + " |" for row in layers] + [""]
         if b.knobs:
             out += ["### Knobs", ""] + [f"- {k}" for k in b.knobs] + [""]
         sys.stdout.write("\n".join(out))
         return EXIT_OK
     print(f"budget of network `{b.name}` of {args.file}: {b.verdict}")
     print()
-    _print_tables([_table("figures", ("figure", "value", "meaning"), figures, right=("value",)),
-                   _table("risk", ("figure", "value", "meaning"), risk, right=("value",)),
-                   _table("per layer: predicted read-off errors (paper: math.md §1.5's formulas)", LAYER_HEADER,
-                          layers, right=LAYER_HEADER[2:])])
+    tables = [_table("figures", ("figure", "value", "meaning"), figures, right=("value",)),
+              _table("risk", ("figure", "value", "meaning"), risk, right=("value",))]
+    if layers:
+        tables.append(_table("per layer: predicted read-off errors (paper: math.md §1.5's formulas)", LAYER_HEADER,
+                             layers, right=LAYER_HEADER[2:]))
+    _print_tables(tables)
     print(f"\nmodel: {model}")
     print(f"guarantee: {guarantee}")
     for k in b.knobs:
@@ -652,16 +666,18 @@ def cmd_verify(args) -> int:
         targets = mode == "adversarial"
         worst = [(str(w["instance"]), w["circuit"], _accuracy(w["bit_accuracy"]), str(w["bits"]))
                  + ((str(w["targeted"]),) if targets else ()) for w in result["worst_instances"]]
-        _print_tables([_table("accuracy", ("figure", "value"), rows, right=("value",)),
-                       _table("per circuit", ("circuit", "kind", "count", "bit accuracy"), per,
-                              right=("count", "bit accuracy")),
-                       _table("per output", ("circuit", "output", "accuracy"), outputs, right=("accuracy",)),
-                       _table("read-off error per layer, measured (predicted by the budget); pairs: the values "
-                              "boolean circuits carry; values wrong: active instances with a pair off by >= 0.5",
-                              VERIFY_LAYER_HEADER, layers, right=VERIFY_LAYER_HEADER[1:]),
-                       _table("least accurate instances",
-                              ("instance", "circuit", "bit accuracy", "bits") + (("as target",) if targets else ()),
-                              worst, right=("bit accuracy", "bits", "as target"))])
+        tables = [_table("accuracy", ("figure", "value"), rows, right=("value",)),
+                  _table("per circuit", ("circuit", "kind", "count", "bit accuracy"), per,
+                         right=("count", "bit accuracy")),
+                  _table("per output", ("circuit", "output", "accuracy"), outputs, right=("accuracy",))]
+        if layers:      # a routed network has no per-instance read-offs at its hidden layers
+            tables.append(_table("read-off error per layer, measured (predicted by the budget); pairs: the values "
+                                 "boolean circuits carry; values wrong: active instances with a pair off by >= 0.5",
+                                 VERIFY_LAYER_HEADER, layers, right=VERIFY_LAYER_HEADER[1:]))
+        tables.append(_table("least accurate instances",
+                             ("instance", "circuit", "bit accuracy", "bits") + (("as target",) if targets else ()),
+                             worst, right=("bit accuracy", "bits", "as target")))
+        _print_tables(tables)
         print()
         if guarantee.exact:
             print(f"guaranteed exact for every promise-keeping input: {guarantee.reason}")
@@ -764,7 +780,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--width", type=int, metavar="D", help="neurons per layer (the declaration's `width`)")
         p.add_argument("--active", type=int, metavar="Z", help="instances active at once, at most (`active`)")
         p.add_argument("--redundancy", type=int, metavar="S", help="neurons per circuit neuron (`redundancy`)")
-        p.add_argument("--allocation", choices=("auto", "prime-step", "affine"), help="allocation strategy")
+        p.add_argument("--construction", choices=("auto", "routed", "coherent"),
+                       help="routed (exact at any z; boolean circuits) or coherent (shared neurons); "
+                            "default auto: routed unless an MLP circuit or a coherent-only option asks otherwise")
+        p.add_argument("--allocation", choices=("auto", "prime-step", "affine", "polynomial"),
+                       help="allocation strategy (polynomial: routed; prime-step, affine: coherent)")
         p.add_argument("--seed", type=int, metavar="N", help="seed of the assignment of supports to instances")
         p.add_argument("--margin", type=float, metavar="B", help="how far below threshold inactive units sit (default 0.1)")
         p.add_argument("--gain", type=float, metavar="G",

@@ -17,18 +17,37 @@ from functools import cached_property
 
 import numpy as np
 
-from .assemble import CompiledNetwork, assemble
-from .embed.allocate import Allocation, allocate, allocate_segregated, capacities, segregated_capacities
+from .assemble import CompiledNetwork, assemble, assemble_routed
+from .embed.allocate import (Allocation, allocate, allocate_routed, allocate_segregated, capacities,
+                             polynomial_capacity, routed_ranges, segregated_capacities)
 from .embed.shuffle import layer_supports
 from .errors import CircuitError, Diagnostic
 from .graph import levels
 from .guarantee import exactness
 from .lower.boolean import lower_boolean
 from .lower.mlp import lower_mlp
+from .lower.routed import lower_routed
 from .lower.small_mlp import DEFAULT_GAIN, SmallMLP
 from .spec import BoolCircuit, Circuit, MLPCircuit, Network, Op, Spec
 
 _LOGIC = (Op.AND, Op.OR, Op.XOR, Op.MAJ)
+DEFAULT_MARGIN = 0.1
+CONSTRUCTIONS = ("auto", "routed", "coherent")
+COHERENT_ALLOCATIONS = ("prime-step", "affine")
+
+
+def resolve_construction(config: Config, circuits) -> str:
+    """The construction "auto" stands for: routed, which is exact at every z (docs/lowering.md),
+    unless a circuit is an MLP circuit (routed computes boolean circuits only) or the config sets
+    something only the coherent construction has (a prime-step or affine allocation, a gain, a
+    margin other than the default, reshuffling, the ALAP schedule, shared ranges of neurons)."""
+    if config.construction != "auto":
+        return config.construction
+    coherent_only = (config.allocation in COHERENT_ALLOCATIONS or config.gain is not None or config.shuffle
+                     or config.schedule != "asap" or not config.segregate or config.margin != DEFAULT_MARGIN)
+    if coherent_only or any(not isinstance(c, BoolCircuit) for c in circuits):
+        return "coherent"
+    return "routed"
 
 
 @dataclass(frozen=True)
@@ -38,7 +57,7 @@ class Config:
     S: int | None = None        # redundancy; None: the smallest S that fits T (S + 1 at z >= 2 when better)
     allocation: str = "auto"    # "auto", "prime-step" or "affine"
     seed: int = 0
-    margin: float = 0.1         # β: how far below threshold an inactive unit sits (see below)
+    margin: float = DEFAULT_MARGIN  # β (coherent): how far below threshold an inactive unit sits
     # A fresh permutation of the supports at every layer (math.md §1.3). Off by default: measured
     # with the step lowering, a fixed assignment is better in every z >= 2 case tried (16 of 16,
     # by up to 21 points) and within a few points either way at z = 1; reshuffling decorrelates
@@ -51,10 +70,17 @@ class Config:
     # Several circuit types: give each its own range of neurons, so that instances of different
     # types never share one (measured: a neighbour of another type breaks the active instance).
     segregate: bool = True
+    # "routed": hidden layers are position-local, instances meet only in the input and the
+    # read-out, on a z-cover-free code (exact at every z; boolean circuits). "coherent": every
+    # instance reads its S neurons at every layer (shared-neuron lowering with clean steps; exact
+    # at z = 1, and the one for MLP circuits). "auto" (`resolve_construction`): routed unless
+    # the network has an MLP circuit or a setting only the coherent construction has.
+    construction: str = "auto"
 
     @classmethod
     def for_network(cls, net: Network, **overrides) -> "Config":
-        config = cls(D=net.D, z=net.z, S=net.S, allocation=net.allocation, seed=net.seed)
+        config = cls(D=net.D, z=net.z, S=net.S, allocation=net.allocation, seed=net.seed,
+                     construction=net.construction)
         return replace(config, **overrides)
 
 
@@ -230,6 +256,15 @@ def plan_network(spec: Spec, network: str | None = None, **overrides) -> Plan:
                                       f"{T} instances of network `{net.name}`",
                                       hint=f"at most {T} instances can be active at once"))
 
+    if config.construction not in CONSTRUCTIONS:
+        raise CircuitError(Diagnostic(f"unknown construction {config.construction!r}",
+                                      expected=", ".join(CONSTRUCTIONS)))
+    config = replace(config, construction=resolve_construction(config, circuits))
+    if config.construction == "routed":
+        return _plan_routed(net.name, config, circuits, counts)
+    if config.allocation == "polynomial":
+        raise CircuitError(Diagnostic("the polynomial allocation belongs to the routed construction",
+                                      hint='use allocation "auto", "prime-step" or "affine" with the coherent one'))
     if config.gain is not None and not (config.gain > 2 and math.isfinite(config.gain)):
         raise CircuitError(Diagnostic(f"the step gain must be a finite number above 2, got {config.gain}",
                                       hint="leave it unset for the default, 2·S"))
@@ -249,6 +284,67 @@ def plan_network(spec: Spec, network: str | None = None, **overrides) -> Plan:
     allocation, supports, perms = _place(config, counts, d, L, n)
     plan = Plan(net.name, config, circuits, counts, tuple(types), allocation, supports, perms, n)
     return _larger_redundancy(plan) if chosen and config.z >= 2 else plan
+
+
+def routed_code(counts: tuple[int, ...], n: int, z: int, S: int | None = None) -> tuple[int, int] | None:
+    """(S, λ) of the routed construction: the smallest code degree λ whose S = λz + 1 positions
+    per instance hold every type in its own range (with S given, λ = (S − 1) // z); None if none."""
+    if S is not None:
+        lam = (S - 1) // z
+        return (S, lam) if routed_ranges(counts, n, S, lam) is not None else None
+    lam = 0
+    while lam * z + 1 <= n:
+        S = lam * z + 1
+        if routed_ranges(counts, n, S, lam) is not None:
+            return S, lam
+        lam += 1
+    return None
+
+
+def _plan_routed(name: str, config: Config, circuits: tuple[Circuit, ...], counts: tuple[int, ...]) -> "Plan":
+    """The routed construction's plan: for each code degree λ from 0, lower every circuit for it
+    (a collision-capable position needs the wipe units), and take the first λ whose code holds
+    every type at the width that lowering leaves (n = D // d)."""
+    clash = [name for name, bad in (("allocation " + repr(config.allocation), config.allocation in COHERENT_ALLOCATIONS),
+                                     ("a gain", config.gain is not None), ("reshuffling", config.shuffle),
+                                     ("a margin", config.margin != DEFAULT_MARGIN),
+                                     ("the ALAP schedule", config.schedule != "asap"),
+                                     ("shared ranges (segregate off)", not config.segregate)) if bad]
+    if clash:
+        raise CircuitError(Diagnostic(f"{clash[0]} belongs to the coherent construction, not the routed one",
+                                      hint="drop it, or compile with the coherent construction"))
+    mlp = [c.name for c in circuits if not isinstance(c, BoolCircuit)]
+    if mlp:
+        raise CircuitError(Diagnostic(
+            f"the routed construction computes boolean circuits only; `{mlp[0]}` is an MLP circuit "
+            f"(its real outputs would be scaled by how many of an instance's positions collide)",
+            hint="compile it with the coherent construction (--construction coherent)"))
+    T, z = sum(counts), config.z
+    best = (0, 0, 0, 0, 0)                  # (capacity, λ, S, d, n) of the largest code tried
+    lam = (config.S - 1) // z if config.S is not None else 0
+    while True:
+        S = config.S if config.S is not None else lam * z + 1
+        types = [lower_routed(c, z, S, lam) for c in circuits]
+        d = max(t.d for t in types)
+        n = config.D // d
+        if n >= 1 and routed_code(counts, n, z, S) is not None:
+            break
+        best = max(best, (polynomial_capacity(n, S, lam) if n >= S else 0, lam, S, d, n))
+        if config.S is not None or lam * z + 1 > n:
+            cap, b_lam, b_S, b_d, b_n = best
+            raise CircuitError(Diagnostic(
+                f"width D = {config.D} is narrower than {T} instances need in the routed construction: the "
+                f"largest code that fits holds {cap} (degree {b_lam}, S = {b_S} positions per instance; the "
+                f"lowered width d = {b_d} leaves n = {b_n} positions)",
+                hint="raise the width D, use fewer instances" +
+                     (", or leave S unset so the compiler picks the code" if config.S is not None else "")))
+        lam += 1
+    L = max(t.L for t in types)
+    allocation = allocate_routed(counts, n, S, lam)
+    supports = np.broadcast_to(allocation.supports[None], (L + 1,) + allocation.supports.shape).copy()
+    perms = np.broadcast_to(np.arange(T)[None], (L + 1, T)).copy()
+    config = replace(config, S=S, gain=None, margin=0.0, shuffle=False)
+    return Plan(name, config, circuits, counts, tuple(types), allocation, supports, perms, n)
 
 
 def _larger_redundancy(plan: "Plan") -> "Plan":
@@ -310,6 +406,7 @@ def with_counts(plan: Plan, counts: tuple[int, ...]) -> Plan:
 def compile_network(spec: Spec, network: str | None = None, **overrides) -> Compilation:
     """Compile the named network declaration (the only one, by default) of a Spec."""
     plan = plan_network(spec, network, **overrides)
-    network_ = assemble(plan.types, plan.type_of, plan.supports, plan.n)   # assemble
+    build = assemble_routed if plan.config.construction == "routed" else assemble
+    network_ = build(plan.types, plan.type_of, plan.supports, plan.n)      # assemble
     return Compilation(network_, plan.config, plan.allocation, plan.circuits, plan.counts, plan.permutations,
                        plan.name, spec.source_hash)

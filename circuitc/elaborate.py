@@ -16,7 +16,7 @@ import numpy as np
 from .errors import Collector, SourceMap, Span, did_you_mean
 from .expand import BUILTINS, MAX_WIDTH, CircuitBuilder
 from .intexpr import INT_LIMIT, IntEvaluator, Skip
-from .spec import (ALLOCATIONS, ACTIVATIONS, BoolCircuit, Circuit, FeatureSet, InstanceGroup, Layer,
+from .spec import (ALLOCATIONS, ACTIVATIONS, CONSTRUCTIONS, BoolCircuit, Circuit, FeatureSet, InstanceGroup, Layer,
                    MLPCircuit, Network, Port, Spec)
 from .syntax import ast
 from .weights import WeightFileError, read_tensor
@@ -25,7 +25,7 @@ MAX_NESTING = 64
 Definition = Union[ast.CircuitDef, ast.MLPDef, Circuit]  # a Circuit here was imported from a netlist
 
 FEATURE_KNOBS = ("active", "embed", "seed")
-NETWORK_KNOBS = ("active", "width", "redundancy", "allocation", "seed")
+NETWORK_KNOBS = ("active", "width", "redundancy", "allocation", "seed", "construction")
 
 
 class Elaborator:
@@ -434,17 +434,19 @@ class Elaborator:
                                              "`redundancy` (neurons per circuit neuron, at most the width)")
             if "seed" in knobs:
                 values["seed"] = self._int_knob(knobs["seed"], 0, INT_LIMIT - 1, "`seed`")
-            if "allocation" in knobs:
-                k = knobs["allocation"]
-                if not isinstance(k.value, str) or k.value not in ALLOCATIONS:
-                    shown = k.value if isinstance(k.value, str) else "an unquoted value"
-                    c.error(f"unknown allocation {shown!r}" if isinstance(k.value, str) else
-                            "`allocation` takes a quoted strategy name", k.span,
-                            expected=", ".join(f'"{a}"' for a in ALLOCATIONS),
-                            hint=did_you_mean(shown, ALLOCATIONS) if isinstance(k.value, str) else
-                            'write allocation = "affine";')
-                else:
-                    values["allocation"] = k.value
+            for key, allowed, example, what in (("allocation", ALLOCATIONS, "affine", "strategy"),
+                                                ("construction", CONSTRUCTIONS, "routed", "construction")):
+                if key in knobs:
+                    k = knobs[key]
+                    if not isinstance(k.value, str) or k.value not in allowed:
+                        shown = k.value if isinstance(k.value, str) else "an unquoted value"
+                        c.error(f"unknown {key} {shown!r}" if isinstance(k.value, str) else
+                                f"`{key}` takes a quoted {what} name", k.span,
+                                expected=", ".join(f'"{a}"' for a in allowed),
+                                hint=did_you_mean(shown, allowed) if isinstance(k.value, str) else
+                                f'write {key} = "{example}";')
+                    else:
+                        values[key] = k.value
         except Skip:
             pass
         if len(c.diagnostics) > before and c.has_errors:

@@ -31,7 +31,18 @@ circuit type) meet these conditions for S <= 6 (β <= 1/(2(S − 1))). What the 
 the checks below test: every type boolean (an MLP circuit's units are not steps), no two types
 sharing a neuron, G >= 2·S, and β within the bound.
 
-The same argument shows why z >= 2 has no such guarantee: with two active instances a block can
+**The routed construction (any z).** Hidden layers are position-local, so a position computes
+from the sum of the layer-0 vectors routed to it: exactly its instance's circuit when one active
+instance is there, 0 (and `empty` = 1) when none is, and 0 after the wipe at layer 2 when several
+are (lower/routed.py). If the supports form a code in which two share at most λ positions and
+S >= λz + 1, then with at most z active instances an active instance t meets the other z − 1 in
+at most λ(z − 1) positions, so at least c0 = S − λ(z − 1) >= 1 of its positions are clean and none
+is empty: its read-out (S/c0)·mean(out − K·empty) is c·f/c0 with c >= c0, decoded exactly; an
+inactive instance has at most λz non-empty positions, so at least one is empty, and with
+K = λz + 1 it reads at most −1/c0, decoded 0. Nothing here depends on the depth, the inputs, T
+or the load of a position.
+
+The same argument (for the coherent construction) shows why z >= 2 has no such guarantee there: with two active instances a block can
 hold Λ_t·P^t + Λ_u·P^u, a mixture of two circuits' values, which no step can sort out.
 """
 
@@ -82,6 +93,8 @@ def exactness(plan) -> Guarantee:
     own, `Compilation.guarantee`)."""
     types, type_of, supports, n = plan.types, plan.type_of, plan.supports, plan.n
     S, margin = plan.config.S, plan.config.margin
+    if plan.config.construction == "routed":
+        return _routed(plan)
     if supports_disjoint(supports):
         return Guarantee(True, "no two instances share a neuron in any layer")
     z = plan.config.z
@@ -104,3 +117,20 @@ def exactness(plan) -> Guarantee:
         return Guarantee(False, failed[0], tuple(failed))
     return Guarantee(True, "one active instance: every neighbour computes an exact copy of it "
                            f"(boolean steps of slope G = {gain:g} >= 2·S, β = {margin:g}, one type per neuron)")
+
+
+def _routed(plan) -> Guarantee:
+    z, S, alloc = plan.config.z, plan.config.S, plan.allocation
+    lam = alloc.max_shared
+    failed = []
+    if not all(ty.routed and ty.kind == "boolean" for ty in plan.types):
+        failed.append("the routed guarantee needs boolean circuits lowered for routing")
+    if S < lam * z + 1:
+        failed.append(f"S = {S} is below λz + 1 = {lam * z + 1} (two supports share up to λ = {lam} positions): "
+                      f"{z} active instances can cover another's positions")
+    if failed:
+        return Guarantee(False, failed[0], tuple(failed))
+    c0 = S - lam * (z - 1)
+    return Guarantee(True, f"routed: any two instances share at most λ = {lam} of their S = {S} positions and "
+                           f"S >= λz + 1, so with z = {z} active every active instance keeps at least {c0} clean "
+                           f"position{'s' if c0 > 1 else ''} and every inactive one an empty position")

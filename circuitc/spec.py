@@ -235,7 +235,8 @@ class InstanceGroup:
 
 
 # Allocation strategies a network may request; "auto" lets the compiler pick.
-ALLOCATIONS = ("auto", "prime-step", "affine")
+ALLOCATIONS = ("auto", "prime-step", "affine", "polynomial")
+CONSTRUCTIONS = ("auto", "routed", "coherent")
 
 
 @dataclass(frozen=True)
@@ -253,6 +254,7 @@ class Network:
     S: int | None = None
     allocation: str = "auto"
     seed: int = 0
+    construction: str = "auto"
     span: Span | None = _span_field()
 
     @property

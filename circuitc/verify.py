@@ -426,8 +426,8 @@ def verify(comp: Compilation, samples: int = 10_000, batch: int = 1024, seed: in
     random target and its z − 1 most overlapping instances) or "exhaustive" (every active set of
     1..z instances × every input combination; `samples` is ignored, and more than `max_rows` rows
     or an MLP circuit is refused with a CircuitError). `layer_errors=False` skips the per-layer
-    read-off diagnostics ("layers" is then empty); the rows drawn, and so every accuracy figure,
-    stay the same.
+    read-off diagnostics ("layers" is then empty, as it always is for a routed network); the rows
+    drawn, and so every accuracy figure, stay the same.
 
     The result holds "mode", "samples" (the rows checked), bit and instance accuracy, "per_circuit"
     ({circuit: accuracy}), "per_output" ({circuit: [(output bit, accuracy), ...]}, None for MLP
@@ -440,6 +440,9 @@ def verify(comp: Compilation, samples: int = 10_000, batch: int = 1024, seed: in
         raise ValueError(f"batch must be 1 or more, got {batch}")
     net = comp.network
     z = comp.config.z
+    # A routed network reads no instance at its hidden layers (positions are not instances'), so
+    # the per-layer read-offs, which measure the coherent construction's error terms, do not apply.
+    layer_errors = layer_errors and comp.config.construction != "routed"
     rng = np.random.default_rng(seed)
     if mode == "exhaustive":
         samples = _check_exhaustive(comp, max_rows)

@@ -21,8 +21,8 @@ SOURCE = """
 circuit chain { in x[4]; out y[2];
     a = x[0] ^ x[1]; b = x[2] | ~x[3]; c = a & b; e = a ^ x[2]; y[0] = c | e; y[1] = c ^ ~e; }
 network one { use chain * 600; active = 1; width = 1024; }
-network two { use chain * 600; active = 2; width = 1024; }
-network apart { use chain * 40; active = 3; width = 1024; }
+network two { use chain * 600; active = 2; width = 1024; construction = "coherent"; }
+network apart { use chain * 40; active = 3; width = 1024; construction = "coherent"; }
 """
 
 
@@ -88,12 +88,12 @@ def test_cli_budget(tmp_path, capsys):
     assert "T / capacity" in out and "guarantee: exact for every promise-keeping input" in out
     # S = 2 given: the default would take S = 3, which this circuit holds (test below)
     assert cli.main(["budget", str(EXAMPLES / "adders_network.circ"), "--active", "2", "--redundancy", "2",
-                     "--json"]) == 0
+                     "--construction", "coherent", "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
     assert record["verdict"] in ("at risk", "over budget") and record["guarantee"]["exact"] is False
     assert record["figures"]["z"] == 2 and record["knobs"]
     assert cli.main(["budget", str(EXAMPLES / "adders_network.circ"), "--active", "2", "--redundancy", "2",
-                     "--markdown"]) == 0
+                     "--construction", "coherent", "--markdown"]) == 0
     md = capsys.readouterr().out
     assert md.startswith("## Budget of network `adders`") and "| random rows at risk |" in md and "### Knobs" in md
     assert "### Per layer" in md and "| 1 | at risk |" in md and "Model: coherent" in md
@@ -142,7 +142,9 @@ def test_budget_of_every_example_network(path, name, capsys):
     # Every shipped network is guaranteed, except budget_levels.circ's, one per verdict by design.
     want = {"close": "expected", "crowded": "at risk", "packed": "over budget"}.get(name, "guaranteed")
     assert record["network"] == name and record["verdict"] == want
-    assert len(record["layers"]) == record["figures"]["L"] + 1
+    # Per-layer predictions belong to the coherent construction; a routed network has none to make.
+    coherent = record["figures"]["construction"] == "coherent"
+    assert len(record["layers"]) == (record["figures"]["L"] + 1 if coherent else 0)
 
 
 def test_compile_stores_and_verify_shows_the_budget(tmp_path, capsys):
@@ -165,17 +167,18 @@ def test_the_s_knob_when_a_larger_s_absorbs_a_neighbour():
     from circuitc.compile import plan_network, with_redundancy
 
     spec = circuitc.load_spec(EXAMPLES / "adders_network.circ")
-    b = budget(spec, z=2, S=2)
+    co = {"construction": "coherent"}
+    b = budget(spec, z=2, S=2, **co)
     knob = [k for k in b.knobs if k.startswith("raise S to 3")]
     assert knob and b.verdict == "at risk"
-    plan3 = with_redundancy(plan_network(spec, z=2, S=2), 3)
+    plan3 = with_redundancy(plan_network(spec, z=2, S=2, **co), 3)
     assert plan3.config.S == 3 and plan3.config.gain == 6 and plan3.types[0].gain == 6
-    b3 = budget(spec, z=2, S=3)
+    b3 = budget(spec, z=2, S=3, **co)
     assert b3.verdict == "expected" and b3.risk["instances_wrong"] < b.risk["instances_wrong"] / 2
     # left to itself, the compiler takes the knob: S = 3 at z = 2, the smallest S at z = 1
-    assert plan_network(spec, z=2).config.S == 3 and plan_network(spec).config.S == 2
-    assert budget(spec, z=2).verdict == "expected"
-    measured = verify(compile_network(spec, z=2), samples=3000, seed=1, layer_errors=False)
+    assert plan_network(spec, z=2, **co).config.S == 3 and plan_network(spec, **co).config.S == 2
+    assert budget(spec, z=2, **co).verdict == "expected"
+    measured = verify(compile_network(spec, z=2, **co), samples=3000, seed=1, layer_errors=False)
     assert measured["instance_accuracy"] >= 0.999
 
 

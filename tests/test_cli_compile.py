@@ -116,9 +116,10 @@ def test_overrides_replace_the_declaration(source, tmp_path, capsys):
     record = json.loads(ok(capsys, "compile", source, "-o", tmp_path / "net", "--width", "512", "--active", "2",
                            "--redundancy", "3", "--allocation", "prime-step", "--seed", "7", "--margin", "0.25",
                            "--json"))
+    # --allocation prime-step (like --margin) belongs to the coherent construction, which it implies
     assert record["report"]["config"] == {"D": 512, "z": 2, "S": 3, "allocation": "prime-step", "seed": 7,
                                           "margin": 0.25, "shuffle": False, "schedule": "asap", "gain": 6.0,
-                                          "segregate": True}
+                                          "segregate": True, "construction": "coherent"}
     assert record["report"]["allocation"]["strategy"] == "prime-step"
     loaded = load(tmp_path / "net")
     assert (loaded.config.D, loaded.config.z, loaded.network.S, loaded.network.margin) == (512, 2, 3, 0.25)
@@ -147,8 +148,16 @@ def test_output_is_never_replaced_without_force(source, tmp_path, capsys):
     (["compile", "{tmp}/missing.circ", "-o", "{tmp}/net"], "cannot find"),
     (["compile", "{src}", "-o", "{tmp}/net", "--network", "nope"], "no network named `nope`"),
     (["compile", "{src}", "-o", "{tmp}/net", "--active", "41"], "z = 41 must lie between 1 and the 40 instances"),
-    (["compile", "{src}", "-o", "{tmp}/net", "--width", "12"], "narrower than two blocks"),
-    (["compile", "{src}", "-o", "{tmp}/net", "--redundancy", "12"], "do not fit"),
+    (["compile", "{src}", "-o", "{tmp}/net", "--width", "12", "--construction", "coherent"], "narrower than two blocks"),
+    (["compile", "{src}", "-o", "{tmp}/net", "--redundancy", "12", "--construction", "coherent"], "do not fit"),
+    (["compile", "{src}", "-o", "{tmp}/net", "--width", "12"], "narrower than 40 instances need in the routed"),
+    (["compile", "{src}", "-o", "{tmp}/net", "--width", "100", "--redundancy", "40"], "the largest code that fits"),
+    (["compile", "{src}", "-o", "{tmp}/net", "--construction", "routed", "--margin", "0.2"],
+     "--margin belongs to the coherent construction"),
+    (["compile", "{src}", "-o", "{tmp}/net", "--construction", "routed", "--gain", "5"],
+     "a gain belongs to the coherent construction"),
+    (["compile", "{src}", "-o", "{tmp}/net", "--construction", "coherent", "--allocation", "polynomial"],
+     "the polynomial allocation belongs to the routed construction"),
     (["compile", "{src}", "-o", "{tmp}/no/such/dir"], "does not exist"),
     (["compile", "{src}", "-o", "{tmp}/net", "--width", "0"], "--width must be 1 or more"),
     (["compile", "{src}", "-o", "{tmp}/net", "--margin", "-1"], "--margin must be a finite number >= 0"),

@@ -35,7 +35,7 @@ def spec():
 
 
 def test_pass_list_builds_a_network(spec):
-    comp = compile_network(spec, "small")
+    comp = compile_network(spec, "small", construction="coherent")
     net = comp.network
     rep = comp.report()
     assert net.T == 12 and rep["T"] == 12 and rep["z"] == 2
@@ -82,8 +82,9 @@ def test_compilation_is_deterministic(spec):
 def test_config_overrides_and_refusals(spec):
     comp = compile_network(spec, "small", S=3, allocation="prime-step")
     assert comp.config.S == 3 and comp.allocation.strategy == "prime-step"
+    assert comp.config.construction == "coherent"          # a prime-step allocation implies it
     with pytest.raises(circuitc.CircuitError, match="do not fit"):
-        compile_network(spec, "small", S=40)
+        compile_network(spec, "small", S=40, construction="coherent")
     with pytest.raises(circuitc.CircuitError, match="narrower"):
         compile_network(spec, "small", D=12)
     assert Config.for_network(spec.network("small")).D == 512
@@ -141,7 +142,7 @@ def test_pairs_reject_common_mode_interference():
     # Overlapping supports at z = 1: neurons of the active instance pick up large read-off errors,
     # but both neurons of a pair pick up the same error, so the values it carries stay exact.
     spec = circuitc.parse("circuit fa { in a, b, c; out s, co; s = xor(a, b, c); co = maj(a, b, c); }"
-                          "network n { use fa * 400; active = 1; width = 512; }")
+                          "network n { use fa * 400; active = 1; width = 512; construction = \"coherent\"; }")
     result = verify(compile_network(spec), samples=2000, seed=6)
     last = result["layers"][-1]
     assert result["bit_accuracy"] == 1.0
@@ -181,7 +182,7 @@ def test_default_gain_makes_overlapping_neighbours_harmless_at_z1():
     # instance exactly and the network is exact under random and adversarial rows; at a gain
     # that lets neighbours compute fractions of it, they break it (measured 0.79 at 2.5, 0.88 at 3).
     spec = circuitc.parse('include "ripple_adder.circ";\n'
-                          "network n { use ripple_adder<N=4> * 300; active = 1; width = 1024; }",
+                          "network n { use ripple_adder<N=4> * 300; active = 1; width = 1024; construction = \"coherent\"; }",
                           base_dir=EXAMPLES)
     comp = compile_network(spec)
     assert comp.network.S == 2 and comp.config.gain == 4.0
@@ -193,5 +194,5 @@ def test_default_gain_makes_overlapping_neighbours_harmless_at_z1():
 def test_gain_is_checked(spec):
     with pytest.raises(circuitc.CircuitError, match="gain must be a finite number above 2"):
         compile_network(spec, "small", gain=2.0)
-    assert compile_network(spec, "small", S=3).config.gain == 6.0
+    assert compile_network(spec, "small", S=3, construction="coherent").config.gain == 6.0
     assert compile_network(spec, "small", S=3, gain=5.0).network.types[0].gain == 5.0

@@ -18,9 +18,9 @@ from circuitc.verify import verify
 SOURCE = """
 circuit chain { in x[4]; out y[2];
     a = x[0] ^ x[1]; b = x[2] | ~x[3]; c = a & b; e = a ^ x[2]; y[0] = c | e; y[1] = c ^ ~e; }
-network small { use chain * 5; active = 2; width = 512; }
-network one { use chain * 200; active = 1; width = 512; }
-network two { use chain * 150; active = 2; width = 1024; }
+network small { use chain * 5; active = 2; width = 512; construction = "coherent"; }
+network one { use chain * 200; active = 1; width = 512; construction = "coherent"; }
+network two { use chain * 150; active = 2; width = 1024; construction = "coherent"; }
 """
 
 MLP = """

@@ -63,14 +63,14 @@ def network(spec_text, z=1, width=1024, extra=""):
 
 
 def test_when_the_guarantee_is_claimed():
-    exact = compile_network(network("use full_adder * 300; use add2 * 200;"))
+    exact = compile_network(network("use full_adder * 300; use add2 * 200;"), construction="coherent")
     g = exact.guarantee
     assert g.exact and "one active instance" in g.reason
     assert exact.report()["guarantee"]["exact"]
     assert verify(exact, samples=2000, seed=3, mode="adversarial")["bit_accuracy"] == 1.0
 
     cases = {
-        "z = 2": compile_network(network("use full_adder * 300;", z=2)),
+        "z = 2": compile_network(network("use full_adder * 300;", z=2), construction="coherent"),
         "MLP circuit": compile_network(network("use tiny * 300;")),
         "share neurons": compile_network(network("use full_adder * 300; use add2 * 200;"), segregate=False),
         "below 2·S": compile_network(network("use full_adder * 300;"), gain=3.0),

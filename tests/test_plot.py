@@ -32,6 +32,7 @@ network small {
     active = 2;
     width = 256;
     seed = 1;
+    construction = "coherent";  # the plot draws per-layer read-offs, which routed networks have none of
 }
 """
 

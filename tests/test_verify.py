@@ -23,7 +23,7 @@ circuit halves {
 circuit gates { in a, b; out y, z; y = a & ~b; z = a | b; }
 mlp tiny { in x[2]; out y; layer relu { weights = [[1, -1], [-1, 1]]; } layer linear { weights = [[1, 1]]; } }
 network thirty { use full_adder * 18; use halves * 12; active = 3; width = 160; seed = 1; }
-network crowded { use full_adder * 1000; active = 2; width = 1024; }
+network crowded { use full_adder * 1000; active = 2; width = 1024; construction = "coherent"; }
 network small { use full_adder * 6; use gates * 6; active = 2; width = 512; seed = 3; }
 network four { use full_adder * 4; active = 2; width = 512; }
 network pairs { use full_adder * 2; use gates * 2; active = 2; width = 512; }

@@ -17,6 +17,16 @@ its S neurons) picks up at most 1/S of any other circuit's activation. Two strat
 
 No allocation with overlap ≤ 1 can exceed the pair-packing bound n(n−1)/(S(S−1)).
 
+The routed construction (compile.Config.construction) uses a third, which lets two supports share
+up to λ neurons ("positions" there):
+
+- **polynomial** (a Reed–Solomon code): with q the largest prime >= S with S·q <= n, instance t is
+  the polynomial P_t(x) = Σ_i c_i x^i of degree <= λ whose coefficients are t's digits in base q,
+  and its support is {x·q + P_t(x) mod q : x = 0..S−1}. Two distinct polynomials of degree <= λ
+  agree on at most λ points, so two supports share at most λ positions, and there are q^(λ+1) of
+  them. With S >= λz + 1 no support is covered by z others (a z-cover-free family), which is what
+  the routed construction needs. λ = 0 with S = 1 is the partition: one position per instance.
+
 A network of several circuit types can give each type its own range of neurons
 (`allocate_segregated`), so instances of different types never share a neuron: measured
 (docs/lowering.md, "Mixing circuit types"), an inactive instance that shares a neuron with an active
@@ -33,7 +43,7 @@ import numpy as np
 
 from ..errors import CircuitError, Diagnostic
 
-STRATEGIES = ("prime-step", "affine")
+STRATEGIES = ("prime-step", "affine")      # the coherent construction's; routed uses "polynomial"
 
 
 def _primes_below(limit: int) -> np.ndarray:
@@ -151,6 +161,37 @@ def affine_supports(n: int, S: int, count: int | None = None) -> np.ndarray:
     return x[None, :] * q + y
 
 
+# ---------------------------------------------------------------- polynomial (Reed–Solomon)
+
+def polynomial_prime(n: int, S: int) -> int | None:
+    """q of the polynomial code: the largest prime >= S with S·q <= n (for S = 1, any q: n)."""
+    if S == 1:
+        return n if n >= 1 else None
+    return affine_prime(n, S)
+
+
+def polynomial_capacity(n: int, S: int, degree: int) -> int:
+    q = polynomial_prime(n, S)
+    return 0 if q is None else q ** (degree + 1)
+
+
+def polynomial_supports(q: int, S: int, degree: int, count: int) -> np.ndarray:
+    """The supports of instances 0..count−1 in the code of prime q (q^(degree+1) >= count), shape
+    (count, S): instance t's polynomial has the base-q digits of t as coefficients, lowest first,
+    so the first q instances are the constant polynomials, which share no position."""
+    if count > q ** (degree + 1):
+        raise ValueError(f"{count} instances exceed the {q ** (degree + 1)} polynomials of degree {degree} over F_{q}")
+    t = np.arange(count, dtype=np.int64)
+    x = np.arange(S, dtype=np.int64)
+    y = np.zeros((count, S), dtype=np.int64)
+    power = np.ones(S, dtype=np.int64)
+    for _ in range(degree + 1):                  # Horner would need the digits reversed; λ is small
+        y = (y + (t % q)[:, None] * power[None, :]) % q
+        t //= q
+        power = (power * x) % q
+    return x[None, :] * q + y
+
+
 # ---------------------------------------------------------------- choosing and checking
 
 @dataclass(frozen=True, eq=False)
@@ -162,14 +203,21 @@ class Allocation:
     S: int
     supports: np.ndarray      # (T, S) neuron indices in [0, n), ascending in each row
     capacity: int             # supports the strategy offers at (n, S)
+    degree: int | None = None  # polynomial: the code's degree λ (two supports share <= λ)
 
     @property
     def T(self) -> int:
         return int(self.supports.shape[0])
 
     @property
-    def packing_bound(self) -> int:
-        return packing_bound(self.n, self.S)
+    def packing_bound(self) -> int | None:
+        """The pair-packing bound, which holds for supports sharing at most one neuron."""
+        return packing_bound(self.n, self.S) if self.S >= 2 and self.max_shared <= 1 else None
+
+    @property
+    def max_shared(self) -> int:
+        """The most neurons two supports can share, by construction."""
+        return self.degree if self.degree is not None else 1
 
     @property
     def fill(self) -> float:
@@ -185,7 +233,8 @@ class Allocation:
         return {"strategy": self.strategy, "n": self.n, "S": self.S, "T": self.T,
                 "capacity": self.capacity, "packing_bound": self.packing_bound,
                 "fill": round(self.fill, 4), "load_min": int(load.min()), "load_max": int(load.max()),
-                "neurons_used": int((load > 0).sum())}
+                "neurons_used": int((load > 0).sum()),
+                **({"degree": self.degree} if self.degree is not None else {})}
 
 
 def max_overlap(supports: np.ndarray) -> int:
@@ -309,3 +358,50 @@ def allocate_segregated(counts, n: int, S: int, strategy: str = "auto", *, d: in
         parts.append(np.sort(build(int(size), S, count), axis=1) + start)
         start += int(size)
     return Allocation(strategy, n, S, np.concatenate(parts), caps[strategy])
+
+
+# ---------------------------------------------------------------- the routed construction's code
+
+def routed_ranges(counts, n: int, S: int, degree: int) -> list[int] | None:
+    """Per instance type, the prime q of its own range of S·q positions: the smallest prime >= S
+    whose q^(degree+1) codewords hold the type's instances (for a single type the largest that
+    fits, spreading the instances); None when the ranges do not fit in n positions."""
+    counts = [int(c) for c in counts]
+    if S == 1:                                   # degree 0: one position per instance
+        return counts if sum(counts) <= n else None
+    if len(counts) == 1:
+        q = affine_prime(n, S)
+        return [q] if q is not None and q ** (degree + 1) >= counts[0] else None
+    primes = _primes_below(n + 2)
+    qs = []
+    for c in counts:
+        need = max(S, int(np.ceil(c ** (1.0 / (degree + 1)) - 1e-9)))
+        while need ** (degree + 1) < c:
+            need += 1
+        fit = primes[primes >= need]
+        if not len(fit):
+            return None
+        qs.append(int(fit[0]))
+    return qs if S * sum(qs) <= n else None
+
+
+def allocate_routed(counts, n: int, S: int, degree: int) -> Allocation:
+    """Polynomial-code supports for instances grouped by type (type 0's first), each type in its own
+    range of positions (`routed_ranges`). Refuses with the numbers when they do not fit."""
+    qs = routed_ranges(counts, n, S, degree)
+    if qs is None:
+        raise CircuitError(Diagnostic(
+            f"{sum(counts)} instances do not fit a degree-{degree} code of S = {S} positions in n = {n}",
+            hint="raise the width D, use fewer instances, or leave S unset so the compiler picks the degree"))
+    parts, start = [], 0
+    for count, q in zip(counts, qs):
+        if S == 1:
+            parts.append(start + np.arange(count, dtype=np.int64)[:, None])
+            start += count
+        else:
+            parts.append(np.sort(polynomial_supports(q, S, degree, count), axis=1) + start)
+            start += S * q
+    capacity = sum(qs) if S == 1 else sum(q ** (degree + 1) for q in qs)
+    if S == 1:
+        capacity = n if len(qs) == 1 else capacity
+    return Allocation("polynomial", n, S, np.concatenate(parts), capacity, degree)

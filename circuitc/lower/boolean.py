@@ -55,7 +55,8 @@ class _Base:
     input_neuron: int | None = None
 
 
-def _gate_function(op: Op, k: int):
+def gate_function(op: Op, k: int):
+    """The value of a k-input AND, OR, XOR or MAJ as a function of the sum s of its inputs."""
     if op is Op.AND:
         return lambda s: int(s >= k)
     if op is Op.OR:
@@ -65,6 +66,23 @@ def _gate_function(op: Op, k: int):
     if op is Op.MAJ:
         return lambda s: int(s >= (k + 1) // 2)
     raise AssertionError(op)  # pragma: no cover
+
+
+def fold_wires(circuit: BoolCircuit, value: dict, gate) -> None:
+    """Give every wire of `circuit` its affine form (c, a, base): value c·on + a·x_base, base None
+    for a constant. `value` holds the inputs' forms; constants, BUF and NOT are folded into forms
+    (NOT x = on − x), and `gate(op, [forms of its inputs])` makes the form of every other gate."""
+    lv = wire_levels(circuit)
+    for g in sorted(circuit.gates, key=lambda g: lv[g.out]):   # any topological order will do
+        if g.op is Op.CONST0 or g.op is Op.CONST1:
+            value[g.out] = (int(g.op is Op.CONST1), 0, None)
+        elif g.op is Op.BUF:
+            value[g.out] = value[g.args[0]]
+        elif g.op is Op.NOT:
+            cc, a, b = value[g.args[0]]
+            value[g.out] = (1 - cc, -a, b)
+        else:
+            value[g.out] = gate(g.op, [value[x] for x in g.args])
 
 
 SCHEDULES = ("asap", "alap")
@@ -138,17 +156,7 @@ class _Lowering:
         for k, bit in enumerate(c.input_bits):
             self.bases.append(_Base(home=0, input_neuron=FIRST_FREE + k))
             value[bit] = (0, 1, len(self.bases) - 1)
-        lv = wire_levels(c)
-        for g in sorted(c.gates, key=lambda g: lv[g.out]):   # any topological order will do
-            if g.op is Op.CONST0 or g.op is Op.CONST1:
-                value[g.out] = (int(g.op is Op.CONST1), 0, None)
-            elif g.op is Op.BUF:
-                value[g.out] = value[g.args[0]]
-            elif g.op is Op.NOT:
-                cc, a, b = value[g.args[0]]
-                value[g.out] = (1 - cc, -a, b)
-            else:
-                value[g.out] = self._gate(g.op, [value[x] for x in g.args])
+        fold_wires(c, value, self._gate)
         outs = [value[b] for b in c.output_bits]
         L = max([1] + [self.bases[b].home for _, a, b in outs if a])
         if self.schedule == "alap":
@@ -183,7 +191,7 @@ class _Lowering:
         k = len(terms)
         lo = sum(min(cc, cc + a) for cc, a, _ in terms)
         hi = sum(max(cc, cc + a) for cc, a, _ in terms)
-        f = _gate_function(op, k)
+        f = gate_function(op, k)
         steps = [(m, f(m) - f(m - 1)) for m in range(lo + 1, hi + 1) if f(m) != f(m - 1)]
         if not steps:                       # constant: every input combination gives f(lo)
             return (f(lo), 0, None)
