@@ -1,11 +1,17 @@
 """The capacity frontier: the most instances a width holds at >= 99.9 % accuracy.
 
-For every (circuit, D, z, allocation strategy) this finds the largest T whose compiled network keeps
+For every (circuit, D, z, strategy) this finds the largest T whose compiled network keeps
 bit accuracy >= --target on --samples random promise-keeping rows *and* on --adversarial rows
 (each a target instance with the z − 1 instances that share the most neurons with it), and reports
 the compression T·d/D (d: the circuit's widest level with one neuron per gate, so padding and helper
 neurons never inflate it) beside the lowered width, S, the allocation and its fill, and the
 per-layer read-off errors at the frontier. Prints one JSON object; `--plot FILE.png` draws it.
+
+Strategies: "routed" is the routed construction (the compiler's default; docs/lowering.md), which
+is exact by construction wherever its code holds the instances, so its search starts at its largest
+T, the smaller of the code's capacity and --T-cap (row `limited_by`: "code" or "cap"; any failure
+would bisect down as below). "prime-step" and "affine" are the coherent construction with that
+allocation.
 
 The search. Accuracy is not monotonic in T (the allocation's structure, not only its fill, decides
 who neighbours whom; docs/lowering.md), so the search is stated precisely: T doubles from --T0
@@ -15,8 +21,9 @@ relative precision of --precision. Every probed point is kept in the output, so 
 frontier shows. A probe first screens 1024 rows and stops there when accuracy is clearly below the
 target (< --screen); only candidates get the full random and adversarial passes.
 
-    python benchmarks/frontier.py                          # the default grid (tens of minutes)
-    python benchmarks/frontier.py --quick                  # a small grid, about a minute
+    python benchmarks/frontier.py                          # the default grid: routed (minutes)
+    python benchmarks/frontier.py --strategies prime-step affine   # the coherent construction (an hour)
+    python benchmarks/frontier.py --quick                  # a small grid (routed and prime-step), a minute
     python benchmarks/frontier.py --circuits c17 --D 4096 --z 2 --strategies affine
     python benchmarks/frontier.py --from-json out.json --plot docs/frontier.png --markdown
 """
@@ -32,14 +39,15 @@ from pathlib import Path
 import numpy as np
 
 import circuitc
-from circuitc.compile import Config, compile_network, lower, one_neuron_per_gate_width
+from circuitc.compile import Config, compile_network, lower, one_neuron_per_gate_width, routed_capacity
 from circuitc.embed.allocate import capacities
 from circuitc.spec import BoolCircuit, Gate, InstanceGroup, Network, Op, Port, Spec
 from circuitc.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "benchmarks" / "frontier_circuits.circ"
-STRATEGIES = ("prime-step", "affine")
+STRATEGIES = ("routed", "prime-step", "affine")     # routed: the routed construction; the rest coherent
+T_CAP = 32_768
 DEFAULT_CIRCUITS = ("random4", "ripple_adder<N=4>", "comparator<N=4>")
 SCREEN_ROWS = 1024
 
@@ -94,9 +102,13 @@ def network_of(circuit, T: int, D: int, z: int, seed: int) -> Spec:
     return Spec(circuits=(circuit,), networks=(net,))
 
 
-def largest_T(circuit, D: int, strategy: str, overrides: dict) -> tuple[int, int, int]:
+def largest_T(circuit, D: int, z: int, strategy: str, overrides: dict, cap: int) -> tuple[int, int, int]:
     """(T_max, d, n): the most instances the strategy's allocation holds in blocks of D // d (at the
-    fixed S of `overrides`, or at any S)."""
+    fixed S of `overrides`, or at any S); routed: the largest code's, at most `cap`."""
+    if strategy == "routed":
+        T, S, lam = routed_capacity(circuit, D, z, overrides.get("S"))
+        d = routed_d(circuit, z, S, lam)
+        return min(T, cap), d, D // d
     small = lower(circuit, Config(D=D, z=1, **overrides))
     n = D // small.d
     if n < 2:
@@ -107,13 +119,26 @@ def largest_T(circuit, D: int, strategy: str, overrides: dict) -> tuple[int, int
     return max(capacities(n, S)[strategy] for S in range(2, n + 1)), small.d, n
 
 
+def routed_d(circuit, z: int, S: int, lam: int) -> int:
+    from circuitc.lower.routed import lower_routed
+
+    return lower_routed(circuit, z, S, lam).d
+
+
+def _compile(circuit, T: int, D: int, z: int, strategy: str, seed: int, overrides: dict):
+    spec = network_of(circuit, T, D, z, seed)
+    if strategy == "routed":
+        return compile_network(spec, construction="routed", **overrides)
+    return compile_network(spec, allocation=strategy, construction="coherent", **overrides)
+
+
 def probe(circuit, T: int, D: int, z: int, strategy: str, args, overrides: dict) -> dict:
     """Compile T instances and verify them: `random_ok` and `adversarial_ok` say whether each pass
     reached the target (both False when the screen already fails)."""
     t0 = time.perf_counter()
-    comp = compile_network(network_of(circuit, T, D, z, args.seed), allocation=strategy, **overrides)
+    comp = _compile(circuit, T, D, z, strategy, args.seed, overrides)
     rep = comp.report()
-    point = {"T": T, "S": rep["S"], "fill": rep["allocation"]["fill"],
+    point = {"T": T, "S": rep["S"], "d": rep["d"], "fill": rep["allocation"]["fill"],
              "compression": round(rep["compression"], 4)}
     screen = verify(comp, samples=min(SCREEN_ROWS, args.samples), seed=args.seed, layer_errors=False)
     point["screen_accuracy"] = round(screen["bit_accuracy"], 5)
@@ -159,7 +184,7 @@ def _largest_passing(passes, T0: int, T_max: int, z: int, precision: float) -> i
 def search(circuit, D: int, z: int, strategy: str, args, overrides: dict) -> dict:
     """Two frontiers, sharing their probes: `frontier_T` passes the random and the adversarial
     rows, `frontier_T_random` the random rows only."""
-    T_max, d, n = largest_T(circuit, D, strategy, overrides)
+    T_max, d, n = largest_T(circuit, D, z, strategy, overrides, args.T_cap)
     d_naive = one_neuron_per_gate_width(circuit)
     row = {"circuit": circuit.name, "D": D, "z": z, "strategy": strategy, "d": d, "d_naive": d_naive,
            "n": n, "T_max": T_max}
@@ -176,8 +201,10 @@ def search(circuit, D: int, z: int, strategy: str, args, overrides: dict) -> dic
         return probes[T]
 
     both = lambda T: point(T)["random_ok"] and point(T)["adversarial_ok"]      # noqa: E731
-    strict = _largest_passing(both, args.T0, T_max, z, args.precision)
-    loose = _largest_passing(lambda T: point(T)["random_ok"], max(args.T0, strict), T_max, z, args.precision)
+    # routed: exact by construction, so the search starts where it would end if it is
+    start = T_max if strategy == "routed" else args.T0
+    strict = _largest_passing(both, start, T_max, z, args.precision)
+    loose = _largest_passing(lambda T: point(T)["random_ok"], max(start, strict), T_max, z, args.precision)
     # Accuracy is not monotonic in T: a fuller allocation can be *more* accurate (every neuron
     # then holds the same number of instances). So the fill ladder T_max/8 .. T_max is probed as
     # well, and `frontier_T_best` is the largest T that passed anywhere.
@@ -192,7 +219,8 @@ def search(circuit, D: int, z: int, strategy: str, args, overrides: dict) -> dic
     for key, T in (("", strict), ("_random", loose)):
         row[f"frontier_T{key}"] = T
         row[f"frontier_compression{key}"] = round(T * d_naive / D, 4)
-        row[f"limited_by{key}"] = "allocation" if T == T_max else "accuracy"
+        limit = "allocation" if strategy != "routed" else "cap" if T_max == args.T_cap else "code"
+        row[f"limited_by{key}"] = limit if T == T_max else "accuracy"
     best = probes.get(strict)
     if best:
         row.update(S=best["S"], fill=best["fill"], accuracy=best["accuracy"],
@@ -209,7 +237,7 @@ def plot(result: dict, path: Path) -> None:
     rows = result["rows"]
     circuits = list(dict.fromkeys(r["circuit"] for r in rows))
     fig, axes = plt.subplots(1, len(circuits), figsize=(4.2 * len(circuits), 3.9), squeeze=False, sharey=True)
-    markers = {"prime-step": "o", "affine": "s"}
+    markers = {"routed": "D", "prime-step": "o", "affine": "s"}
     for ax, name in zip(axes[0], circuits):
         mine = [r for r in rows if r["circuit"] == name]
         for z in sorted({r["z"] for r in mine}):
@@ -221,6 +249,9 @@ def plot(result: dict, path: Path) -> None:
                     if pts:
                         ax.plot(*zip(*pts), marker=markers[strategy], color=f"C{z - 1}", **style,
                                 label=f"z = {z}, {strategy}" if style["ls"] == "-" else None)
+                    capped = [(r["D"], r[key]) for r in sel if r[key] > 0 and r.get("limited_by") == "cap"]
+                    if capped and style["ls"] == "-":   # a lower bound: the code holds more than the cap
+                        ax.plot(*zip(*capped), ls="none", marker="^", ms=11, mfc="none", color=f"C{z - 1}")
         ax.axhline(1.0, color="grey", lw=0.8, ls="--")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
@@ -228,8 +259,9 @@ def plot(result: dict, path: Path) -> None:
         ax.set_xlabel("width D")
     axes[0][0].set_ylabel("compression T·d/D")
     axes[0][-1].legend(fontsize=7)
+    cap = f"; ▲ around a point: the grid's cap T = {result['T_cap']} (the code holds more)" if "T_cap" in result else ""
     fig.suptitle(f"largest T at ≥ {result['target']:.1%} bit accuracy\n"
-                 "solid: random and adversarial rows; dotted: random rows only", fontsize=9)
+                 f"solid: random and adversarial rows; dotted: random rows only{cap}", fontsize=9)
     fig.tight_layout()
     tmp = path.with_name(path.name + ".tmp.png")
     fig.savefig(tmp, dpi=110)
@@ -244,7 +276,7 @@ def markdown(result: dict) -> str:
            "T (random only) | compression | limited by |" + (" best T anywhere | compression |" if ladder else ""),
            "|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if ladder else "")]
     for r in result["rows"]:
-        S = r.get("S_requested") or "auto"
+        S = r.get("S_requested") or r.get("S") or "-"       # given, or the compiler's choice at the frontier
         best = (f" {r['frontier_T_best']} | {r['frontier_compression_best']:.3g} |" if "frontier_T_best" in r
                 else " - | - |" if ladder else "")
         out.append(f"| {r['circuit']} | {r['D']} | {r['z']} | {r['strategy']} | {S} | {r['d']} / {r['d_naive']} | "
@@ -260,7 +292,10 @@ def main(argv=None) -> None:
     ap.add_argument("--source", type=Path, default=SOURCE)
     ap.add_argument("--D", type=int, nargs="+", default=[1024, 2048, 4096])
     ap.add_argument("--z", type=int, nargs="+", default=[1, 2, 3])
-    ap.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
+    ap.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=["routed"],
+                    help="routed (the default construction) and/or the coherent construction's allocations")
+    ap.add_argument("--T-cap", type=int, default=T_CAP,
+                    help=f"the largest T a routed search probes (default {T_CAP}; its codes hold far more)")
     ap.add_argument("--samples", type=int, default=10_000, help="random rows per candidate")
     ap.add_argument("--adversarial", type=int, default=2048, help="adversarial rows per candidate")
     ap.add_argument("--target", type=float, default=0.999)
@@ -287,8 +322,9 @@ def main(argv=None) -> None:
         result = json.loads(args.from_json.read_text())
     else:
         if args.quick:
-            args.circuits, args.D, args.z = ["random4"], [512], [1, 2]
+            args.circuits, args.D, args.z, args.strategies = ["random4"], [512], [1, 2], ["routed", "prime-step"]
             args.samples, args.adversarial, args.precision = 2048, 512, 0.25
+            args.T_cap = min(args.T_cap, 4096)
         overrides = {k: v for k, v in (("margin", args.margin), ("schedule", args.schedule)) if v is not None}
         t0 = time.perf_counter()
         rows = [dict(search(load_circuit(name, args.source), D, z, strategy, args,
@@ -296,7 +332,7 @@ def main(argv=None) -> None:
                 for name in args.circuits for D in args.D for z in args.z for strategy in args.strategies
                 for S in args.S]
         result = {"target": args.target, "samples": args.samples, "adversarial": args.adversarial,
-                  "seed": args.seed, "overrides": overrides, "seconds": round(time.perf_counter() - t0, 1),
+                  "seed": args.seed, "overrides": overrides, "T_cap": args.T_cap, "seconds": round(time.perf_counter() - t0, 1),
                   "rows": rows}
     if args.markdown:
         print(markdown(result), end="")

@@ -301,6 +301,20 @@ def routed_code(counts: tuple[int, ...], n: int, z: int, S: int | None = None) -
     return None
 
 
+def routed_capacity(circuit: BoolCircuit, D: int, z: int, S: int | None = None) -> tuple[int, int, int]:
+    """(T, S, λ): the most instances of one circuit the routed construction holds at width D, and
+    the code that holds them (the largest q^(λ+1) over code degrees λ, or at the given S)."""
+    best = (0, 1, 0)
+    lams = [(S - 1) // z] if S is not None else range(0, D)
+    for lam in lams:
+        S_lam = S if S is not None else lam * z + 1
+        n = D // lower_routed(circuit, z, S_lam, lam).d
+        if S_lam > n:
+            break
+        best = max(best, (polynomial_capacity(n, S_lam, lam), S_lam, lam))
+    return best
+
+
 def _plan_routed(name: str, config: Config, circuits: tuple[Circuit, ...], counts: tuple[int, ...]) -> "Plan":
     """The routed construction's plan: for each code degree λ from 0, lower every circuit for it
     (a collision-capable position needs the wipe units), and take the first λ whose code holds
@@ -335,7 +349,9 @@ def _plan_routed(name: str, config: Config, circuits: tuple[Circuit, ...], count
             raise CircuitError(Diagnostic(
                 f"width D = {config.D} is narrower than {T} instances need in the routed construction: the "
                 f"largest code that fits holds {cap} (degree {b_lam}, S = {b_S} positions per instance; the "
-                f"lowered width d = {b_d} leaves n = {b_n} positions)",
+                f"lowered width d = {b_d} leaves n = {b_n} positions)" +
+                (f", in one range; with one range of S·q positions per circuit type the {len(counts)} types "
+                 f"need more than n at every degree" if len(counts) > 1 else ""),
                 hint="raise the width D, use fewer instances" +
                      (", or leave S unset so the compiler picks the code" if config.S is not None else "")))
         lam += 1

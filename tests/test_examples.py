@@ -25,6 +25,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TESTED = {
     "half_adder", "full_adder", "ripple_adder", "comparator", "mux", "parity", "majority",
     "multiplier2", "mlp_xor", "network", "features", "adders_network", "budget_levels", "deep_features",
+    "routed_adders",
 }
 
 
@@ -362,6 +363,20 @@ def test_adders_network_declaration():
     X, Y = truth_table(s.circuit("full_adder"))
     for (a, b, cin), (s_, cout) in zip(X.tolist(), Y.tolist()):
         assert s_ + 2 * cout == a + b + cin
+
+
+def test_routed_adders_are_exact_at_z3():
+    # 13,000 deep circuits in width 4096 with three active at once: compression above 8, exact.
+    from circuitc.compile import compile_network
+    from circuitc.verify import verify
+
+    comp = compile_network(spec("routed_adders"))
+    rep = comp.report()
+    assert rep["config"]["construction"] == "routed" and rep["z"] == 3 and rep["compression"] > 8
+    assert comp.guarantee.exact and comp.budget.verdict == "guaranteed"
+    for mode in ("random", "adversarial"):
+        result = verify(comp, samples=600, seed=1, mode=mode)
+        assert result["bit_accuracy"] == 1.0, (mode, result["per_circuit"])
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The capacity-frontier harness (benchmarks/frontier.py): its quick grid runs and says something.
 
-The quick grid is a random depth-4 circuit in D = 512 at z = 1 and 2. With one active instance the
+The quick grid is a random depth-4 circuit in D = 512 at z = 1 and 2, routed and coherent (prime-step).
+Routed is exact at the grid's cap. Coherent: with one active instance the
 default lowering holds every instance the allocation offers (measured; docs/lowering.md), so the
 frontier is the allocation's capacity; with two it is far lower, so the search really bisects.
 """
@@ -45,7 +46,7 @@ def test_quick_grid(frontier, tmp_path, capsys):
     frontier.main(["--quick", "--plot", str(plot)])
     result = json.loads(capsys.readouterr().out)
     rows = {(r["z"], r["strategy"]): r for r in result["rows"]}
-    assert set(rows) == {(z, s) for z in (1, 2) for s in ("prime-step", "affine")}
+    assert set(rows) == {(z, s) for z in (1, 2) for s in ("routed", "prime-step")}
     for (z, _), row in rows.items():
         assert row["circuit"] == "random4" and row["D"] == 512 and row["d_naive"] == 3
         assert 0 < row["frontier_T"] <= row["frontier_T_random"] <= row["T_max"]
@@ -58,6 +59,14 @@ def test_quick_grid(frontier, tmp_path, capsys):
         assert best["random_ok"] and best["adversarial_ok"]
         probed = {p["T"] for p in row["probes"]}
         assert row["T_max"] in probed and (row["T_max"] // 2 in probed or row["T_max"] // 2 <= row["frontier_T"])
+    # routed: exact at its largest T (the quick grid's cap, 4096, or its code's capacity: 7⁴ = 2401
+    # at z = 2), the first probe and the ladder alike
+    assert (rows[1, "routed"]["T_max"], rows[2, "routed"]["T_max"]) == (4096, 2401)
+    for z, limit in ((1, "cap"), (2, "code")):
+        routed = rows[z, "routed"]
+        assert routed["frontier_T"] == routed["T_max"] and routed["limited_by"] == limit
+        assert all(p["random_ok"] and p["adversarial_ok"] for p in routed["probes"])
+    assert rows[2, "routed"]["frontier_compression"] > 10 * rows[2, "prime-step"]["frontier_compression"]
     assert rows[1, "prime-step"]["frontier_T"] == rows[1, "prime-step"]["T_max"]
     assert rows[1, "prime-step"]["limited_by"] == "allocation"
     assert rows[2, "prime-step"]["frontier_T"] < rows[1, "prime-step"]["frontier_T"] / 4
@@ -69,7 +78,8 @@ def test_quick_grid(frontier, tmp_path, capsys):
     frontier.main(["--from-json", str(saved), "--plot", str(tmp_path / "again.png"), "--markdown"])
     assert (tmp_path / "again.png").stat().st_size > 10_000
     table = capsys.readouterr().out.splitlines()
-    assert len(table) == 2 + 4 and table[2].startswith("| random4 | 512 | 1 | prime-step | auto | 12 / 3 | 601 | 601 |")
+    assert len(table) == 2 + 4 and table[3].startswith("| random4 | 512 | 1 | prime-step | 2 | 12 / 3 | 601 | 601 |")
+    assert table[2].startswith("| random4 | 512 | 1 | routed | ")
 
 
 def test_several_redundancies_in_one_run(frontier, capsys):
