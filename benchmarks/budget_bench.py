@@ -37,7 +37,8 @@ def main(argv=None) -> None:
             for z in args.z:
                 spec = network_of(circuit, T, args.D, z, 0)
                 try:
-                    plan_s, plan = best_of(args.repeat, lambda: plan_network(spec))
+                    # the coherent construction: a routed plan has no error model to time
+                    plan_s, plan = best_of(args.repeat, lambda: plan_network(spec, construction="coherent"))
                 except CircuitError as e:                     # more instances than the width holds
                     rows.append({"circuit": name, "D": args.D, "T": T, "z": z, "refused": e.diagnostics[0].message})
                     continue

@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def network_of(circuit, T: int, D: int, z: int, seed: int) -> Spec:
-    net = Network("sweep", (InstanceGroup(circuit.name, T),), z=z, D=D, seed=seed)
+    # The sweep's figures (docs/lowering.md) are the coherent construction's.
+    net = Network("sweep", (InstanceGroup(circuit.name, T),), z=z, D=D, seed=seed, construction="coherent")
     return Spec(circuits=(circuit,), networks=(net,))
 
 

@@ -27,9 +27,9 @@ from circuitc.verify import verify  # noqa: E402
 
 def check(circuit, D: int, z: int, T: int | None, args) -> dict:
     if T is None:
-        T = largest_T(circuit, D, "prime-step", {"S": 2})[0]
+        T = largest_T(circuit, D, 1, "prime-step", {"S": 2}, cap=0)[0]
     t0 = time.perf_counter()
-    comp = compile_network(network_of(circuit, T, D, z, args.seed))
+    comp = compile_network(network_of(circuit, T, D, z, args.seed), construction="coherent")
     rep = comp.report()
     row = {"circuit": circuit.name, "D": rep["D"], "z": z, "T": T, "S": rep["S"], "d": rep["d"], "L": rep["L"],
            "allocation": rep["allocation"]["strategy"], "fill": rep["allocation"]["fill"],

@@ -53,7 +53,8 @@ def main(argv=None) -> None:
 
     circuit = circuitc.load_spec(ROOT / "examples" / "full_adder.circ").circuit("full_adder")
     t0 = time.perf_counter()
-    comp = compile_network(network_of(circuit, args.T, args.D, args.z, args.seed))
+    # coherent: its per-layer read-off diagnostics are part of what this measures
+    comp = compile_network(network_of(circuit, args.T, args.D, args.z, args.seed), construction="coherent")
     compile_s = time.perf_counter() - t0
     net = comp.network
 
