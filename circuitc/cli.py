@@ -781,8 +781,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--active", type=int, metavar="Z", help="instances active at once, at most (`active`)")
         p.add_argument("--redundancy", type=int, metavar="S", help="neurons per circuit neuron (`redundancy`)")
         p.add_argument("--construction", choices=("auto", "routed", "coherent"),
-                       help="routed (exact at any z; boolean circuits) or coherent (shared neurons); "
-                            "default auto: routed unless an MLP circuit or a coherent-only option asks otherwise")
+                       help="routed (exact at any z; MLP circuits at z = 1 only) or coherent (shared neurons); "
+                            "default auto: routed unless an MLP circuit at z >= 2 or a coherent-only option")
         p.add_argument("--allocation", choices=("auto", "prime-step", "affine", "polynomial"),
                        help="allocation strategy (polynomial: routed; prime-step, affine: coherent)")
         p.add_argument("--seed", type=int, metavar="N", help="seed of the assignment of supports to instances")

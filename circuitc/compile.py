@@ -26,7 +26,7 @@ from .graph import levels
 from .guarantee import exactness
 from .lower.boolean import lower_boolean
 from .lower.mlp import lower_mlp
-from .lower.routed import lower_routed
+from .lower.routed import lower_routed, lower_routed_mlp
 from .lower.small_mlp import DEFAULT_GAIN, SmallMLP
 from .spec import BoolCircuit, Circuit, MLPCircuit, Network, Op, Spec
 
@@ -38,14 +38,15 @@ COHERENT_ALLOCATIONS = ("prime-step", "affine")
 
 def resolve_construction(config: Config, circuits) -> str:
     """The construction "auto" stands for: routed, which is exact at every z (docs/lowering.md),
-    unless a circuit is an MLP circuit (routed computes boolean circuits only) or the config sets
+    unless an MLP circuit is asked for at z >= 2 (its real outputs would be scaled by how many of an
+    instance's positions collide, so routed takes MLP circuits at z = 1 only) or the config sets
     something only the coherent construction has (a prime-step or affine allocation, a gain, a
     margin other than the default, reshuffling, the ALAP schedule, shared ranges of neurons)."""
     if config.construction != "auto":
         return config.construction
     coherent_only = (config.allocation in COHERENT_ALLOCATIONS or config.gain is not None or config.shuffle
                      or config.schedule != "asap" or not config.segregate or config.margin != DEFAULT_MARGIN)
-    if coherent_only or any(not isinstance(c, BoolCircuit) for c in circuits):
+    if coherent_only or (config.z >= 2 and any(not isinstance(c, BoolCircuit) for c in circuits)):
         return "coherent"
     return "routed"
 
@@ -71,10 +72,11 @@ class Config:
     # types never share one (measured: a neighbour of another type breaks the active instance).
     segregate: bool = True
     # "routed": hidden layers are position-local, instances meet only in the input and the
-    # read-out, on a z-cover-free code (exact at every z; boolean circuits). "coherent": every
-    # instance reads its S neurons at every layer (shared-neuron lowering with clean steps; exact
-    # at z = 1, and the one for MLP circuits). "auto" (`resolve_construction`): routed unless
-    # the network has an MLP circuit or a setting only the coherent construction has.
+    # read-out, on a z-cover-free code (exact at every z; MLP circuits at z = 1). "coherent":
+    # every instance reads its S neurons at every layer (shared-neuron lowering with clean steps;
+    # exact at z = 1). "auto" (`resolve_construction`): routed unless an MLP circuit at z >= 2 or
+    # a setting only the coherent construction has asks for coherent. The routed layout does not
+    # depend on `seed` (the code is deterministic).
     construction: str = "auto"
 
     @classmethod
@@ -301,14 +303,18 @@ def routed_code(counts: tuple[int, ...], n: int, z: int, S: int | None = None) -
     return None
 
 
-def routed_capacity(circuit: BoolCircuit, D: int, z: int, S: int | None = None) -> tuple[int, int, int]:
+def _lower_routed(circuit: Circuit, z: int, S: int, lam: int) -> SmallMLP:
+    return lower_routed(circuit, z, S, lam) if isinstance(circuit, BoolCircuit) else lower_routed_mlp(circuit)
+
+
+def routed_capacity(circuit: Circuit, D: int, z: int, S: int | None = None) -> tuple[int, int, int]:
     """(T, S, λ): the most instances of one circuit the routed construction holds at width D, and
     the code that holds them (the largest q^(λ+1) over code degrees λ, or at the given S)."""
     best = (0, 1, 0)
     lams = [(S - 1) // z] if S is not None else range(0, D)
     for lam in lams:
         S_lam = S if S is not None else lam * z + 1
-        n = D // lower_routed(circuit, z, S_lam, lam).d
+        n = D // _lower_routed(circuit, z, S_lam, lam).d
         if S_lam > n:
             break
         best = max(best, (polynomial_capacity(n, S_lam, lam), S_lam, lam))
@@ -328,17 +334,17 @@ def _plan_routed(name: str, config: Config, circuits: tuple[Circuit, ...], count
         raise CircuitError(Diagnostic(f"{clash[0]} belongs to the coherent construction, not the routed one",
                                       hint="drop it, or compile with the coherent construction"))
     mlp = [c.name for c in circuits if not isinstance(c, BoolCircuit)]
-    if mlp:
+    if mlp and config.z >= 2:
         raise CircuitError(Diagnostic(
-            f"the routed construction computes boolean circuits only; `{mlp[0]}` is an MLP circuit "
-            f"(its real outputs would be scaled by how many of an instance's positions collide)",
-            hint="compile it with the coherent construction (--construction coherent)"))
+            f"the routed construction computes MLP circuits only at z = 1; `{mlp[0]}` is an MLP circuit and "
+            f"z = {config.z} (its real outputs would be scaled by how many of an instance's positions collide)",
+            hint="compile it with the coherent construction (--construction coherent), or at z = 1"))
     T, z = sum(counts), config.z
     best = (0, 0, 0, 0, 0)                  # (capacity, λ, S, d, n) of the largest code tried
     lam = (config.S - 1) // z if config.S is not None else 0
     while True:
         S = config.S if config.S is not None else lam * z + 1
-        types = [lower_routed(c, z, S, lam) for c in circuits]
+        types = [_lower_routed(c, z, S, lam) for c in circuits]
         d = max(t.d for t in types)
         n = config.D // d
         if n >= 1 and routed_code(counts, n, z, S) is not None:

@@ -31,7 +31,7 @@ circuit type) meet these conditions for S <= 6 (β <= 1/(2(S − 1))). What the 
 the checks below test: every type boolean (an MLP circuit's units are not steps), no two types
 sharing a neuron, G >= 2·S, and β within the bound.
 
-**The routed construction (any z).** Hidden layers are position-local, so a position computes
+**The routed construction (any z; MLP circuits at z = 1).** Hidden layers are position-local, so a position computes
 from the sum of the layer-0 vectors routed to it: exactly its instance's circuit when one active
 instance is there, 0 (and `empty` = 1) when none is, and 0 after the wipe at layer 2 when several
 are (lower/routed.py). If the supports form a code in which two share at most λ positions and
@@ -123,13 +123,19 @@ def _routed(plan) -> Guarantee:
     z, S, alloc = plan.config.z, plan.config.S, plan.allocation
     lam = alloc.max_shared
     failed = []
-    if not all(ty.routed and ty.kind == "boolean" for ty in plan.types):
-        failed.append("the routed guarantee needs boolean circuits lowered for routing")
+    if not all(ty.routed for ty in plan.types):
+        failed.append("the routed guarantee needs circuits lowered for routing")
+    mlp = any(ty.kind == "mlp" for ty in plan.types)
+    if mlp and z != 1:
+        failed.append(f"an MLP circuit at z = {z}: its outputs are scaled by the collisions of its positions")
     if S < lam * z + 1:
         failed.append(f"S = {S} is below λz + 1 = {lam * z + 1} (two supports share up to λ = {lam} positions): "
                       f"{z} active instances can cover another's positions")
     if failed:
         return Guarantee(False, failed[0], tuple(failed))
+    if mlp:
+        return Guarantee(True, f"routed at z = 1: an active instance is alone in each of its S = {S} positions, so "
+                               f"its outputs are its circuit's (MLP outputs of inactive instances are not 0)")
     c0 = S - lam * (z - 1)
     return Guarantee(True, f"routed: any two instances share at most λ = {lam} of their S = {S} positions and "
                            f"S >= λz + 1, so with z = {z} active every active instance keeps at least {c0} clean "

@@ -27,7 +27,7 @@ MLP = """
 mlp absdiff { in x[2]; out y;
     layer relu { weights = [[1, -1], [-1, 1]]; bias = [0, 0]; }
     layer linear { weights = [[1, 1]]; } }
-network m { use absdiff * 60; active = 1; width = 64; }
+network m { use absdiff * 60; active = 1; width = 64; construction = "coherent"; }
 """
 
 

@@ -71,7 +71,7 @@ def test_when_the_guarantee_is_claimed():
 
     cases = {
         "z = 2": compile_network(network("use full_adder * 300;", z=2), construction="coherent"),
-        "MLP circuit": compile_network(network("use tiny * 300;")),
+        "MLP circuit": compile_network(network("use tiny * 300;"), construction="coherent"),
         "share neurons": compile_network(network("use full_adder * 300; use add2 * 200;"), segregate=False),
         "below 2·S": compile_network(network("use full_adder * 300;"), gain=3.0),
         "too large": compile_network(network("use full_adder * 300;"), margin=0.6),

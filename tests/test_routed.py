@@ -37,7 +37,7 @@ mlp absdiff { in x[2]; out y;
 network pairs { use full_adder * 49; active = 2; width = 130; }
 network triples { use chain * 60; active = 3; width = 350; }
 network deep { use ripple_adder<4> * 3000; use comparator<4> * 2000; active = 2; width = 4096; }
-network real { use absdiff * 20; active = 1; width = 64; }
+network real { use absdiff * 900; active = 1; width = 256; }
 network small { use c17 * 30; active = 2; width = 256; }
 """
 
@@ -179,11 +179,12 @@ def test_budget_and_guarantee(spec, capsys):
 
 def test_auto_picks_the_construction(spec):
     assert plan_network(spec, "small").config.construction == "routed"
-    assert plan_network(spec, "real").config.construction == "coherent"           # an MLP circuit
+    assert plan_network(spec, "real").config.construction == "routed"             # an MLP circuit at z = 1
+    assert plan_network(spec, "real", z=2).config.construction == "coherent"      # ... and at z = 2
     assert plan_network(spec, "small", allocation="affine").config.construction == "coherent"
     assert plan_network(spec, "small", construction="coherent").config.construction == "coherent"
-    with pytest.raises(circuitc.CircuitError, match="boolean circuits only"):
-        plan_network(spec, "real", construction="routed")
+    with pytest.raises(circuitc.CircuitError, match="MLP circuits only at z = 1"):
+        plan_network(spec, "real", z=2, construction="routed")
     with pytest.raises(circuitc.CircuitError, match="reshuffling belongs to the coherent"):
         plan_network(spec, "small", construction="routed", shuffle=True)
 
@@ -210,3 +211,18 @@ def test_cli_compile_and_verify_routed(tmp_path, capsys):
     assert "bit accuracy" in out
     record = json.loads(ok(capsys, "verify", tmp_path / "net", "--samples", "2000", "--json"))
     assert record["bit_accuracy"] == 1.0 and record["layers"] == []
+
+
+def test_mlp_circuits_at_z1_are_exact_where_the_coherent_construction_is_not(spec):
+    # 900 instances in D = 256: routed positions hold one instance each at z = 1, so real values
+    # come out exact; coherent neighbours read fractions of them and pass the error on.
+    routed = compile_network(spec, "real")
+    assert routed.config.construction == "routed" and routed.guarantee.exact and routed.network.S >= 2
+    assert len(np.unique(routed.network.supports[0])) < routed.network.T * routed.network.S   # shared
+    for mode in ("random", "adversarial"):
+        assert verify(routed, samples=2000, seed=2, mode=mode)["real_max_error"] < 1e-5, mode
+    coherent = compile_network(spec, "real", construction="coherent", S=2, allocation="affine")
+    assert verify(coherent, samples=2000, seed=2)["real_rms_error"] > 1
+    mlp = routed.network.types[0]
+    X = np.random.default_rng(0).normal(size=(100, 2))
+    assert np.allclose(run_small(mlp, X)[:, 0], np.abs(X[:, 0] - X[:, 1]))

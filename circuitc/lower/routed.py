@@ -44,7 +44,7 @@ from itertools import product
 
 import numpy as np
 
-from ..spec import BoolCircuit, Op
+from ..spec import BoolCircuit, MLPCircuit, Op
 from .boolean import fold_wires, gate_function
 from .small_mlp import SmallMLP
 
@@ -255,3 +255,44 @@ def lower_routed(circuit: BoolCircuit, z: int, S: int, lam: int) -> SmallMLP:
     if S < lam * z + 1:
         raise ValueError(f"S = {S} is below λz + 1 = {lam * z + 1}: the code is not z-cover-free")
     return _RoutedLowering(circuit, z, lam).run(S)
+
+
+def lower_routed_mlp(circuit: MLPCircuit) -> SmallMLP:
+    """An MLP circuit for a routed network with one active instance (z = 1): the layers as given,
+    a linear layer as the pair ReLU(v), ReLU(−v) read as their difference, biases through `one`
+    (so an empty position stays 0), and `one` and `empty` at units 0 and 1 as for boolean circuits.
+    At z = 1 no position collides and an active instance's S positions all hold it, so its read-out
+    (the mean over them) is exactly the circuit's output; at z >= 2 it would be scaled by how many
+    of them collide, which is why MLP circuits are routed only at z = 1."""
+    n_in = len(circuit.input_bits)
+    forms = np.zeros((n_in, 1 + n_in))              # values as rows over the previous layer; column 0: one
+    forms[np.arange(n_in), 1 + np.arange(n_in)] = 1.0
+    layers = []
+    for layer in circuit.layers:
+        pre = layer.weights @ forms
+        pre[:, ON] += layer.bias
+        m = len(pre)
+        if layer.activation == "relu":
+            units, new = pre, np.zeros((m, 2 + m))
+            new[np.arange(m), 2 + np.arange(m)] = 1.0
+        else:
+            units, new = np.concatenate([pre, -pre]), np.zeros((m, 2 + 2 * m))
+            new[np.arange(m), 2 + np.arange(m)] = 1.0
+            new[np.arange(m), 2 + m + np.arange(m)] = -1.0
+        layers.append(units)
+        forms = new
+    d = max([1 + n_in] + [2 + len(u) for u in layers])
+    L = len(layers)
+    weights, biases = np.zeros((L, d, d)), np.zeros((L, d))
+    for l, units in enumerate(layers):
+        W = weights[l]
+        W[ON, ON] = 1.0
+        if l == 0:
+            W[EMPTY, ON], biases[l, EMPTY] = -1.0, 1.0
+        else:
+            W[EMPTY, EMPTY] = 1.0
+        W[2:2 + len(units), :units.shape[1]] = units
+    readout = np.zeros((len(forms), d))
+    readout[:, :forms.shape[1]] = forms
+    return SmallMLP(circuit.name, "mlp", weights, 0.0, 1 + np.arange(n_in), readout,
+                    active_tolerance=0.0, gain=0.0, biases=biases)
