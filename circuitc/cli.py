@@ -679,6 +679,11 @@ def cmd_verify(args) -> int:
                              worst, right=("bit accuracy", "bits", "as target")))
         _print_tables(tables)
         print()
+        routing = result.get("routing")
+        if routing:
+            seen = ", ".join(f"{c}: {k}" for c, k in enumerate(routing["clean_positions"]) if k)
+            print(f"routing: active instances by clean positions (shared with no other active one): {seen}; "
+                  f"the code guarantees at least {routing['c0']}")
         if guarantee.exact:
             print(f"guaranteed exact for every promise-keeping input: {guarantee.reason}")
         elif mode == "random" and result["instance_accuracy"] is not None:

@@ -126,6 +126,22 @@ def _error_panel(ax, which: str, measured: Sequence[dict], predicted: Sequence[d
         ax.legend(fontsize=8, loc="best", framealpha=0.85)
 
 
+def _clean_panel(ax, routing: dict) -> None:
+    """Routed networks: active instances by clean positions, beside the code's least, c0."""
+    from matplotlib.ticker import MaxNLocator
+
+    counts = np.asarray(routing["clean_positions"])
+    ax.bar(np.arange(len(counts)), counts, width=0.85, color="C0", alpha=0.8)
+    ax.axvline(routing["c0"] - 0.5, color="C3", linestyle="--", label=f"c0 = {routing['c0']}: the code's least")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(-0.6, len(counts) - 0.4)
+    ax.set_xlabel("clean positions (shared with no other active instance)")
+    ax.set_ylabel("active instances")
+    ax.set_title("routed: how the rows met the code")
+    ax.legend(fontsize=8, loc="best", framealpha=0.85)
+    ax.grid(True, axis="y", alpha=0.3)
+
+
 def _load_panel(ax, loads: np.ndarray, allocation: dict | None) -> None:
     from matplotlib.ticker import MaxNLocator
 
@@ -162,9 +178,13 @@ def verification_figure(record: dict[str, Any], loads: np.ndarray, title: str, *
     measured = record.get("layers") or []
     predicted = (record.get("budget") or {}).get("layers") or []
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
-    active, inactive, load = fig.subplots(1, 3)
-    _error_panel(active, "active", measured, predicted)
-    _error_panel(inactive, "inactive", measured, predicted)
+    if record.get("routing"):       # routed: no per-layer read-offs; how the rows used the code instead
+        clean_ax, load = fig.subplots(1, 2)
+        _clean_panel(clean_ax, record["routing"])
+    else:
+        active, inactive, load = fig.subplots(1, 3)
+        _error_panel(active, "active", measured, predicted)
+        _error_panel(inactive, "inactive", measured, predicted)
     _load_panel(load, loads, allocation)
     fig.suptitle(title)
     buf = io.BytesIO()

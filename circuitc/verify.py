@@ -315,6 +315,18 @@ def _exact_layers(comp: Compilation, instances: np.ndarray, inputs: np.ndarray) 
     return out
 
 
+def clean_positions(supports0: np.ndarray, instances: np.ndarray, S: int) -> np.ndarray:
+    """Routed networks: (S + 1,) counts of the rows' active instances by how many of their S
+    positions no other active instance of the row shares (the guarantee says at least c0)."""
+    live = instances >= 0
+    sup = supports0[np.maximum(instances, 0)]                                  # (batch, z, S)
+    z = instances.shape[1]
+    same = sup[:, :, :, None, None] == sup[:, None, None, :, :]                # (batch, z, S, z, S)
+    other = live[:, None, None, :, None] & ~np.eye(z, dtype=bool)[None, :, None, :, None]
+    shared = (same & other).any(axis=(3, 4))                                   # (batch, z, S)
+    return np.bincount((S - shared.sum(axis=2))[live], minlength=S + 1)
+
+
 # ---------------------------------------------------------------- read-offs
 
 def _read_off(net, A: torch.Tensor, layer: int, instances: np.ndarray) -> np.ndarray:
@@ -429,6 +441,9 @@ def verify(comp: Compilation, samples: int = 10_000, batch: int = 1024, seed: in
     read-off diagnostics ("layers" is then empty, as it always is for a routed network); the rows
     drawn, and so every accuracy figure, stay the same.
 
+    For a routed network, "routing" counts the active instances by clean positions (those no other
+    active instance of the row shares; "c0" is the least the code guarantees), None otherwise.
+
     The result holds "mode", "samples" (the rows checked), bit and instance accuracy, "per_circuit"
     ({circuit: accuracy}), "per_output" ({circuit: [(output bit, accuracy), ...]}, None for MLP
     outputs), the MLP errors, "layers" and "worst_instances" (with "targeted": the rows that had the
@@ -464,7 +479,11 @@ def verify(comp: Compilation, samples: int = 10_000, batch: int = 1024, seed: in
     per_output = np.zeros((n_types * n_out, 2), dtype=np.int64)
     targeted = np.zeros(net.T, dtype=np.int64)
     readoffs = _ReadoffErrors(net.L + 1)
+    routed = comp.config.construction == "routed"
+    clean = np.zeros(net.S + 1, dtype=np.int64)         # routed: active instances by clean positions
     for inst, x in rows:
+        if routed:
+            clean += clean_positions(net.supports[0], inst, net.S)
         live = inst >= 0
         ty = net.type_of[np.maximum(inst, 0)]
         probes = _probe_inactive(net.T, inst, rng)
@@ -514,6 +533,8 @@ def verify(comp: Compilation, samples: int = 10_000, batch: int = 1024, seed: in
         "real_rms_error": (sq_err / real_total) ** 0.5 if real_total else None,
         "real_max_error": max_err if real_total else None,
         "layers": readoffs.report() if layer_errors else [],
+        "routing": ({"c0": net.S - comp.allocation.max_shared * (z - 1), "clean_positions": clean.tolist()}
+                    if routed else None),
         "worst_instances": [{"instance": int(t), "circuit": comp.circuits[net.type_of[t]].name,
                              "bit_accuracy": float(per_instance[t, 0] / per_instance[t, 1]),
                              "bits": int(per_instance[t, 1]),

@@ -207,10 +207,14 @@ def test_artifact_round_trip_and_determinism(spec, tmp_path):
 def test_cli_compile_and_verify_routed(tmp_path, capsys):
     out = ok(capsys, "compile", EXAMPLES / "adders_network.circ", "-o", tmp_path / "net", "--active", "2")
     assert "routed" in out and "guaranteed exact" in out
-    out = ok(capsys, "verify", tmp_path / "net", "--adversarial", "--samples", "2000")
-    assert "bit accuracy" in out
+    out = ok(capsys, "verify", tmp_path / "net", "--adversarial", "--samples", "2000", "--plot", tmp_path / "r.png")
+    # adversarial rows pair instances that share a position: each keeps exactly the code's least, 2
+    assert "bit accuracy" in out and "routing: active instances by clean positions" in out
+    assert "2: 4000; the code guarantees at least 2" in out and (tmp_path / "r.png").stat().st_size > 10_000
     record = json.loads(ok(capsys, "verify", tmp_path / "net", "--samples", "2000", "--json"))
     assert record["bit_accuracy"] == 1.0 and record["layers"] == []
+    counts = record["routing"]["clean_positions"]
+    assert sum(counts) >= 2000 and not any(counts[:record["routing"]["c0"]])   # random rows: mostly 3 clean
 
 
 def test_mlp_circuits_at_z1_are_exact_where_the_coherent_construction_is_not(spec):
@@ -226,3 +230,12 @@ def test_mlp_circuits_at_z1_are_exact_where_the_coherent_construction_is_not(spe
     mlp = routed.network.types[0]
     X = np.random.default_rng(0).normal(size=(100, 2))
     assert np.allclose(run_small(mlp, X)[:, 0], np.abs(X[:, 0] - X[:, 1]))
+
+
+def test_clean_positions_counts_what_other_active_instances_share():
+    from circuitc.verify import clean_positions
+
+    sup = np.array([[0, 1, 2], [2, 3, 4], [5, 6, 7], [0, 3, 8]])
+    rows = np.array([[0, 1], [0, 2], [0, 3], [1, -1]])
+    # 0 & 1 share 2; 0 & 2 nothing; 0 & 3 share 0; 1 alone
+    assert clean_positions(sup, rows, 3).tolist() == [0, 0, 4, 3]
