@@ -601,9 +601,9 @@ def load(path: str | os.PathLike):
     for k, ty in enumerate(types):
         if ty["margin"] != margin:
             raise r.fail(METADATA, f"`types[{k}].margin` is {ty['margin']}, but the network's is {margin}")
-        if routed and (allocation.degree is None or (ty["kind"] != "boolean" and config.z != 1)):
+        if routed and (allocation.degree is None or (ty["kind"] != "boolean" and config.z != 1 and allocation.degree)):
             raise r.fail(METADATA, f"instance type {k}: a routed network holds its instances on a polynomial code, "
-                                   f"and MLP circuits only at z = 1")
+                                   f"and MLP circuits at z >= 2 only on disjoint positions")
         if config.gain is not None and ty["gain"] != config.gain:
             raise r.fail(METADATA, f"`types[{k}].gain` is {ty['gain']}, but the config's is {config.gain}")
         mlp = SmallMLP(name=ty["circuit"], kind=ty["kind"], weights=ty["weights"], margin=ty["margin"],

@@ -38,15 +38,16 @@ COHERENT_ALLOCATIONS = ("prime-step", "affine")
 
 def resolve_construction(config: Config, circuits) -> str:
     """The construction "auto" stands for: routed, which is exact at every z (docs/lowering.md),
-    unless an MLP circuit is asked for at z >= 2 (its real outputs would be scaled by how many of an
-    instance's positions collide, so routed takes MLP circuits at z = 1 only) or the config sets
+    unless the config sets
     something only the coherent construction has (a prime-step or affine allocation, a gain, a
-    margin other than the default, reshuffling, the ALAP schedule, shared ranges of neurons)."""
+    margin other than the default, reshuffling, the ALAP schedule, shared ranges of neurons).
+    (`plan_network` also falls back to coherent for MLP circuits at z >= 2 that do not fit the
+    disjoint positions routed gives them.)"""
     if config.construction != "auto":
         return config.construction
     coherent_only = (config.allocation in COHERENT_ALLOCATIONS or config.gain is not None or config.shuffle
                      or config.schedule != "asap" or not config.segregate or config.margin != DEFAULT_MARGIN)
-    if coherent_only or (config.z >= 2 and any(not isinstance(c, BoolCircuit) for c in circuits)):
+    if coherent_only:
         return "coherent"
     return "routed"
 
@@ -74,8 +75,8 @@ class Config:
     # "routed": hidden layers are position-local, instances meet only in the input and the
     # read-out, on a z-cover-free code (exact at every z; MLP circuits at z = 1). "coherent":
     # every instance reads its S neurons at every layer (shared-neuron lowering with clean steps;
-    # exact at z = 1). "auto" (`resolve_construction`): routed unless an MLP circuit at z >= 2 or
-    # a setting only the coherent construction has asks for coherent. The routed layout does not
+    # exact at z = 1). "auto" (`resolve_construction`): routed unless a setting only the coherent
+    # construction has asks for coherent, or MLP circuits at z >= 2 outgrow disjoint positions. The routed layout does not
     # depend on `seed` (the code is deterministic).
     construction: str = "auto"
 
@@ -261,9 +262,17 @@ def plan_network(spec: Spec, network: str | None = None, **overrides) -> Plan:
     if config.construction not in CONSTRUCTIONS:
         raise CircuitError(Diagnostic(f"unknown construction {config.construction!r}",
                                       expected=", ".join(CONSTRUCTIONS)))
+    auto = config.construction == "auto"
     config = replace(config, construction=resolve_construction(config, circuits))
     if config.construction == "routed":
-        return _plan_routed(net.name, config, circuits, counts)
+        try:
+            return _plan_routed(net.name, config, circuits, counts)
+        except CircuitError:
+            # MLP circuits at z >= 2 are routed only on disjoint positions; past those, "auto"
+            # takes the coherent construction, which compiles them (inexactly) where routed cannot
+            if not (auto and config.z >= 2 and any(not isinstance(c, BoolCircuit) for c in circuits)):
+                raise
+            config = replace(config, construction="coherent")
     if config.allocation == "polynomial":
         raise CircuitError(Diagnostic("the polynomial allocation belongs to the routed construction",
                                       hint='use allocation "auto", "prime-step" or "affine" with the coherent one'))
@@ -303,7 +312,8 @@ def routed_code(counts: tuple[int, ...], n: int, z: int, S: int | None = None) -
     return None
 
 
-def _lower_routed(circuit: Circuit, z: int, S: int, lam: int) -> SmallMLP:
+def routed_lowering(circuit: Circuit, z: int, S: int, lam: int) -> SmallMLP:
+    """The routed lowering of a boolean circuit for (z, S, λ), or of an MLP circuit (z = 1)."""
     return lower_routed(circuit, z, S, lam) if isinstance(circuit, BoolCircuit) else lower_routed_mlp(circuit)
 
 
@@ -314,7 +324,7 @@ def routed_capacity(circuit: Circuit, D: int, z: int, S: int | None = None) -> t
     lams = [(S - 1) // z] if S is not None else range(0, D)
     for lam in lams:
         S_lam = S if S is not None else lam * z + 1
-        n = D // _lower_routed(circuit, z, S_lam, lam).d
+        n = D // routed_lowering(circuit, z, S_lam, lam).d
         if S_lam > n:
             break
         best = max(best, (polynomial_capacity(n, S_lam, lam), S_lam, lam))
@@ -334,17 +344,22 @@ def _plan_routed(name: str, config: Config, circuits: tuple[Circuit, ...], count
         raise CircuitError(Diagnostic(f"{clash[0]} belongs to the coherent construction, not the routed one",
                                       hint="drop it, or compile with the coherent construction"))
     mlp = [c.name for c in circuits if not isinstance(c, BoolCircuit)]
-    if mlp and config.z >= 2:
-        raise CircuitError(Diagnostic(
-            f"the routed construction computes MLP circuits only at z = 1; `{mlp[0]}` is an MLP circuit and "
-            f"z = {config.z} (its real outputs would be scaled by how many of an instance's positions collide)",
-            hint="compile it with the coherent construction (--construction coherent), or at z = 1"))
     T, z = sum(counts), config.z
+    if mlp and z >= 2:
+        # Real outputs would be scaled by how many of an instance's positions collide, so at z >= 2
+        # MLP circuits get disjoint positions (the code of degree 0), or nothing.
+        n0 = config.D // max(routed_lowering(c, z, 1, 0).d for c in circuits)
+        if config.S not in (None, 1) or routed_code(counts, n0, z, 1) is None:
+            raise CircuitError(Diagnostic(
+                f"the routed construction holds MLP circuits at z = {z} only on disjoint positions: at most "
+                f"n = {n0} instances with S = 1 (`{mlp[0]}` is an MLP circuit; {T} instances"
+                f"{'' if config.S in (None, 1) else f', S = {config.S}'} asked for)",
+                hint="use fewer instances or a wider D, z = 1, or the coherent construction (--construction coherent)"))
     best = (0, 0, 0, 0, 0)                  # (capacity, λ, S, d, n) of the largest code tried
     lam = (config.S - 1) // z if config.S is not None else 0
     while True:
         S = config.S if config.S is not None else lam * z + 1
-        types = [_lower_routed(c, z, S, lam) for c in circuits]
+        types = [routed_lowering(c, z, S, lam) for c in circuits]
         d = max(t.d for t in types)
         n = config.D // d
         if n >= 1 and routed_code(counts, n, z, S) is not None:

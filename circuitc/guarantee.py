@@ -126,15 +126,16 @@ def _routed(plan) -> Guarantee:
     if not all(ty.routed for ty in plan.types):
         failed.append("the routed guarantee needs circuits lowered for routing")
     mlp = any(ty.kind == "mlp" for ty in plan.types)
-    if mlp and z != 1:
-        failed.append(f"an MLP circuit at z = {z}: its outputs are scaled by the collisions of its positions")
+    if mlp and z != 1 and lam != 0:
+        failed.append(f"an MLP circuit at z = {z} on shared positions: its outputs are scaled by the collisions")
     if S < lam * z + 1:
         failed.append(f"S = {S} is below λz + 1 = {lam * z + 1} (two supports share up to λ = {lam} positions): "
                       f"{z} active instances can cover another's positions")
     if failed:
         return Guarantee(False, failed[0], tuple(failed))
     if mlp:
-        return Guarantee(True, f"routed at z = 1: an active instance is alone in each of its S = {S} positions, so "
+        alone = "at z = 1" if z == 1 else "on disjoint positions"
+        return Guarantee(True, f"routed {alone}: an active instance is alone in each of its S = {S} positions, so "
                                f"its outputs are its circuit's (MLP outputs of inactive instances are not 0)")
     c0 = S - lam * (z - 1)
     return Guarantee(True, f"routed: any two instances share at most λ = {lam} of their S = {S} positions and "

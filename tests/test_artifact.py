@@ -40,7 +40,7 @@ mlp tiny {
     layer relu { weights = [[1, -1], [-1, 1]]; bias = [0.25, -0.5]; }
     layer linear { weights = [[1.5, 0.1]]; }
 }
-network mixed { use full_adder * 8; use adder<3> * 4; use tiny * 4; active = 2; width = 384; seed = 3; }
+network mixed { use full_adder * 8; use adder<3> * 4; use tiny * 4; active = 2; width = 384; seed = 3; construction = "coherent"; }
 """
 
 

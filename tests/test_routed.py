@@ -183,8 +183,11 @@ def test_auto_picks_the_construction(spec):
     assert plan_network(spec, "real", z=2).config.construction == "coherent"      # ... and at z = 2
     assert plan_network(spec, "small", allocation="affine").config.construction == "coherent"
     assert plan_network(spec, "small", construction="coherent").config.construction == "coherent"
-    with pytest.raises(circuitc.CircuitError, match="MLP circuits only at z = 1"):
+    with pytest.raises(circuitc.CircuitError, match="MLP circuits at z = 2 only on disjoint positions"):
         plan_network(spec, "real", z=2, construction="routed")
+    # ... which it gives them when they fit: S = 1, exact at any z
+    few = plan_network(spec, "real", z=3, D=4096)
+    assert (few.config.construction, few.config.S) == ("routed", 1)
     with pytest.raises(circuitc.CircuitError, match="reshuffling belongs to the coherent"):
         plan_network(spec, "small", construction="routed", shuffle=True)
 

@@ -258,12 +258,13 @@ def lower_routed(circuit: BoolCircuit, z: int, S: int, lam: int) -> SmallMLP:
 
 
 def lower_routed_mlp(circuit: MLPCircuit) -> SmallMLP:
-    """An MLP circuit for a routed network with one active instance (z = 1): the layers as given,
+    """An MLP circuit for a routed network where no two active instances share a position (z = 1,
+    or disjoint positions at any z): the layers as given,
     a linear layer as the pair ReLU(v), ReLU(−v) read as their difference, biases through `one`
     (so an empty position stays 0), and `one` and `empty` at units 0 and 1 as for boolean circuits.
     At z = 1 no position collides and an active instance's S positions all hold it, so its read-out
     (the mean over them) is exactly the circuit's output; at z >= 2 it would be scaled by how many
-    of them collide, which is why MLP circuits are routed only at z = 1."""
+    of them collide, which is why MLP circuits at z >= 2 are routed only on disjoint positions."""
     n_in = len(circuit.input_bits)
     forms = np.zeros((n_in, 1 + n_in))              # values as rows over the previous layer; column 0: one
     forms[np.arange(n_in), 1 + np.arange(n_in)] = 1.0
