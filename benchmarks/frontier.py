@@ -106,9 +106,6 @@ def network_of(circuit, T: int, D: int, z: int, seed: int) -> Spec:
 def largest_T(circuit, D: int, z: int, strategy: str, overrides: dict, cap: int) -> tuple[int, int, int]:
     """(T_max, d, n): the most instances the strategy's allocation holds in blocks of D // d (at the
     fixed S of `overrides`, or at any S); routed: the largest code's, at most `cap`."""
-    if strategy == "routed" and circuit.kind == "mlp" and z >= 2:     # disjoint positions only
-        d = routed_d(circuit, z, 1, 0)
-        return min(D // d, cap), d, D // d
     if strategy == "routed":
         T, S, lam = routed_capacity(circuit, D, z, overrides.get("S"))
         d = routed_d(circuit, z, S, lam)

@@ -313,13 +313,16 @@ def routed_code(counts: tuple[int, ...], n: int, z: int, S: int | None = None) -
 
 
 def routed_lowering(circuit: Circuit, z: int, S: int, lam: int) -> SmallMLP:
-    """The routed lowering of a boolean circuit for (z, S, λ), or of an MLP circuit (z = 1)."""
+    """The routed lowering of a boolean circuit for (z, S, λ), or of an MLP circuit (which needs no
+    collision handling: it is routed at z = 1, or on disjoint positions)."""
     return lower_routed(circuit, z, S, lam) if isinstance(circuit, BoolCircuit) else lower_routed_mlp(circuit)
 
 
 def routed_capacity(circuit: Circuit, D: int, z: int, S: int | None = None) -> tuple[int, int, int]:
     """(T, S, λ): the most instances of one circuit the routed construction holds at width D, and
     the code that holds them (the largest q^(λ+1) over code degrees λ, or at the given S)."""
+    if not isinstance(circuit, BoolCircuit) and z >= 2:       # disjoint positions only
+        return (D // routed_lowering(circuit, z, 1, 0).d, 1, 0) if S in (None, 1) else (0, S, 0)
     best = (0, 1, 0)
     lams = [(S - 1) // z] if S is not None else range(0, D)
     for lam in lams:

@@ -13,7 +13,7 @@ import pytest
 import circuitc
 from circuitc.artifact import load, save
 from circuitc.budget import budget
-from circuitc.compile import compile_network, plan_network, routed_code
+from circuitc.compile import compile_network, plan_network, routed_capacity, routed_code
 from circuitc.embed.allocate import allocate_routed, polynomial_supports
 from circuitc.interpret import evaluate_bits
 from circuitc.lower.routed import EMPTY, lower_routed
@@ -185,6 +185,7 @@ def test_auto_picks_the_construction(spec):
     assert plan_network(spec, "small", construction="coherent").config.construction == "coherent"
     with pytest.raises(circuitc.CircuitError, match="MLP circuits at z = 2 only on disjoint positions"):
         plan_network(spec, "real", z=2, construction="routed")
+    assert routed_capacity(spec.circuit("absdiff"), 256, 2) == (64, 1, 0)   # 256 // d, d = 4
     # ... which it gives them when they fit: S = 1, exact at any z
     few = plan_network(spec, "real", z=3, D=4096)
     assert (few.config.construction, few.config.S) == ("routed", 1)
