@@ -36,20 +36,25 @@ CONSTRUCTIONS = ("auto", "routed", "coherent")
 COHERENT_ALLOCATIONS = ("prime-step", "affine")
 
 
-def resolve_construction(config: Config, circuits) -> str:
+def coherent_settings(config: Config) -> list[str]:
+    """The settings of `config` that only the coherent construction has: a prime-step or affine
+    allocation, a gain, a margin other than the default, reshuffling, the ALAP schedule, shared
+    ranges of neurons."""
+    return [name for name, given in (("allocation " + repr(config.allocation), config.allocation in COHERENT_ALLOCATIONS),
+                                     ("a gain", config.gain is not None), ("reshuffling", config.shuffle),
+                                     ("a margin", config.margin != DEFAULT_MARGIN),
+                                     ("the ALAP schedule", config.schedule != "asap"),
+                                     ("shared ranges (segregate off)", not config.segregate)) if given]
+
+
+def resolve_construction(config: Config) -> str:
     """The construction "auto" stands for: routed, which is exact at every z (docs/lowering.md),
-    unless the config sets
-    something only the coherent construction has (a prime-step or affine allocation, a gain, a
-    margin other than the default, reshuffling, the ALAP schedule, shared ranges of neurons).
+    unless the config sets something only the coherent construction has (`coherent_settings`).
     (`plan_network` also falls back to coherent for MLP circuits at z >= 2 that do not fit the
     disjoint positions routed gives them.)"""
     if config.construction != "auto":
         return config.construction
-    coherent_only = (config.allocation in COHERENT_ALLOCATIONS or config.gain is not None or config.shuffle
-                     or config.schedule != "asap" or not config.segregate or config.margin != DEFAULT_MARGIN)
-    if coherent_only:
-        return "coherent"
-    return "routed"
+    return "coherent" if coherent_settings(config) else "routed"
 
 
 @dataclass(frozen=True)
@@ -76,8 +81,8 @@ class Config:
     # read-out, on a z-cover-free code (exact at every z; MLP circuits at z = 1). "coherent":
     # every instance reads its S neurons at every layer (shared-neuron lowering with clean steps;
     # exact at z = 1). "auto" (`resolve_construction`): routed unless a setting only the coherent
-    # construction has asks for coherent, or MLP circuits at z >= 2 outgrow disjoint positions. The routed layout does not
-    # depend on `seed` (the code is deterministic).
+    # construction has asks for coherent, or MLP circuits at z >= 2 outgrow disjoint positions.
+    # The routed layout does not depend on `seed` (the code is deterministic).
     construction: str = "auto"
 
     @classmethod
@@ -263,7 +268,7 @@ def plan_network(spec: Spec, network: str | None = None, **overrides) -> Plan:
         raise CircuitError(Diagnostic(f"unknown construction {config.construction!r}",
                                       expected=", ".join(CONSTRUCTIONS)))
     auto = config.construction == "auto"
-    config = replace(config, construction=resolve_construction(config, circuits))
+    config = replace(config, construction=resolve_construction(config))
     if config.construction == "routed":
         try:
             return _plan_routed(net.name, config, circuits, counts)
@@ -338,11 +343,7 @@ def _plan_routed(name: str, config: Config, circuits: tuple[Circuit, ...], count
     """The routed construction's plan: for each code degree λ from 0, lower every circuit for it
     (a collision-capable position needs the wipe units), and take the first λ whose code holds
     every type at the width that lowering leaves (n = D // d)."""
-    clash = [name for name, bad in (("allocation " + repr(config.allocation), config.allocation in COHERENT_ALLOCATIONS),
-                                     ("a gain", config.gain is not None), ("reshuffling", config.shuffle),
-                                     ("a margin", config.margin != DEFAULT_MARGIN),
-                                     ("the ALAP schedule", config.schedule != "asap"),
-                                     ("shared ranges (segregate off)", not config.segregate)) if bad]
+    clash = coherent_settings(config)
     if clash:
         raise CircuitError(Diagnostic(f"{clash[0]} belongs to the coherent construction, not the routed one",
                                       hint="drop it, or compile with the coherent construction"))
@@ -352,7 +353,7 @@ def _plan_routed(name: str, config: Config, circuits: tuple[Circuit, ...], count
         # Real outputs would be scaled by how many of an instance's positions collide, so at z >= 2
         # MLP circuits get disjoint positions (the code of degree 0), or nothing.
         n0 = config.D // max(routed_lowering(c, z, 1, 0).d for c in circuits)
-        if config.S not in (None, 1) or routed_code(counts, n0, z, 1) is None:
+        if config.S not in (None, 1) or routed_ranges(counts, n0, 1, 0) is None:
             raise CircuitError(Diagnostic(
                 f"the routed construction holds MLP circuits at z = {z} only on disjoint positions: at most "
                 f"n = {n0} instances with S = 1 (`{mlp[0]}` is an MLP circuit; {T} instances"
@@ -365,7 +366,7 @@ def _plan_routed(name: str, config: Config, circuits: tuple[Circuit, ...], count
         types = [routed_lowering(c, z, S, lam) for c in circuits]
         d = max(t.d for t in types)
         n = config.D // d
-        if n >= 1 and routed_code(counts, n, z, S) is not None:
+        if n >= 1 and routed_ranges(counts, n, S, lam) is not None:
             break
         best = max(best, (polynomial_capacity(n, S, lam) if n >= S else 0, lam, S, d, n))
         if config.S is not None or lam * z + 1 > n:

@@ -370,7 +370,7 @@ def routed_ranges(counts, n: int, S: int, degree: int) -> list[int] | None:
     if S == 1:                                   # degree 0: one position per instance
         return counts if sum(counts) <= n else None
     if len(counts) == 1:
-        q = affine_prime(n, S)
+        q = polynomial_prime(n, S)
         return [q] if q is not None and q ** (degree + 1) >= counts[0] else None
     primes = _primes_below(n + 2)
     qs = []
@@ -401,7 +401,8 @@ def allocate_routed(counts, n: int, S: int, degree: int) -> Allocation:
         else:
             parts.append(np.sort(polynomial_supports(q, S, degree, count), axis=1) + start)
             start += S * q
-    capacity = sum(qs) if S == 1 else sum(q ** (degree + 1) for q in qs)
-    if S == 1:
-        capacity = n if len(qs) == 1 else capacity
+    if S == 1:                  # a partition: all n positions for one type, its own count each for several
+        capacity = n if len(qs) == 1 else sum(qs)
+    else:
+        capacity = sum(q ** (degree + 1) for q in qs)
     return Allocation("polynomial", n, S, np.concatenate(parts), capacity, degree)

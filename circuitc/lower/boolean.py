@@ -85,6 +85,19 @@ def fold_wires(circuit: BoolCircuit, value: dict, gate) -> None:
             value[g.out] = gate(g.op, [value[x] for x in g.args])
 
 
+def sum_terms(terms, form_of, one) -> dict:
+    """The sum of a gate's input terms (c, a, base) as a form: c at key `one` (the constant) plus
+    a times `form_of(base)`, the base's form over the layer the gate reads."""
+    s: dict = {}
+    for c, a, b in terms:
+        if c:
+            s[one] = s.get(one, 0.0) + c
+        if a:
+            for j, v in form_of(b).items():
+                s[j] = s.get(j, 0.0) + a * v
+    return s
+
+
 SCHEDULES = ("asap", "alap")
 
 
@@ -140,14 +153,7 @@ class _Lowering:
         return form
 
     def _sum(self, terms, layer: int) -> dict[int, float]:
-        s: dict[int, float] = {}
-        for c, a, b in terms:
-            if c:
-                s[ON] = s.get(ON, 0.0) + c
-            if a:
-                for j, v in self._form(b, layer).items():
-                    s[j] = s.get(j, 0.0) + a * v
-        return s
+        return sum_terms(terms, lambda b: self._form(b, layer), ON)
 
     # ---------------------------------------------------------------- the circuit
     def run(self) -> SmallMLP:

@@ -14,6 +14,23 @@ from ..spec import MLPCircuit
 from .small_mlp import DEFAULT_GAIN, FIRST_FREE, SmallMLP, add_on, layer_bias, on_rows
 
 
+def layer_units(layer, forms: np.ndarray, on_col: int, first: int) -> tuple[np.ndarray, np.ndarray]:
+    """One circuit layer over `forms` (its inputs as rows over the previous layer's neurons, the
+    constant at column `on_col`): the units it needs, as rows over the same columns with the layer's
+    bias on the constant, and the forms of its outputs over the new layer, whose units start at
+    neuron `first` (constant again at `on_col`: −1 adds a last column for it). A ReLU output is
+    its unit; a linear one, which can be negative, is the pair ReLU(v) − ReLU(−v)."""
+    pre = layer.weights @ forms
+    pre[:, on_col] += layer.bias                   # the circuit's own bias comes from the constant
+    m = len(pre)
+    units = pre if layer.activation == "relu" else np.concatenate([pre, -pre])
+    new = np.zeros((m, first + len(units) + (on_col == -1)))
+    new[np.arange(m), first + np.arange(m)] = 1.0
+    if layer.activation != "relu":
+        new[np.arange(m), first + m + np.arange(m)] = -1.0
+    return units, new
+
+
 def lower_mlp(circuit: MLPCircuit, margin: float, gain: float = DEFAULT_GAIN) -> SmallMLP:
     """`gain`: the slope of the on-indicator (small_mlp.py); the circuit's own weights are kept."""
     n_in = len(circuit.input_bits)
@@ -24,20 +41,8 @@ def lower_mlp(circuit: MLPCircuit, margin: float, gain: float = DEFAULT_GAIN) ->
     forms[np.arange(n_in), FIRST_FREE + np.arange(n_in)] = 1.0
     units_per_layer: list[np.ndarray] = []
     for layer in circuit.layers:
-        pre = layer.weights @ forms                    # pre-activations as rows (+ `on` column)
-        pre[:, -1] += layer.bias                       # the circuit's own bias comes from `on`
-        m = len(pre)
-        if layer.activation == "relu":
-            units = pre
-            new_forms = np.zeros((m, FIRST_FREE + m + 1))
-            new_forms[np.arange(m), FIRST_FREE + np.arange(m)] = 1.0
-        else:                                          # linear: z = ReLU(z) − ReLU(−z)
-            units = np.concatenate([pre, -pre])
-            new_forms = np.zeros((m, FIRST_FREE + 2 * m + 1))
-            new_forms[np.arange(m), FIRST_FREE + np.arange(m)] = 1.0
-            new_forms[np.arange(m), FIRST_FREE + m + np.arange(m)] = -1.0
+        units, forms = layer_units(layer, forms, -1, FIRST_FREE)
         units_per_layer.append(units)
-        forms = new_forms
     d = max([width0] + [FIRST_FREE + len(u) for u in units_per_layer])
     L = len(units_per_layer)
     weights = np.zeros((L, d, d))

@@ -45,7 +45,8 @@ from itertools import product
 import numpy as np
 
 from ..spec import BoolCircuit, MLPCircuit, Op
-from .boolean import fold_wires, gate_function
+from .boolean import fold_wires, gate_function, sum_terms
+from .mlp import layer_units
 from .small_mlp import SmallMLP
 
 ON = 0            # layer 0: the on count (encode writes 1 per active instance); later: the unit `one`
@@ -129,18 +130,8 @@ class _RoutedLowering:
         self.forms[key] = form
         return form
 
-    def _sum(self, terms, layer: int) -> dict:
-        s: dict = {}
-        for c, a, b in terms:
-            if c:
-                s[ONE_KEY] = s.get(ONE_KEY, 0.0) + c
-            if a:
-                for j, v in self._form(b, layer).items():
-                    s[j] = s.get(j, 0.0) + a * v
-        return s
-
     def _gate_form(self, g: _Gate) -> dict:
-        s = self._sum(g.terms, g.home - 1)
+        s = sum_terms(g.terms, lambda b: self._form(b, g.home - 1), ONE_KEY)
         constant, slope, kinks = _pieces(g.lo, g.values)
         lay = self._layer(g.home)
         form: dict = {}
@@ -270,18 +261,8 @@ def lower_routed_mlp(circuit: MLPCircuit) -> SmallMLP:
     forms[np.arange(n_in), 1 + np.arange(n_in)] = 1.0
     layers = []
     for layer in circuit.layers:
-        pre = layer.weights @ forms
-        pre[:, ON] += layer.bias
-        m = len(pre)
-        if layer.activation == "relu":
-            units, new = pre, np.zeros((m, 2 + m))
-            new[np.arange(m), 2 + np.arange(m)] = 1.0
-        else:
-            units, new = np.concatenate([pre, -pre]), np.zeros((m, 2 + 2 * m))
-            new[np.arange(m), 2 + np.arange(m)] = 1.0
-            new[np.arange(m), 2 + m + np.arange(m)] = -1.0
+        units, forms = layer_units(layer, forms, ON, 2)
         layers.append(units)
-        forms = new
     d = max([1 + n_in] + [2 + len(u) for u in layers])
     L = len(layers)
     weights, biases = np.zeros((L, d, d)), np.zeros((L, d))
