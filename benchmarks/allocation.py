@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from circuitc.embed.allocate import (affine_capacity, affine_prime, affine_supports, packing_bound,
+from circuitc.instances.embed.allocate import (affine_capacity, affine_prime, affine_supports, packing_bound,
                                      prime_step_capacity, prime_step_supports)
 
 

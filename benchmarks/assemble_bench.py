@@ -31,11 +31,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from circuitc.assemble import assemble
+from circuitc.instances.assemble import assemble
 from timing import best_of  # benchmarks/timing.py
-from circuitc.embed.allocate import allocate, affine_capacity
-from circuitc.embed.shuffle import layer_supports
-from circuitc.lower.small_mlp import FIRST_FREE, SmallMLP, add_on, on_rows
+from circuitc.instances.embed.allocate import allocate, affine_capacity
+from circuitc.instances.embed.shuffle import layer_supports
+from circuitc.instances.lower.small_mlp import FIRST_FREE, SmallMLP, add_on, on_rows
 
 
 def random_mlp(rng: np.random.Generator, d: int, L: int, margin: float = 1.0) -> SmallMLP:

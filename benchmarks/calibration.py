@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from frontier import SOURCE, load_circuit  # noqa: E402
 
 import circuitc  # noqa: E402
-from circuitc.budget import budget_of_plan  # noqa: E402
-from circuitc.compile import compile_network, plan_network  # noqa: E402
+from circuitc.instances.budget import budget_of_plan  # noqa: E402
+from circuitc.instances.compile import compile_network, plan_network  # noqa: E402
 from circuitc.spec import InstanceGroup, Network, Spec  # noqa: E402
-from circuitc.verify import verify  # noqa: E402
+from circuitc.instances.verify import verify  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TERMS = (("active_rms", "active_rms"), ("active_pair_rms", "active_pair_rms"),

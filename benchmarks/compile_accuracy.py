@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 import circuitc
-from circuitc.compile import compile_network
+from circuitc.instances.compile import compile_network
 from circuitc.spec import InstanceGroup, Network, Spec
-from circuitc.verify import verify
+from circuitc.instances.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent
 

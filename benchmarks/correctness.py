@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from frontier import SOURCE, largest_T, load_circuit, network_of  # noqa: E402
 
-from circuitc.compile import compile_network  # noqa: E402
-from circuitc.verify import verify  # noqa: E402
+from circuitc.instances.compile import compile_network  # noqa: E402
+from circuitc.instances.verify import verify  # noqa: E402
 
 
 def check(circuit, D: int, z: int, T: int | None, args) -> dict:

@@ -38,8 +38,8 @@ VARIANTS = {
 
 
 def run_variant(spec, name: str, overrides: dict, samples: int, target: float | None) -> dict:
-    from circuitc.feature_net import compile_source
-    from circuitc.feature_verify import verify_features
+    from circuitc.features.network import compile_source
+    from circuitc.features.verify import verify_features
 
     cfg = dict(overrides)
     if target is not None:
@@ -107,8 +107,8 @@ def main(argv=None) -> int:
     if args.quick:
         args.samples, args.target = 500, 1e-3
         args.variants = [v for v in args.variants if v in ("none", "auto")] or ["none", "auto"]
-    from circuitc.load import load_spec
-    from circuitc.feature_net import feature_circuit
+    from circuitc.frontend.load import load_spec
+    from circuitc.features.network import feature_circuit
 
     spec = load_spec(args.source)
     circuit, fs = feature_circuit(spec)

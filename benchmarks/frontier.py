@@ -39,11 +39,11 @@ from pathlib import Path
 import numpy as np
 
 import circuitc
-from circuitc.compile import (Config, compile_network, lower, one_neuron_per_gate_width, routed_capacity,
+from circuitc.instances.compile import (Config, compile_network, lower, one_neuron_per_gate_width, routed_capacity,
                               routed_lowering)
-from circuitc.embed.allocate import capacities
+from circuitc.instances.embed.allocate import capacities
 from circuitc.spec import BoolCircuit, Gate, InstanceGroup, Network, Op, Port, Spec
-from circuitc.verify import verify
+from circuitc.instances.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "benchmarks" / "frontier_circuits.circ"

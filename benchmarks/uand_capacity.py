@@ -28,8 +28,8 @@ import time
 
 import numpy as np
 
-from circuitc.uand import build_uand, pair_errors, sample_active
-from circuitc.uand_theory import best_p, uand_width
+from circuitc.features.uand import build_uand, pair_errors, sample_active
+from circuitc.features.uand_theory import best_p, uand_width
 
 STEP = 2 ** 0.25
 

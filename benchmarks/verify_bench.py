@@ -33,9 +33,9 @@ import numpy as np
 import torch
 
 import circuitc
-from circuitc.compile import compile_network
+from circuitc.instances.compile import compile_network
 from compile_accuracy import network_of  # the sibling script: one network of T instances
-from circuitc import verify as V
+from circuitc.instances import verify as V
 
 ROOT = Path(__file__).resolve().parent.parent
 

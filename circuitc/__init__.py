@@ -16,7 +16,7 @@ from .errors import CircuitError, Diagnostic, Span
 from .graph import check_acyclic, circuit_graph, depth, levels, summary, to_dot, to_json
 from .inputs import parse_assignments, read_input_csv
 from .interpret import bits_to_int, evaluate, evaluate_bits, truth_table
-from .load import load_spec, parse
+from .frontend.load import load_spec, parse
 from .spec import (BoolCircuit, FeatureSet, Gate, InstanceGroup, Layer, MLPCircuit, Network, Op, Port,
                    Spec)
 
@@ -36,9 +36,9 @@ __all__ = [
 def __getattr__(name):
     # The printers import the parser lazily, so that `import circuitc` stays light.
     if name == "format_source":
-        from .syntax.format import format_source
+        from .frontend.syntax.format import format_source
         return format_source
     if name == "spec_to_circ":
-        from .printer import spec_to_circ
+        from .frontend.printer import spec_to_circ
         return spec_to_circ
     raise AttributeError(f"module 'circuitc' has no attribute {name!r}")

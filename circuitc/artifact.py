@@ -38,12 +38,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from .assemble import CompiledNetwork, network_from_layers
-from .compile import Compilation, Config
-from .embed.allocate import Allocation
+from .instances.assemble import CompiledNetwork, network_from_layers
+from .instances.compile import Compilation, Config
+from .instances.embed.allocate import Allocation
 from .errors import CircuitError, Diagnostic
 from .fileio import default_mode, fsync_path, os_reason, write_durable
-from .lower.small_mlp import SmallMLP
+from .instances.lower.small_mlp import SmallMLP
 from .spec import BoolCircuit, Circuit, Spec
 
 __all__ = ["FORMAT", "VERSION", "WEIGHTS", "METADATA", "CIRCUITS", "LoadedNetwork", "save", "load",
@@ -194,7 +194,7 @@ def tensors(comp: Compilation) -> dict[str, torch.Tensor]:
 
 def circuits_text(comp: Compilation, name: str | None = None) -> str:
     """The instance types' source circuits as `.circ` text (each circuit once)."""
-    from .printer import spec_to_circ
+    from .frontend.printer import spec_to_circ
 
     unique: dict[str, Circuit] = {}
     for c in comp.circuits:
@@ -477,7 +477,7 @@ def _read_types(r: _Reader, meta: dict, tensors_: dict[str, torch.Tensor], d: in
 
 
 def _read_circuits(r: _Reader, types: list[dict]) -> tuple[Circuit, ...]:
-    from .load import parse, read_text
+    from .frontend.load import parse, read_text
 
     path = r.directory / CIRCUITS
     spec = parse(read_text(path), filename=os.fspath(path), base_dir=r.directory)
@@ -521,7 +521,7 @@ def load(path: str | os.PathLike):
     r = _Reader(directory)
     meta = _read_json(r)
     if meta.get("kind") == "features":
-        from .feature_artifact import read_features
+        from .features.artifact import read_features
 
         return read_features(r, meta)
     config = _read_config(r, meta)

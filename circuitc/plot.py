@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .embed.shuffle import distinct_layers
+from .instances.embed.shuffle import distinct_layers
 from .errors import CircuitError, Diagnostic
 
 __all__ = ["verification_figure", "feature_figure", "neuron_loads", "require_matplotlib", "INSTALL_HINT", "FIGSIZE", "DPI"]

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from circuitc import cli
+from circuitc.cli import app as cli
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:

@@ -11,11 +11,11 @@ import itertools
 import numpy as np
 import pytest
 
-from circuitc.embed.allocate import (Allocation, affine_capacity, affine_prime, affine_supports, allocate,
+from circuitc.instances.embed.allocate import (Allocation, affine_capacity, affine_prime, affine_supports, allocate,
                                      allocate_segregated, allowed_steps, max_overlap, packing_bound,
                                      prime_step_capacity, prime_step_supports, segregated_capacities,
                                      split_blocks)
-from circuitc.embed.shuffle import layer_permutations, layer_supports
+from circuitc.instances.embed.shuffle import layer_permutations, layer_supports
 from circuitc.errors import CircuitError
 
 

@@ -15,9 +15,9 @@ from safetensors.torch import load_file, save_file
 import circuitc
 from circuitc import artifact
 from circuitc.artifact import CIRCUITS, METADATA, WEIGHTS, LoadedNetwork, load, save
-from circuitc.compile import Compilation, compile_network
+from circuitc.instances.compile import Compilation, compile_network
 from circuitc.errors import CircuitError
-from circuitc.verify import sample_active, sample_inputs, verify
+from circuitc.instances.verify import sample_active, sample_inputs, verify
 
 # Boolean, parametric (its canonical name `adder<N=3>` must survive the .circ round trip) and MLP
 # circuits, of different widths and depths.

@@ -17,11 +17,11 @@ import pytest
 import torch
 from torch import nn
 
-from circuitc.assemble import CompiledNetwork, assemble, assemble_weights
-from circuitc.embed.allocate import allocate
-from circuitc.embed.shuffle import layer_supports
+from circuitc.instances.assemble import CompiledNetwork, assemble, assemble_weights
+from circuitc.instances.embed.allocate import allocate
+from circuitc.instances.embed.shuffle import layer_supports
 from circuitc.errors import CircuitError
-from circuitc.lower.small_mlp import FIRST_FREE, ON_HI, SmallMLP, add_on, layer_bias, on_rows, run_small
+from circuitc.instances.lower.small_mlp import FIRST_FREE, ON_HI, SmallMLP, add_on, layer_bias, on_rows, run_small
 
 
 def random_mlp(rng, d: int, L: int, n_in: int, n_out: int, margin: float, name: str = "c",

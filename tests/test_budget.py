@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 import circuitc
-from circuitc import cli
-from circuitc.budget import budget, near_fractions
-from circuitc.error_model import rows_at_risk
-from circuitc.compile import compile_network
-from circuitc.verify import verify
+from circuitc.cli import app as cli
+from circuitc.instances.budget import budget, near_fractions
+from circuitc.instances.error_model import rows_at_risk
+from circuitc.instances.compile import compile_network
+from circuitc.instances.verify import verify
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -111,9 +111,9 @@ def test_cli_budget_per_layer_table(capsys):
 
 
 def test_expected_instances_brackets_the_verdict():
-    from circuitc.budget import TARGET_ERROR, expected_instances
-    from circuitc.compile import plan_network, with_counts
-    from circuitc.error_model import predict
+    from circuitc.instances.budget import TARGET_ERROR, expected_instances
+    from circuitc.instances.compile import plan_network, with_counts
+    from circuitc.instances.error_model import predict
 
     spec = circuitc.load_spec(EXAMPLES / "budget_levels.circ")
     plan = plan_network(spec, "crowded")
@@ -164,7 +164,7 @@ def test_compile_stores_and_verify_shows_the_budget(tmp_path, capsys):
 def test_the_s_knob_when_a_larger_s_absorbs_a_neighbour():
     """Full adders at z = 2: with S = 3 (gain 6) a neighbour's third is absorbed by the steps,
     where its half at S = 2 is not. The budget says so, and verify agrees."""
-    from circuitc.compile import plan_network, with_redundancy
+    from circuitc.instances.compile import plan_network, with_redundancy
 
     spec = circuitc.load_spec(EXAMPLES / "adders_network.circ")
     co = {"construction": "coherent"}
@@ -187,7 +187,7 @@ def test_one_layer_circuits_at_S3_hold_their_whole_allocation_at_z2():
     allocation at S = 3 are exact on adversarial rows at z = 2, and the budget does not claim
     otherwise; at a partial fill both the budget and the adversarial rows find failures."""
     from circuitc.spec import InstanceGroup, Network
-    from circuitc.verify import verify
+    from circuitc.instances.verify import verify
 
     c = circuitc.load_spec(EXAMPLES / "full_adder.circ").circuit("full_adder")
 

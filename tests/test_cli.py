@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from circuitc import cli
+from circuitc.cli import app as cli
 from circuitc.errors import CircuitError
 from circuitc.fileio import write_atomic
 

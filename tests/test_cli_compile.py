@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from circuitc import cli
+from circuitc.cli import app as cli
 from circuitc.artifact import METADATA, WEIGHTS, load
 from cli_runs import fails, ok, run
 

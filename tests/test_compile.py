@@ -15,8 +15,8 @@ import pytest
 import torch
 
 import circuitc
-from circuitc.compile import Config, choose_redundancy, compile_network, one_neuron_per_gate_width
-from circuitc.verify import reference_outputs, sample_active, verify
+from circuitc.instances.compile import Config, choose_redundancy, compile_network, one_neuron_per_gate_width
+from circuitc.instances.verify import reference_outputs, sample_active, verify
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -91,7 +91,7 @@ def test_config_overrides_and_refusals(spec):
 
 
 def test_choose_redundancy_takes_the_smallest_that_fits():
-    from circuitc.embed.allocate import affine_capacity
+    from circuitc.instances.embed.allocate import affine_capacity
 
     assert choose_redundancy(1000, 409, "auto") == 2
     assert choose_redundancy(200, 40, "affine") == 2          # q = 19 at S = 2: 361 lines

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import circuitc
-from circuitc.compile import compile_network, plan_network
-from circuitc.error_model import SupportGraph, circuit_stats, coherent_domain, predict, rows_at_risk
-from circuitc.verify import verify
+from circuitc.instances.compile import compile_network, plan_network
+from circuitc.instances.error_model import SupportGraph, circuit_stats, coherent_domain, predict, rows_at_risk
+from circuitc.instances.verify import verify
 
 SOURCE = """
 circuit chain { in x[4]; out y[2];

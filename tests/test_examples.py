@@ -345,8 +345,8 @@ def test_network_instances_compute_what_they_say():
 
 def test_network_compiles_and_is_exact():
     # Four circuit types, each in its own range of neurons, 90 % of the allocation filled.
-    from circuitc.compile import compile_network
-    from circuitc.verify import verify
+    from circuitc.instances.compile import compile_network
+    from circuitc.instances.verify import verify
 
     comp = compile_network(spec("network"), "adders")
     assert comp.warnings() == [] and comp.allocation.fill > 0.85
@@ -367,8 +367,8 @@ def test_adders_network_declaration():
 
 def test_routed_adders_are_exact_at_z3():
     # 13,000 deep circuits in width 4096 with three active at once: compression above 8, exact.
-    from circuitc.compile import compile_network
-    from circuitc.verify import verify
+    from circuitc.instances.compile import compile_network
+    from circuitc.instances.verify import verify
 
     comp = compile_network(spec("routed_adders"))
     rep = comp.report()
@@ -383,9 +383,9 @@ def test_routed_adders_are_exact_at_z3():
 # budget_levels.circ: one network per verdict
 
 def test_budget_levels_one_network_per_verdict():
-    from circuitc.budget import budget
-    from circuitc.compile import compile_network
-    from circuitc.verify import verify
+    from circuitc.instances.budget import budget
+    from circuitc.instances.compile import compile_network
+    from circuitc.instances.verify import verify
 
     s = spec("budget_levels")
     verdicts = {name: budget(s, name) for name in ("apart", "close", "crowded", "packed")}
@@ -402,8 +402,8 @@ def test_budget_levels_one_network_per_verdict():
 
 
 def test_deep_features_compiles_and_keeps_every_level_right():
-    from circuitc.feature_net import compile_source
-    from circuitc.feature_verify import verify_features
+    from circuitc.features.network import compile_source
+    from circuitc.features.verify import verify_features
 
     s = spec("deep_features")
     net = compile_source(s)                     # the defaults: target 1e-5, auto error correction

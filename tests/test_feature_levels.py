@@ -12,10 +12,10 @@ import pytest
 
 from circuitc import parse
 from circuitc.errors import CircuitError
-from circuitc.feature_levels import gate_table, levels_of, mobius_rows
+from circuitc.features.levels import gate_table, levels_of, mobius_rows
 from circuitc.interpret import evaluate_bits
-from circuitc.load import load_spec
-from circuitc.mobius import mobius
+from circuitc.frontend.load import load_spec
+from circuitc.features.mobius import mobius
 from circuitc.spec import Op
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

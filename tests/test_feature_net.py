@@ -11,16 +11,17 @@ import numpy as np
 import pytest
 import torch
 
-from circuitc import artifact, feature_artifact, parse
-from circuitc.correct import clean_margin, step_layer, subsets_layer
+from circuitc import artifact, parse
+from circuitc.features import artifact as feature_artifact
+from circuitc.features.correct import clean_margin, step_layer, subsets_layer
 from circuitc.errors import CircuitError
-from circuitc.feature_levels import levels_of
-from circuitc.feature_net import (FeatureConfig, _monomial_readoffs, all_on_value, compile_features,
+from circuitc.features.levels import levels_of
+from circuitc.features.network import (FeatureConfig, _monomial_readoffs, all_on_value, compile_features,
                                   compile_source, parse_policy, residual_after_step)
-from circuitc.feature_verify import meeting_pairs, verify_features
+from circuitc.features.verify import meeting_pairs, verify_features
 from circuitc.interpret import evaluate_bits
-from circuitc.load import load_spec
-from circuitc.uand import sample_active
+from circuitc.frontend.load import load_spec
+from circuitc.features.uand import sample_active
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

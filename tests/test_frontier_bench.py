@@ -27,7 +27,7 @@ def frontier():
 
 def test_random_circuit_has_the_promised_shape(frontier):
     import circuitc
-    from circuitc.compile import logic_levels
+    from circuitc.instances.compile import logic_levels
 
     c = frontier.random_circuit(depth=4, width=3, seed=1)
     c.check()

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from cases import CASES
 from circuitc import CircuitError, Spec, parse
-from circuitc.importers.bench import parse_bench
-from circuitc.importers.blif import parse_blif
+from circuitc.frontend.importers.bench import parse_bench
+from circuitc.frontend.importers.blif import parse_blif
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

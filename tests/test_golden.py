@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import circuitc
-from circuitc.printer import spec_to_circ
+from circuitc.frontend.printer import spec_to_circ
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 import circuitc
-from circuitc.assemble import assemble
-from circuitc.compile import compile_network
-from circuitc.guarantee import step_saturates, supports_disjoint, types_share_neurons
+from circuitc.instances.assemble import assemble
+from circuitc.instances.compile import compile_network
+from circuitc.instances.guarantee import step_saturates, supports_disjoint, types_share_neurons
 from circuitc.interpret import evaluate_bits
-from circuitc.lower.boolean import lower_boolean
-from circuitc.verify import verify
+from circuitc.instances.lower.boolean import lower_boolean
+from circuitc.instances.verify import verify
 
 CIRCUITS = """
 circuit full_adder { in a, b, cin; out s, cout; s = xor(a, b, cin); cout = maj(a, b, cin); }

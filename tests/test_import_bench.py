@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from circuitc.errors import CircuitError
-from circuitc.importers.bench import load_bench, parse_bench
+from circuitc.frontend.importers.bench import load_bench, parse_bench
 from circuitc.spec import Op, Spec
 from netlists import all_combinations, evaluate_netlist, expect_parse_error
 

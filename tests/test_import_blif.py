@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from circuitc.errors import CircuitError
-from circuitc.importers.blif import load_blif, parse_blif
+from circuitc.frontend.importers.blif import load_blif, parse_blif
 from circuitc.spec import BoolCircuit, Op
 from netlists import all_combinations, evaluate_netlist, expect_parse_error
 

@@ -10,9 +10,9 @@ import pytest
 
 import circuitc
 from cases import CASES
-from circuitc.lower.boolean import lower_boolean
-from circuitc.lower.mlp import lower_mlp
-from circuitc.lower.small_mlp import ON_HI, SmallMLP, run_small
+from circuitc.instances.lower.boolean import lower_boolean
+from circuitc.instances.lower.mlp import lower_mlp
+from circuitc.instances.lower.small_mlp import ON_HI, SmallMLP, run_small
 
 BOOLEAN = [c for c in CASES if c.kind == "boolean"]
 MLPS = [c for c in CASES if c.kind == "mlp"]

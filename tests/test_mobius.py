@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from circuitc.errors import CircuitError
-from circuitc.mobius import gate_layer, mobius
-from circuitc.uand import build_uand, sample_active
-from circuitc.uand_theory import best_p
+from circuitc.features.mobius import gate_layer, mobius
+from circuitc.features.uand import build_uand, sample_active
+from circuitc.features.uand_theory import best_p
 
 AND, OR, XOR, NAND = [0, 0, 0, 1], [0, 1, 1, 1], [0, 1, 1, 0], [1, 1, 1, 0]
 X_AND_NOT_Y = [0, 1, 0, 0]          # index j: bit 0 is x, bit 1 is y

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from circuitc import cli, plot
+from circuitc.cli import app as cli
+from circuitc import plot
 from circuitc.artifact import load
 from cli_runs import run
 

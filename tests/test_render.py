@@ -1,11 +1,11 @@
-"""Results as text (`circuitc.render`), called directly."""
+"""Results as text (`circuitc.cli.render`), called directly."""
 
 from __future__ import annotations
 
 import numpy as np
 
 import circuitc
-from circuitc.render import csv_text, format_outputs, format_real, truth_table_csv, truth_table_text
+from circuitc.cli.render import csv_text, format_outputs, format_real, truth_table_csv, truth_table_text
 
 SPEC = circuitc.parse("""\
 circuit fa { in a, b, cin; out sum, cout; t = a ^ b; sum = t ^ cin; cout = (a & b) | (t & cin); }

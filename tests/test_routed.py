@@ -12,13 +12,13 @@ import pytest
 
 import circuitc
 from circuitc.artifact import load, save
-from circuitc.budget import budget
-from circuitc.compile import compile_network, plan_network, routed_capacity, routed_code
-from circuitc.embed.allocate import allocate_routed, polynomial_supports
+from circuitc.instances.budget import budget
+from circuitc.instances.compile import compile_network, plan_network, routed_capacity, routed_code
+from circuitc.instances.embed.allocate import allocate_routed, polynomial_supports
 from circuitc.interpret import evaluate_bits
-from circuitc.lower.routed import EMPTY, lower_routed
-from circuitc.lower.small_mlp import run_small
-from circuitc.verify import verify
+from circuitc.instances.lower.routed import EMPTY, lower_routed
+from circuitc.instances.lower.small_mlp import run_small
+from circuitc.instances.verify import verify
 
 from cli_runs import ok
 
@@ -237,7 +237,7 @@ def test_mlp_circuits_at_z1_are_exact_where_the_coherent_construction_is_not(spe
 
 
 def test_clean_positions_counts_what_other_active_instances_share():
-    from circuitc.verify import clean_positions
+    from circuitc.instances.verify import clean_positions
 
     sup = np.array([[0, 1, 2], [2, 3, 4], [5, 6, 7], [0, 3, 8]])
     rows = np.array([[0, 1], [0, 2], [0, 3], [1, -1]])

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from circuitc.errors import CircuitError
-from circuitc.uand import build_uand, pair_errors, sample_active, uand_layer
-from circuitc.uand_theory import best_p, expected_exceedances, uand_width
+from circuitc.features.uand import build_uand, pair_errors, sample_active, uand_layer
+from circuitc.features.uand_theory import best_p, expected_exceedances, uand_width
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 import circuitc
-from circuitc.compile import compile_network
-from circuitc.verify import (Overlaps, _exhaustive_batches, _outputs, _probe_inactive, _read_off, exhaustive_rows,
+from circuitc.instances.compile import compile_network
+from circuitc.instances.verify import (Overlaps, _exhaustive_batches, _outputs, _probe_inactive, _read_off, exhaustive_rows,
                              sample_active, sample_adversarial, sample_inputs, verify)
 
 SOURCE = """

@@ -1,0 +1,48 @@
+"""What the netlist importers share: reading a netlist file, naming, hashing and reporting."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from ...errors import CircuitError, Collector, Diagnostic
+
+
+def fresh_name(base: str, taken: set[str]) -> str:
+    """`base`, or `base$2`, `base$3`... whichever is not yet taken; the result is taken."""
+    name, k = base, 1
+    while name in taken:
+        k += 1
+        name = f"{base}${k}"
+    taken.add(name)
+    return name
+
+
+def raise_in_file_order(diags: Collector) -> None:
+    # Checks run in passes (lines, then reads, then outputs); report in file order instead.
+    diags.raise_if_errors(in_file_order=True)
+
+
+def circuit_name_for(filename: str, default: str) -> str:
+    if filename.startswith("<") and filename.endswith(">"):
+        return default
+    return Path(filename).stem or default
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def read_netlist_text(path: str | os.PathLike[str], kind: str) -> str:
+    """The file as text; bytes are decoded unchanged so the hash is the hash of the file."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise CircuitError(Diagnostic(f"cannot read {kind} file `{path}`: {e.strerror or e}")) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise CircuitError(Diagnostic(f"{kind} file `{path}` is not UTF-8 text "
+                                      f"(byte {e.start}, line {line})")) from None

@@ -1,0 +1,138 @@
+"""Reading sources: `.circ` files with their includes, and netlists (`.bench`, `.blif`), into a Spec.
+
+`load_spec(path)` picks the front end by the file's suffix; `parse(text)` reads `.circ` text.
+Includes resolve relative to the including file, are read once each (a diamond is fine), and a
+cycle of includes is an error naming the chain. An included netlist makes its circuits usable by
+name, so a network can instantiate ISCAS or BLIF circuits. The source hash covers every file read,
+weight files included, so a compiled artifact can cite exactly what it was built from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from pathlib import Path
+
+from .elaborate import Elaborator
+from ..errors import CircuitError, Diagnostic, SourceMap, Span, nesting_guard
+from ..fileio import os_reason
+from ..spec import Spec
+from .syntax import ast
+from .syntax.parse import parse_module
+
+NETLIST_SUFFIXES = (".bench", ".blif")
+
+
+def display_name(path: Path) -> str:
+    """How a file is named in messages: relative to the working directory when it lies below it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return rel if not rel.startswith("..") else str(path)
+
+
+def read_text(path: Path, span: Span | None = None, source_line: str | None = None) -> str:
+    """A source file's text, or a CircuitError saying why it cannot be read."""
+    try:
+        return path.read_text("utf-8")
+    except FileNotFoundError:
+        raise CircuitError(Diagnostic(f"cannot find `{display_name(path)}`", span, source_line,
+                                      hint=f"looked for {path.resolve()}")) from None
+    except IsADirectoryError:
+        raise CircuitError(Diagnostic(f"`{display_name(path)}` is a directory, not a source file",
+                                      span, source_line)) from None
+    except UnicodeDecodeError as e:
+        raise CircuitError(Diagnostic(f"`{display_name(path)}` is not UTF-8 text (byte {e.start})",
+                                      span, source_line)) from None
+    except OSError as e:
+        raise CircuitError(Diagnostic(f"cannot read `{display_name(path)}`: {os_reason(e)}",
+                                      span, source_line)) from None
+
+
+class _Loader:
+    def __init__(self) -> None:
+        self.sources = SourceMap()
+        self.hash = hashlib.sha256()
+        self.done: set[Path] = set()
+        self.items: list[tuple[object, Path]] = []
+        self.netlists: list[tuple[Spec, Path, Span | None]] = []
+
+    def add_bytes(self, data: bytes) -> None:
+        # Length-prefixed so that two different splits of the same bytes hash differently.
+        self.hash.update(len(data).to_bytes(8, "little"))
+        self.hash.update(data)
+
+    def module(self, text: str, name: str, directory: Path, stack: tuple[Path, ...]) -> None:
+        self.sources.add(name, text)
+        self.add_bytes(text.encode("utf-8"))
+        mod = parse_module(text, name)
+        for item in mod.items:
+            if isinstance(item, ast.Include):
+                self.include(item, directory, stack)
+            else:
+                self.items.append((item, directory))
+
+    def include(self, inc: ast.Include, directory: Path, stack: tuple[Path, ...]) -> None:
+        path = (directory / inc.path).resolve()
+        line = self.sources.line(inc.span)
+        if path in stack:
+            chain = " -> ".join(display_name(p) for p in stack[stack.index(path):] + (path,))
+            raise CircuitError(Diagnostic(f"recursive include: {chain}", inc.span, line,
+                                          hint="a file cannot include itself, directly or through others"))
+        if path in self.done:
+            return
+        self.done.add(path)
+        if path.suffix.lower() in NETLIST_SUFFIXES:
+            if not path.is_file():
+                raise CircuitError(Diagnostic(f"cannot find `{inc.path}`", inc.span, line, hint=f"looked for {path}"))
+            spec = load_netlist(path)
+            self.add_bytes(spec.source_hash.encode())
+            self.netlists.append((spec, path.parent, inc.span))
+            return
+        text = read_text(path, inc.span, line)
+        self.module(text, display_name(path), path.parent, stack + (path,))
+
+
+def _elaborate(loader: _Loader, source: str) -> Spec:
+    elab = Elaborator(loader.sources, on_weight_file=loader.add_bytes)
+    for spec, directory, span in loader.netlists:
+        for circuit in spec.circuits:
+            elab.add_circuit(circuit, directory, span)
+    spec = elab.run(loader.items, source)
+    # Weight files were hashed during elaboration, so the digest is final only now.
+    return dataclasses.replace(spec, source_hash=loader.hash.hexdigest())
+
+
+def parse(text: str, filename: str = "<string>", base_dir: str | os.PathLike | None = None) -> Spec:
+    """Elaborate `.circ` source text. Includes and weight files resolve against `base_dir` (default: cwd)."""
+    loader = _Loader()
+    directory = Path(base_dir) if base_dir is not None else Path.cwd()
+    with nesting_guard():
+        loader.module(text, filename, directory.resolve(), ())
+        return _elaborate(loader, filename)
+
+
+def load_netlist(path: Path) -> Spec:
+    from .importers.bench import load_bench
+    from .importers.blif import load_blif
+
+    return (load_bench if path.suffix.lower() == ".bench" else load_blif)(path)
+
+
+def load_spec(path: str | os.PathLike) -> Spec:
+    """Read a `.circ` file (with its includes), an ISCAS `.bench` or a BLIF netlist into a Spec."""
+    path = Path(path)
+    if path.suffix.lower() in NETLIST_SUFFIXES:
+        if not path.is_file():
+            read_text(path)  # raises the right message
+        return load_netlist(path)
+    name = display_name(path.resolve()) if path.is_absolute() else str(path)
+    text = read_text(path)
+    loader = _Loader()
+    resolved = path.resolve()
+    loader.done.add(resolved)
+    with nesting_guard():
+        loader.module(text, name, resolved.parent, (resolved,))
+        return _elaborate(loader, name)

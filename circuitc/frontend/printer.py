@@ -1,0 +1,107 @@
+"""Any Spec written as `.circ` text: one assignment per gate, ports and MLP layers spelt out.
+
+This is how an imported netlist is shown and converted (`circuitc fmt c17.bench`), and a
+normalised printout of the elaborated IR. For a netlist the printout elaborates back to an equal
+Spec: every gate becomes one statement that the elaborator turns into exactly that gate.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..spec import BoolCircuit, Circuit, FeatureSet, MLPCircuit, Network, Op, Port, Spec
+from .syntax.format import INDENT, format_array, format_string, quote_name
+
+_BIT = re.compile(r"(.+)\[(\d+)\]\Z")
+_CALLS = {Op.AND: "and", Op.OR: "or", Op.XOR: "xor", Op.MAJ: "maj"}
+
+
+def _port_decl(direction: str, ports: tuple[Port, ...]) -> str:
+    parts = [quote_name(p.name) + (f"[{p.width}]" if p.width is not None else "") for p in ports]
+    return f"{direction} {', '.join(parts)};"
+
+
+class _WireNames:
+    """Writes a wire so it reads back as the same name: `v[3]` for a bit of a vector port, else a name."""
+
+    def __init__(self, circuit: Circuit):
+        self.vectors = {p.name: p.width for p in circuit.inputs + circuit.outputs if p.width is not None}
+
+    def __call__(self, wire: str) -> str:
+        m = _BIT.match(wire)
+        if m and m.group(1) in self.vectors and int(m.group(2)) < self.vectors[m.group(1)]:
+            return f"{quote_name(m.group(1))}[{m.group(2)}]"
+        return quote_name(wire)
+
+
+def _gate_text(op: Op, args: list[str]) -> str:
+    if op is Op.CONST0:
+        return "0"
+    if op is Op.CONST1:
+        return "1"
+    if op is Op.BUF:
+        return args[0]
+    if op is Op.NOT:
+        return "~" + args[0]
+    return f"{_CALLS[op]}({', '.join(args)})"
+
+
+def _bool_circuit(c: BoolCircuit) -> list[str]:
+    name = _WireNames(c)
+    over = f" over {quote_name(c.features)}" if c.features else ""
+    lines = [f"circuit {quote_name(c.name)}{over} {{"]
+    if c.inputs and not c.features:
+        lines.append(INDENT + _port_decl("in", c.inputs))
+    lines.append(INDENT + _port_decl("out", c.outputs))
+    for g in c.gates:
+        lines.append(f"{INDENT}{name(g.out)} = {_gate_text(g.op, [name(a) for a in g.args])};")
+    lines.append("}")
+    return lines
+
+
+def _mlp_circuit(c: MLPCircuit) -> list[str]:
+    lines = [f"mlp {quote_name(c.name)} {{", INDENT + _port_decl("in", c.inputs), INDENT + _port_decl("out", c.outputs)]
+    for layer in c.layers:
+        lines.append(f"{INDENT}layer {layer.activation} {{")
+        for field, values in (("weights", layer.weights), ("bias", layer.bias)):
+            text = format_array(values.tolist(), 2)
+            text[0] = f"{INDENT * 2}{field} = {text[0]}"
+            text[-1] += ";"
+            lines.extend(text)
+        lines.append(INDENT + "}")
+    lines.append("}")
+    return lines
+
+
+def _features(f: FeatureSet) -> list[str]:
+    lines = [f"features {quote_name(f.name)}[{f.m}] {{", f"{INDENT}active = {f.s};"]
+    if f.d0 is not None:
+        lines.append(f"{INDENT}embed = {f.d0};")
+    if f.seed:
+        lines.append(f"{INDENT}seed = {f.seed};")
+    return lines + ["}"]
+
+
+def _network(n: Network) -> list[str]:
+    lines = [f"network {quote_name(n.name)} {{"]
+    lines += [f"{INDENT}use {quote_name(g.circuit)} * {g.count};" for g in n.groups]
+    lines.append(f"{INDENT}active = {n.z};")
+    lines.append(f"{INDENT}width = {n.D};")
+    if n.S is not None:
+        lines.append(f"{INDENT}redundancy = {n.S};")
+    lines.append(f"{INDENT}allocation = {format_string(n.allocation)};")
+    lines.append(f"{INDENT}seed = {n.seed};")
+    if n.construction != "auto":
+        lines.append(f"{INDENT}construction = {format_string(n.construction)};")
+    return lines + ["}"]
+
+
+def spec_to_circ(spec: Spec, header: bool = True) -> str:
+    """The whole Spec as `.circ` text: feature sets, circuits, then networks."""
+    blocks: list[list[str]] = []
+    if header:
+        blocks.append([f"# {spec.source}, as elaborated by circuitc"])
+    blocks += [_features(f) for f in spec.features]
+    blocks += [_mlp_circuit(c) if isinstance(c, MLPCircuit) else _bool_circuit(c) for c in spec.circuits]
+    blocks += [_network(n) for n in spec.networks]
+    return "\n\n".join("\n".join(b) for b in blocks) + "\n"

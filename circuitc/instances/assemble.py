@@ -1,0 +1,400 @@
+"""Assembly: T lowered circuits (`SmallMLP`s) → one superposed ReLU network of width D = d·n.
+
+Layout (math.md §1.1). Every network layer is d blocks of n neurons; network neuron `i*n + k` is
+neuron k of block i. Instance t owns, at layer l, the S-hot support `supports[l, t]` (S neuron
+indices in [0, n)), the same in every block, so block i holds neuron i of every instance. Layers are
+numbered 0..L; layer 0 is the input vector.
+
+Weights (math.md §1.2). With `w_t^l` the (d × d) layer-l weights of instance t's circuit,
+
+    W^l[i*n + k, j*n + k'] = (1/S) Σ_t w_t^l[i, j] · [k ∈ supports[l, t]] · [k' ∈ supports[l-1, t]],
+
+i.e. `W^l = Σ_t E_t^l w_t^l U_t^{l-1}` with embedding `E_t = I_d ⊗ e_t` and unembedding
+`U_t = E_tᵀ / S`. The bias of network neuron `i*n + k` is `layer_bias(d, margin)[i]`
+(small_mlp.py): a neuron index has one bias shared by every circuit (the two on-indicator units
+their clean-step biases, every other unit `-margin`), so all circuits must share one margin.
+
+Encoding puts instance t's layer-0 vector (`a0[ON_HI] = 1`, inputs at `input_index`) on its layer-0
+support; the read-off of instance t at layer l is the mean of its S neurons in each block
+(`â_t^l = U_t^l A^l`); the outputs are `readout @ â_t^L`.
+
+The weights are built by a vectorised scatter-add over (instance, weight entry, support pair),
+chunked so that the index arrays stay small, accumulated in float64 and stored as float32. The
+order of the additions is fixed (type, instance, entry, support pair), so the same inputs always
+give byte-identical weights, whatever the chunk size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import CircuitError, Diagnostic
+from .lower.small_mlp import ON_HI, SmallMLP, layer_bias
+
+# Entries (index + value, 16 bytes each) of one scatter-add chunk: 4 Mi entries = 64 MiB.
+CHUNK_ENTRIES = 1 << 22
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledNetwork:
+    """The superposed network and the maps between instances and its neurons.
+
+    `model` is a plain `nn.Sequential` of L (`Linear(D, D)`, `ReLU`) pairs, float32, so standard
+    hooks and `.to(device)` work. Every other field is a numpy array on the host.
+    """
+
+    model: nn.Sequential
+    types: tuple[SmallMLP, ...]     # padded to a common (d, L)
+    type_of: np.ndarray             # (T,) int64: index into `types` per instance
+    supports: np.ndarray            # (L+1, T, S) int64: neuron indices in [0, n)
+    n: int
+    margin: float
+    input_table: np.ndarray         # (n_types, n_in_max) int64: input_index per type, -1 padded
+    readout_table: np.ndarray       # (n_types, n_out_max, d) float64: readout per type, 0 padded
+    n_inputs: np.ndarray            # (n_types,) int64
+    n_outputs: np.ndarray           # (n_types,) int64
+
+    # ------------------------------------------------------------ figures
+
+    @property
+    def L(self) -> int:
+        return int(self.supports.shape[0]) - 1
+
+    @property
+    def T(self) -> int:
+        return int(self.supports.shape[1])
+
+    @property
+    def S(self) -> int:
+        return int(self.supports.shape[2])
+
+    @property
+    def d(self) -> int:
+        return self.types[0].d
+
+    @property
+    def D(self) -> int:
+        return self.d * self.n
+
+    @property
+    def n_in_max(self) -> int:
+        return int(self.input_table.shape[1])
+
+    @property
+    def n_out_max(self) -> int:
+        return int(self.readout_table.shape[1])
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def to(self, device) -> "CompiledNetwork":
+        """Move the model (in place, as `nn.Module.to` does) and return self."""
+        self.model.to(device)
+        return self
+
+    def linears(self) -> list[nn.Linear]:
+        return [m for m in self.model if isinstance(m, nn.Linear)]
+
+    # ------------------------------------------------------------ instances ↔ neurons
+
+    def _check_instances(self, instances: np.ndarray) -> np.ndarray:
+        inst = np.asarray(instances)
+        if inst.ndim != 2 or not np.issubdtype(inst.dtype, np.integer):
+            raise ValueError(f"instances must be a (batch, z) integer array, got shape {inst.shape}, "
+                             f"dtype {inst.dtype}")
+        inst = inst.astype(np.int64, copy=False)
+        if inst.size and (inst.min() < -1 or inst.max() >= self.T):
+            raise ValueError(f"instance ids must lie in [0, {self.T}) or be -1 (unused slot)")
+        return inst
+
+    def encode(self, instances: np.ndarray, inputs: np.ndarray | None = None, *,
+               device=None) -> torch.Tensor:
+        """The network's layer-0 vectors, (batch, D) float32 on `device` (default: the model's).
+
+        `instances` (batch, z): the active instances of each row, -1 for an unused slot.
+        `inputs` (batch, z, n_in_max): each instance's inputs in `input_bits` order, padded to the
+        widest type; entries past an instance's own input count are ignored. None: all zero.
+        Instance t's layer-0 vector (`a0[ON_HI] = 1`, inputs at its `input_index`) is added onto
+        its layer-0 support in every block: `A0[b, i*n + supports[0, t, s]] += a0_t[i]`.
+        """
+        inst = self._check_instances(instances)
+        batch, z = inst.shape
+        if z > 1:
+            srt = np.sort(inst, axis=1)
+            if np.any((srt[:, 1:] == srt[:, :-1]) & (srt[:, 1:] >= 0)):
+                raise ValueError("an instance appears twice in one row of `instances`")
+        if inputs is None:
+            inputs = np.zeros((batch, z, self.n_in_max))
+        inputs = np.asarray(inputs, dtype=np.float64)
+        if inputs.shape != (batch, z, self.n_in_max):
+            raise ValueError(f"inputs must have shape {(batch, z, self.n_in_max)}, got {inputs.shape}")
+        d, n, D = self.d, self.n, self.D
+        active = inst >= 0
+        t = np.where(active, inst, 0)
+        # a0: (batch, z, d + 1); column d is a sink for padded input slots.
+        a0 = np.zeros((batch, z, d + 1))
+        a0[..., ON_HI] = 1.0
+        col = self.input_table[self.type_of[t]]                       # (batch, z, n_in_max)
+        col = np.where(col >= 0, col, d)
+        b_ix, z_ix = np.indices((batch, z))
+        a0[b_ix[..., None], z_ix[..., None], col] = inputs
+        a0 = a0[..., :d] * active[..., None]
+        # Flat index of (b, slot, i, s): b*D + i*n + supports[0, t, s].
+        sup0 = self.supports[0][t]                                    # (batch, z, S)
+        flat = (np.arange(batch)[:, None, None, None] * D
+                + np.arange(d)[None, None, :, None] * n
+                + sup0[:, :, None, :])                                # (batch, z, d, S)
+        vals = np.broadcast_to(a0[..., None], flat.shape)
+        keep = np.broadcast_to(active[:, :, None, None], flat.shape)
+        A0 = np.bincount(flat[keep], weights=vals[keep], minlength=batch * D)
+        dev = self.device if device is None else device
+        return torch.from_numpy(A0.reshape(batch, D)).to(device=dev, dtype=torch.float32)
+
+    def encode_dicts(self, rows: Sequence[Mapping[int, np.ndarray]], *, device=None) -> torch.Tensor:
+        """`encode` for a batch given as one {instance: input vector} mapping per row.
+
+        Instances absent from a row are inactive; each vector has that instance's own input count.
+        """
+        batch = len(rows)
+        z = max((len(r) for r in rows), default=0)
+        inst = np.full((batch, max(z, 1)), -1, dtype=np.int64)
+        inputs = np.zeros((batch, max(z, 1), self.n_in_max))
+        for b, row in enumerate(rows):
+            for slot, (t, x) in enumerate(row.items()):
+                t = int(t)
+                if not 0 <= t < self.T:
+                    raise ValueError(f"row {b}: no instance {t} (the network holds {self.T})")
+                x = np.asarray(x, dtype=np.float64).ravel()
+                want = int(self.n_inputs[self.type_of[t]])
+                if len(x) != want:
+                    raise ValueError(f"row {b}: instance {t} takes {want} inputs, got {len(x)}")
+                inst[b, slot] = t
+                inputs[b, slot, :want] = x
+        return self.encode(inst, inputs, device=device)
+
+    def readout(self, A: torch.Tensor, layer: int, instances: np.ndarray) -> np.ndarray:
+        """Read-offs `â_t^l[i] = (1/S) Σ_s A[b, i*n + supports[layer, t, s]]`, (batch, z, d) float64.
+
+        `A` (batch, D) is the network's layer-`layer` activation (any device); unused slots
+        (instance -1) read NaN.
+        """
+        if not 0 <= layer <= self.L:
+            raise ValueError(f"layer must lie in [0, {self.L}], got {layer}")
+        inst = self._check_instances(instances)
+        batch, z = inst.shape
+        if A.shape != (batch, self.D):
+            raise ValueError(f"activations must have shape {(batch, self.D)}, got {tuple(A.shape)}")
+        active = inst >= 0
+        sup = self.supports[layer][np.where(active, inst, 0)]        # (batch, z, S)
+        cols = np.arange(self.d)[None, None, :, None] * self.n + sup[:, :, None, :]  # (batch, z, d, S)
+        idx = torch.from_numpy(cols.reshape(batch, -1)).to(A.device)
+        got = torch.gather(A, 1, idx).detach().to("cpu", torch.float64).numpy()
+        ahat = got.reshape(batch, z, self.d, self.S).sum(axis=-1) / self.S
+        ahat[~active] = np.nan
+        return ahat
+
+    def decode(self, A_L: torch.Tensor, instances: np.ndarray) -> np.ndarray:
+        """Outputs `readout @ â_t^L` per instance, (batch, z, n_out_max) float64.
+
+        Outputs past an instance's own output count, and every output of an unused slot, are NaN.
+        """
+        inst = self._check_instances(instances)
+        ahat = self.readout(A_L, self.L, inst)
+        active = inst >= 0
+        ty = self.type_of[np.where(active, inst, 0)]                  # (batch, z)
+        R = self.readout_table[ty]                                    # (batch, z, n_out_max, d)
+        y = np.einsum("bzod,bzd->bzo", R, np.where(active[..., None], ahat, 0.0))
+        valid = (np.arange(self.n_out_max)[None, None, :] < self.n_outputs[ty][..., None]) & active[..., None]
+        y[~valid] = np.nan
+        return y
+
+    # ------------------------------------------------------------ running
+
+    def forward_layers(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Activations of every layer 0..L (layer 0 is `x`), on the model's device."""
+        x = x.to(self.device)
+        out = [x]
+        with torch.no_grad():
+            for m in self.model:
+                x = m(x)
+                if isinstance(m, nn.ReLU):
+                    out.append(x)
+        return out
+
+    def run(self, instances: np.ndarray, inputs: np.ndarray | None = None) -> np.ndarray:
+        """encode → model → decode: (batch, z, n_out_max) outputs per listed instance."""
+        with torch.no_grad():
+            A_L = self.model(self.encode(instances, inputs))
+        return self.decode(A_L, instances)
+
+
+# ---------------------------------------------------------------- building
+
+def _common_types(types: Sequence[SmallMLP]) -> tuple[SmallMLP, ...]:
+    if not types:
+        raise CircuitError(Diagnostic("nothing to assemble: no circuit types"))
+    for ty in types:
+        ty.check()
+    margins = sorted({float(ty.margin) for ty in types})
+    if len(margins) > 1:
+        raise CircuitError(Diagnostic(
+            f"circuits with different noise margins cannot share one network: {margins}",
+            hint="a network neuron's bias is shared by every circuit that uses it; "
+                 "lower every circuit with the same margin"))
+    gains = sorted({float(ty.gain) for ty in types})
+    if len(gains) > 1:
+        raise CircuitError(Diagnostic(
+            f"circuits with different gains cannot share one network: {gains}",
+            hint="the on-indicator neurons are shared by every circuit; lower every circuit with the same gain"))
+    d = max(ty.d for ty in types)
+    L = max(ty.L for ty in types)
+    if L < 1:
+        raise CircuitError(Diagnostic("nothing to assemble: every circuit has zero layers",
+                                      hint="a network needs at least one ReLU layer"))
+    return tuple(ty if (ty.d, ty.L) == (d, L) else ty.padded(d, L) for ty in types)
+
+
+def _check_layout(types: Sequence[SmallMLP], type_of: np.ndarray, supports: np.ndarray, n: int) -> None:
+    L = types[0].L
+    problems = []
+    if type_of.ndim != 1:
+        problems.append(f"type_of must be a (T,) array, got shape {type_of.shape}")
+    elif type_of.size and (type_of.min() < 0 or type_of.max() >= len(types)):
+        problems.append(f"type_of must index the {len(types)} circuit types")
+    if supports.ndim != 3 or supports.shape[0] != L + 1 or supports.shape[1] != type_of.shape[0]:
+        problems.append(f"supports must have shape (L+1, T, S) = ({L + 1}, {type_of.shape[0]}, S), "
+                        f"got {supports.shape}")
+    elif supports.size and (supports.min() < 0 or supports.max() >= n):
+        problems.append(f"support neurons must lie in [0, n) = [0, {n})")
+    elif supports.shape[2] > 1 and np.any(np.diff(np.sort(supports, axis=2), axis=2) == 0):
+        problems.append("a support names one neuron twice")
+    if supports.ndim == 3 and supports.shape[2] < 1:
+        problems.append("supports must hold at least one neuron (S >= 1)")
+    if problems:
+        raise CircuitError([Diagnostic(f"cannot assemble: {p}") for p in problems])
+
+
+def assemble_weights(types: Sequence[SmallMLP], type_of: np.ndarray, supports: np.ndarray, n: int, *,
+                     chunk_entries: int = CHUNK_ENTRIES) -> list[torch.Tensor]:
+    """W^1..W^L, each (D, D) float32 on the CPU, by scatter-add (math.md §1.2).
+
+    `types` must already share (d, L) (see `assemble`). For every layer and type, the non-zero
+    entries (i, j, w) of the type's weights are gathered once; then for a chunk of that type's
+    instances all flat indices (t, entry, s, s') → (i*n + sup[l,t,s]) * D + (j*n + sup[l-1,t,s'])
+    are formed at once and accumulated with `index_add_` into a float64 buffer.
+    """
+    d, L = types[0].d, types[0].L
+    D = d * n
+    S = supports.shape[2]
+    members = [np.flatnonzero(type_of == k) for k in range(len(types))]
+    buf = torch.zeros(D * D, dtype=torch.float64)
+    out = []
+    for l in range(1, L + 1):
+        buf.zero_()
+        # Pair part of the flat index, sup[l,t,s]*D + sup[l-1,t,s'], per instance: (T, S, S).
+        pair = supports[l][:, :, None] * D + supports[l - 1][:, None, :]
+        for k, ty in enumerate(types):
+            if len(members[k]) == 0:
+                continue
+            w = ty.weights[l - 1]
+            i, j = np.nonzero(w)
+            if len(i) == 0:
+                continue
+            base = i.astype(np.int64) * n * D + j.astype(np.int64) * n             # (K,)
+            val = torch.from_numpy(w[i, j] / S)                                     # (K,) float64
+            per_instance = len(i) * S * S
+            step = max(1, chunk_entries // per_instance)
+            for start in range(0, len(members[k]), step):
+                ts = members[k][start:start + step]
+                flat = base[None, :, None, None] + pair[ts][:, None, :, :]          # (C, K, S, S)
+                src = val.view(1, -1, 1, 1).expand(len(ts), -1, S, S).reshape(-1)
+                buf.index_add_(0, torch.from_numpy(flat.reshape(-1)), src)
+        out.append(buf.view(D, D).to(torch.float32))
+    return out
+
+
+def assemble(types: Sequence[SmallMLP], type_of: np.ndarray, supports: np.ndarray, n: int, *,
+             chunk_entries: int = CHUNK_ENTRIES) -> CompiledNetwork:
+    """The superposed network of T instances of `types` (math.md §1.1–1.2).
+
+    `type_of` (T,): the type of each instance; `supports` (L+1, T, S): each instance's S neurons
+    within a block at layers 0..L (e.g. `layer_supports(alloc, L + 1, seed)[0]`); `n`: neurons per
+    block, so the width is D = d·n. Types of different width or depth are padded to the largest
+    (`SmallMLP.padded`); all must share one margin.
+    """
+    types = _common_types(types)
+    type_of = np.asarray(type_of, dtype=np.int64)
+    supports = np.asarray(supports, dtype=np.int64)
+    _check_layout(types, type_of, supports, n)
+    weights = assemble_weights(types, type_of, supports, n, chunk_entries=chunk_entries)
+    bias = torch.from_numpy(np.repeat(layer_bias(types[0].d, types[0].margin), n)).to(torch.float32)
+    return network_from_layers(types, type_of, supports, n, [(W, bias.clone()) for W in weights])
+
+
+def network_from_layers(types: Sequence[SmallMLP], type_of: np.ndarray, supports: np.ndarray, n: int,
+                        layers: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> CompiledNetwork:
+    """A `CompiledNetwork` around given (weight, bias) tensors: what `assemble` builds after its
+    scatter-add, and what loading an artifact rebuilds without one. Checks the layout the same way."""
+    types = _common_types(types)
+    type_of = np.asarray(type_of, dtype=np.int64)
+    supports = np.asarray(supports, dtype=np.int64)
+    _check_layout(types, type_of, supports, n)
+    modules: list[nn.Module] = []
+    for W, b in layers:
+        # Built on the meta device so that no default initialisation is computed and discarded.
+        lin = nn.Linear(W.shape[1], W.shape[0], device="meta")
+        lin.weight = nn.Parameter(W)
+        lin.bias = nn.Parameter(b)
+        modules += [lin, nn.ReLU()]
+    d = types[0].d
+    n_in = np.array([len(ty.input_index) for ty in types], dtype=np.int64)
+    n_out = np.array([ty.readout.shape[0] for ty in types], dtype=np.int64)
+    input_table = np.full((len(types), int(n_in.max(initial=0))), -1, dtype=np.int64)
+    readout_table = np.zeros((len(types), int(n_out.max(initial=0)), d))
+    for k, ty in enumerate(types):
+        input_table[k, :n_in[k]] = ty.input_index
+        readout_table[k, :n_out[k]] = ty.readout
+    return CompiledNetwork(model=nn.Sequential(*modules), types=types, type_of=type_of, supports=supports, n=n,
+                           margin=float(types[0].margin), input_table=input_table, readout_table=readout_table,
+                           n_inputs=n_in, n_outputs=n_out)
+
+
+def routed_weights(types: Sequence[SmallMLP], type_of: np.ndarray, supports: np.ndarray,
+                   n: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(W^l, b^l) of the routed construction: position k of layer l reads only position k of layer
+    l − 1 and runs the lowered circuit of the type whose instances use it (positions nobody uses
+    hold nothing). It is `assemble_weights` with one pseudo-instance of support {k} per position,
+    so the same scatter-add, and so the same determinism, build it."""
+    d, L = types[0].d, types[0].L
+    position_type = np.full(n, -1, dtype=np.int64)
+    position_type[supports[0].ravel()] = np.repeat(type_of, supports.shape[2])
+    used = np.flatnonzero(position_type >= 0)
+    pseudo = np.broadcast_to(used[None, :, None], (L + 1, len(used), 1))
+    weights = assemble_weights(types, position_type[used], np.ascontiguousarray(pseudo), n)
+    out = []
+    for l, W in enumerate(weights):
+        bias = np.zeros((d, n))
+        for k, ty in enumerate(types):        # a handful of types
+            mine = used[position_type[used] == k]
+            bias[:, mine] = ty.layer_biases()[l][:, None]
+        out.append((W, torch.from_numpy(bias.reshape(-1)).to(torch.float32)))
+    return out
+
+
+def assemble_routed(types: Sequence[SmallMLP], type_of: np.ndarray, supports: np.ndarray, n: int) -> CompiledNetwork:
+    """The routed network of T instances (compile.Config.construction = "routed"): `types` routed
+    lowerings (`lower/routed.py`), `supports` (L+1, T, S) the same positions at every layer (only
+    layer 0's, where inputs are written, and layer L's, where outputs are read, matter)."""
+    types = _common_types(types)
+    type_of = np.asarray(type_of, dtype=np.int64)
+    supports = np.asarray(supports, dtype=np.int64)
+    _check_layout(types, type_of, supports, n)
+    if not all(ty.routed for ty in types):
+        raise CircuitError(Diagnostic("cannot assemble a routed network from shared-neuron lowerings"))
+    return network_from_layers(types, type_of, supports, n, routed_weights(types, type_of, supports, n))

@@ -1,0 +1,543 @@
+"""Verify a compiled network against the reference interpreter on promise-keeping inputs.
+
+Three ways to choose the rows (`mode`):
+
+- **random** (the default): each row activates between 1 and z distinct instances (the sparsity
+  promise), drawn uniformly, with random inputs (0/1 bits for boolean circuits, standard normal
+  values for MLP circuits).
+- **adversarial**: each row picks a random target instance t and activates it with the z − 1
+  instances that share the most neurons with it over all layers,
+  `overlap(t, u) = Σ_l |supports[l, t] ∩ supports[l, u]|` (ties broken at random), so every row
+  holds exactly z active instances packed as tightly as the allocation allows; inputs are random as
+  above. The overlaps of a batch of targets are one product of incidence matrices per layer
+  (`Overlaps`): a dense one-hot (T × n) matrix when T·n is small, otherwise an inverted index
+  (the instances holding each neuron) expanded by index arithmetic, so only the instances that
+  share a neuron with a target are ever touched.
+- **exhaustive** (tiny boolean networks): every active set of 1..z instances × every input
+  combination of its instances, enumerated batch by batch from a row index. The row count is
+  computed first and the run refused above `max_rows`.
+
+The network's decoded outputs are compared with `interpret.evaluate_bits` on the same inputs.
+Accuracy is reported per bit, per instance (every output bit right), per circuit type and per
+output bit of each type (`per_output`). Everything is vectorised over the batch; the only Python
+loops run over batches, layers, instance types and (for the few rows whose target shares neurons
+with fewer than z − 1 others) the redraws of zero-overlap partners.
+
+Besides accuracy, every layer's read-off error is measured: for the active instances against their
+exact activations when run alone (`lower.small_mlp.layer_values`), and for a few random inactive
+instances per row, whose read-off should be exactly 0 — the embedding overlap and propagation
+errors of math.md §1.5, as measured quantities. A boolean lowering carries its values as
+differences of neuron pairs (2j, 2j + 1), and an error that lands on both neurons of a pair
+cancels; so the error of those differences ("pair" errors) is reported too: it is the one that
+decides correctness.
+
+Cost. Verification should cost little more than the forward pass it wraps: at most half again
+its time (`benchmarks/verify_bench.py`: 20,000 full adders in D = 4096, z = 2, 10 batches of
+1024 rows). Measured on 2 CPU cores, the forward pass takes ~1.1–1.3 s and everything else
+0.15–0.25 s: sampling and encoding 0.06–0.18 (mostly `CompiledNetwork.encode`), the read-offs of
+every layer 0.07, decoding, the reference interpreter and the exact activations under 0.01 —
+a ratio of about 1.1–1.25. So the read-off diagnostics stay on for every row by default, made
+cheap: each layer is read off once for the active and the probed inactive instances together, the
+last layer's read-off of the active instances also gives the decoded outputs (no second gather),
+and on the CPU the gather indexes the activations' numpy view. That last choice matters on a busy
+machine: `torch.gather`'s worker threads stall when other processes hold the cores, and with the
+cores oversubscribed the read-offs and decoding through `CompiledNetwork.readout` took 0.8 s
+against 0.08 s this way (ratio 1.36 → 1.16). `layer_errors=False` skips the diagnostics
+altogether; the rows drawn, and so every accuracy figure, stay the same.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .compile import Compilation
+from ..errors import CircuitError, Diagnostic
+from ..interpret import evaluate_bits
+from .lower.small_mlp import layer_values
+
+MODES = ("random", "adversarial", "exhaustive")
+MAX_ROWS = 2_000_000      # the most rows exhaustive verification checks
+INACTIVE_PROBES = 4       # inactive instances whose read-offs are measured per sample row
+WORST = 5                 # instances listed in the report as the least accurate
+DENSE_INCIDENCE = 1 << 20  # T·n up to which adversarial overlaps use dense incidence matrices
+OVERLAP_CHUNK = 1 << 22   # (target, instance) entries handled at once when computing overlaps
+
+
+# ---------------------------------------------------------------- random rows
+
+def sample_active(T: int, z: int, batch: int, rng: np.random.Generator) -> np.ndarray:
+    """(batch, z) instance ids: row b activates k_b ~ U{1..z} distinct instances, -1 pads the rest."""
+    k = rng.integers(1, z + 1, size=batch)
+    # z distinct instances per row: the z smallest of T random keys would cost O(T) per row, so
+    # draw with replacement and redraw the (rare, when z << T) rows with a repeat.
+    inst = rng.integers(0, T, size=(batch, z))
+    while True:
+        srt = np.sort(inst, axis=1)
+        dup = (srt[:, 1:] == srt[:, :-1]).any(axis=1) if z > 1 else np.zeros(batch, bool)
+        if not dup.any():
+            break
+        inst[dup] = rng.integers(0, T, size=(int(dup.sum()), z))
+    inst[np.arange(z)[None, :] >= k[:, None]] = -1
+    return inst
+
+
+def sample_inputs(comp: Compilation, instances: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    net = comp.network
+    batch, z = instances.shape
+    ty = net.type_of[np.maximum(instances, 0)]
+    bits = rng.integers(0, 2, size=(batch, z, net.n_in_max)).astype(np.float64)
+    real = rng.standard_normal((batch, z, net.n_in_max))
+    is_mlp = np.array([c.kind == "mlp" for c in comp.circuits])[ty]
+    return np.where(is_mlp[..., None], real, bits)
+
+
+# ---------------------------------------------------------------- adversarial rows
+
+class Overlaps:
+    """`overlap(t, u) = Σ_l |supports[l, t] ∩ supports[l, u]|` for batches of targets t.
+
+    Per layer the supports are a one-hot incidence matrix M_l (T × n), and the overlaps of targets
+    `ts` with every instance are `Σ_l M_l[ts] @ M_lᵀ`. `dense` (default: T·n <= DENSE_INCIDENCE)
+    stores M_l as a dense matrix and multiplies it out; otherwise the product is formed sparsely:
+    for each neuron of a target's support, the instances holding that neuron (an inverted index,
+    instances grouped by neuron) are listed by index arithmetic and the (target, instance) pairs
+    counted.
+    """
+
+    def __init__(self, supports: np.ndarray, n: int, dense: bool | None = None):
+        supports = np.asarray(supports, dtype=np.int64)
+        layers, T, S = supports.shape
+        self.supports, self.n, self.T = supports, n, T
+        self.dense = T * n <= DENSE_INCIDENCE if dense is None else bool(dense)
+        if self.dense:
+            inc = np.zeros((layers, T, n), dtype=np.float32)
+            inc[np.arange(layers)[:, None, None], np.arange(T)[None, :, None], supports] = 1.0
+            self.incidence = inc
+            self.rows_per_chunk = max(1, OVERLAP_CHUNK // max(T, 1))
+        else:
+            flat = supports.reshape(layers, T * S)
+            order = np.argsort(flat, axis=1, kind="stable")
+            self.members = order // S                                          # (layers, T·S)
+            self.count = np.stack([np.bincount(f, minlength=n) for f in flat])  # (layers, n)
+            self.start = np.cumsum(self.count, axis=1) - self.count
+            pairs_per_target = int(self.count.max(axis=1).sum()) * S
+            self.rows_per_chunk = max(1, OVERLAP_CHUNK // max(pairs_per_target, 1))
+
+    def matrix(self, targets: np.ndarray) -> np.ndarray:
+        """(len(targets), T) int64 overlaps, self-overlaps included (for checks and small T)."""
+        rows, u, c = self.pairs(targets, include_self=True)
+        out = np.zeros((len(targets), self.T), dtype=np.int64)
+        out[rows, u] = c
+        return out
+
+    def pairs(self, targets: np.ndarray, include_self: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The non-zero overlaps of `targets` (k,) as (row, instance, overlap), sorted by row then
+        instance; a target's overlap with itself is left out unless `include_self`."""
+        targets = np.asarray(targets, dtype=np.int64)
+        T = self.T
+        if self.dense:
+            O = np.zeros((len(targets), T), dtype=np.float32)
+            for inc in self.incidence:
+                O += inc[targets] @ inc.T
+            if not include_self:
+                O[np.arange(len(targets)), targets] = 0.0
+            rows, u = np.nonzero(O)
+            return rows, u, O[rows, u].astype(np.int64)
+        keys = []
+        for layer, sup in enumerate(self.supports):
+            k = sup[targets].ravel()                                   # (k·S,) neurons of the targets
+            length = self.count[layer][k]
+            ends = np.cumsum(length)
+            total = int(ends[-1]) if len(ends) else 0
+            # Position p of the j-th instance holding neuron k: start[k] + j.
+            pos = np.repeat(self.start[layer][k] - (ends - length), length) + np.arange(total)
+            row = np.repeat(np.arange(k.size) // sup.shape[1], length)
+            keys.append(row * T + self.members[layer][pos])
+        keys, counts = np.unique(np.concatenate(keys), return_counts=True)
+        rows, u = keys // T, keys % T
+        if not include_self:
+            keep = u != targets[rows]
+            rows, u, counts = rows[keep], u[keep], counts[keep]
+        return rows, u, counts.astype(np.int64)
+
+
+def sample_adversarial(overlaps: Overlaps, z: int, batch: int, rng: np.random.Generator) -> np.ndarray:
+    """(batch, z) instance ids: a uniform random target in slot 0, then the z − 1 instances with the
+    largest overlap with it, in decreasing order of overlap, ties broken at random."""
+    T = overlaps.T
+    targets = rng.integers(0, T, size=batch)
+    inst = np.full((batch, z), -1, dtype=np.int64)
+    inst[:, 0] = targets
+    if z == 1:
+        return inst
+    for lo in range(0, batch, overlaps.rows_per_chunk):
+        ts = targets[lo:lo + overlaps.rows_per_chunk]
+        rows, u, c = overlaps.pairs(ts)
+        # One sort key: the row, then the overlap, largest first, plus a uniform draw in [0, 0.5)
+        # that shuffles equal overlaps and never reorders different ones.
+        top_c = int(c.max(initial=0)) + 1
+        order = np.argsort(rows * float(top_c + 1) + (top_c - c - 0.5 * rng.random(len(c))))
+        rows, u = rows[order], u[order]
+        first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])             # each row's first pair
+        rank = np.arange(len(rows)) - np.repeat(first, np.diff(np.r_[first, len(rows)]))
+        top = rank < z - 1
+        inst[lo + rows[top], 1 + rank[top]] = u[top]
+    # A row whose target shares neurons with fewer than z − 1 instances holds all of them by now;
+    # the rest of its slots are tied at overlap 0: uniform draws among the instances not yet in it.
+    for slot in range(1, z):
+        need = np.flatnonzero(inst[:, slot] < 0)
+        while len(need):
+            draw = rng.integers(0, T, size=len(need))
+            bad = (draw[:, None] == inst[need, :slot]).any(axis=1)
+            inst[need[~bad], slot] = draw[~bad]
+            need = need[bad]
+    return inst
+
+
+# ---------------------------------------------------------------- exhaustive rows
+
+def _bits_per_instance(comp: Compilation) -> np.ndarray:
+    widths = np.array([len(c.input_bits) for c in comp.circuits], dtype=np.int64)
+    return widths[comp.network.type_of]
+
+
+def exhaustive_rows(comp: Compilation) -> list[int]:
+    """Rows of exhaustive verification with k = 1..z active instances: Σ over k-sets of
+    Π 2^inputs, an elementary symmetric polynomial of the per-instance input counts (exact)."""
+    z = comp.config.z
+    poly = [1] + [0] * z                    # coefficients of Π_t (1 + 2^in_t x), up to x^z
+    for circuit, count in zip(comp.circuits, comp.counts):
+        w = 1 << len(circuit.input_bits)
+        factor = [math.comb(count, i) * w ** i for i in range(z + 1)]
+        poly = [sum(poly[j] * factor[k - j] for j in range(k + 1)) for k in range(z + 1)]
+    return poly[1:]
+
+
+def _check_exhaustive(comp: Compilation, max_rows: int) -> int:
+    mlp = [c.name for c in comp.circuits if c.kind != "boolean"]
+    if mlp:
+        raise CircuitError(Diagnostic(
+            f"exhaustive verification enumerates 0/1 inputs, but {', '.join(f'`{m}`' for m in mlp)} "
+            f"{'is an MLP circuit' if len(mlp) == 1 else 'are MLP circuits'} with real inputs",
+            hint="use random or adversarial sampling instead (--samples, --adversarial)"))
+    per_k = exhaustive_rows(comp)
+    total = sum(per_k)
+    if total > max_rows:
+        T = comp.network.T
+        if len(comp.circuits) == 1:
+            n_in = len(comp.circuits[0].input_bits)
+            terms = " + ".join(f"C({T},{k})·2^{k * n_in}" for k in range(1, len(per_k) + 1))
+        else:
+            terms = " + ".join(f"{rows:,} with {k} active" for k, rows in enumerate(per_k, 1))
+        raise CircuitError(Diagnostic(
+            f"exhaustive verification needs {total:,} rows ({terms}); use --samples instead",
+            hint=f"exhaustive verification checks at most {max_rows:,} rows"))
+    return total
+
+
+def combinations(T: int, z: int) -> np.ndarray:
+    """Every set of 1..z instances, (count, z) padded with -1: by size, then lexicographically."""
+    level = np.arange(T, dtype=np.int64)[:, None]
+    out = []
+    for k in range(1, z + 1):
+        if k > 1:
+            last = level[:, -1]
+            more = T - 1 - last                                  # larger instances to append
+            first = np.repeat(np.cumsum(more) - more, more)
+            nxt = np.repeat(last + 1, more) + np.arange(int(more.sum())) - first
+            level = np.concatenate([np.repeat(level, more, axis=0), nxt[:, None]], axis=1)
+        if len(level) == 0:
+            break
+        out.append(np.pad(level, ((0, 0), (0, z - k)), constant_values=-1))
+    return np.concatenate(out) if out else np.zeros((0, z), dtype=np.int64)
+
+
+def _exhaustive_batches(comp: Compilation, batch: int):
+    """(instances, inputs) batches over every active set × every input combination.
+
+    Row g belongs to the active set c whose row range holds it; g − start[c], read as bits, gives
+    the inputs: slot j's input i is bit shift[c, j] + i, shift the running sum of the input counts.
+    Only the active sets are materialised (never more than the rows), the rows one batch at a time.
+    """
+    net = comp.network
+    sets = combinations(net.T, comp.config.z)
+    width = np.where(sets >= 0, _bits_per_instance(comp)[np.maximum(sets, 0)], 0)   # (sets, z)
+    shift = np.cumsum(width, axis=1) - width
+    ends = np.cumsum(np.left_shift(1, width.sum(axis=1)))
+    starts = ends - np.left_shift(1, width.sum(axis=1))
+    bit = np.arange(net.n_in_max)
+    for lo in range(0, int(ends[-1]) if len(ends) else 0, batch):
+        g = np.arange(lo, min(lo + batch, int(ends[-1])))
+        c = np.searchsorted(ends, g, side="right")
+        local = (g - starts[c])[:, None, None]
+        x = (local >> (shift[c][:, :, None] + bit)) & 1
+        x = np.where(bit < width[c][:, :, None], x, 0).astype(np.float64)
+        yield sets[c], x
+
+
+# ---------------------------------------------------------------- reference values
+
+def reference_outputs(comp: Compilation, instances: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+    """The exact outputs, (batch, z, n_out_max), NaN where `decode` gives NaN."""
+    net = comp.network
+    out = np.full(instances.shape + (net.n_out_max,), np.nan)
+    ty = np.where(instances >= 0, net.type_of[np.maximum(instances, 0)], -1)
+    for k, circuit in enumerate(comp.circuits):
+        b, s = np.nonzero(ty == k)
+        if len(b):
+            n_in, n_out = len(circuit.input_bits), len(circuit.output_bits)
+            out[b, s, :n_out] = evaluate_bits(circuit, inputs[b, s, :n_in])
+    return out
+
+
+def _probe_inactive(T: int, active: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(batch, INACTIVE_PROBES) random instances that are not active in their row (-1 if T is tiny)."""
+    probes = rng.integers(0, T, size=(active.shape[0], INACTIVE_PROBES))
+    clash = (probes[:, :, None] == active[:, None, :]).any(axis=2)
+    probes[clash] = -1
+    return probes
+
+
+def _exact_layers(comp: Compilation, instances: np.ndarray, inputs: np.ndarray) -> list[np.ndarray]:
+    """Per layer, (batch, z, d) exact activations of each listed instance run alone (NaN if unused)."""
+    net = comp.network
+    out = [np.full(instances.shape + (net.d,), np.nan) for _ in range(net.L + 1)]
+    ty = np.where(instances >= 0, net.type_of[np.maximum(instances, 0)], -1)
+    for k, mlp in enumerate(net.types):
+        b, s = np.nonzero(ty == k)
+        if len(b):
+            values = layer_values(mlp, inputs[b, s, :len(mlp.input_index)])
+            for layer, v in enumerate(values):
+                out[layer][b, s] = v
+    return out
+
+
+def clean_positions(supports0: np.ndarray, instances: np.ndarray, S: int) -> np.ndarray:
+    """Routed networks: (S + 1,) counts of the rows' active instances by how many of their S
+    positions no other active instance of the row shares (the guarantee says at least c0)."""
+    live = instances >= 0
+    sup = supports0[np.maximum(instances, 0)]                                  # (batch, z, S)
+    z = instances.shape[1]
+    same = sup[:, :, :, None, None] == sup[:, None, None, :, :]                # (batch, z, S, z, S)
+    other = live[:, None, None, :, None] & ~np.eye(z, dtype=bool)[None, :, None, :, None]
+    shared = (same & other).any(axis=(3, 4))                                   # (batch, z, S)
+    return np.bincount((S - shared.sum(axis=2))[live], minlength=S + 1)
+
+
+# ---------------------------------------------------------------- read-offs
+
+def _read_off(net, A: torch.Tensor, layer: int, instances: np.ndarray) -> np.ndarray:
+    """`net.readout(A, layer, instances)`, bit for bit; on the CPU the gather indexes A's numpy view."""
+    if A.device.type != "cpu":
+        return net.readout(A, layer, instances)
+    inst = np.asarray(instances, dtype=np.int64)
+    batch, z = inst.shape
+    active = inst >= 0
+    sup = net.supports[layer][np.where(active, inst, 0)]                       # (batch, z, S)
+    flat = (np.arange(batch)[:, None, None, None] * net.D
+            + np.arange(net.d)[None, None, :, None] * net.n + sup[:, :, None, :])  # (batch, z, d, S)
+    got = A.detach().numpy().reshape(-1)[flat].astype(np.float64)
+    ahat = got.sum(axis=-1) / net.S
+    ahat[~active] = np.nan
+    return ahat
+
+
+def _outputs(net, ahat: np.ndarray, instances: np.ndarray) -> np.ndarray:
+    """`net.decode` from the last layer's read-offs `ahat` (batch, z, d) of `instances`."""
+    active = instances >= 0
+    ty = net.type_of[np.where(active, instances, 0)]
+    R = net.readout_table[ty]                                                  # (batch, z, n_out_max, d)
+    y = np.einsum("bzod,bzd->bzo", R, np.where(active[..., None], ahat, 0.0))
+    valid = (np.arange(net.n_out_max)[None, None, :] < net.n_outputs[ty][..., None]) & active[..., None]
+    y[~valid] = np.nan
+    return y
+
+
+class _LayerErrors:
+    """Running sums of squared and largest read-off errors per layer."""
+
+    def __init__(self, layers: int):
+        self.sq = np.zeros(layers)
+        self.count = np.zeros(layers, dtype=np.int64)
+        self.max = np.zeros(layers)
+
+    def add(self, layer: int, err: np.ndarray) -> None:
+        if err.size:
+            self.sq[layer] += float((err ** 2).sum())
+            self.count[layer] += err.size
+            self.max[layer] = max(self.max[layer], float(np.abs(err).max()))
+
+    def rms(self) -> np.ndarray:
+        return np.sqrt(self.sq / np.maximum(self.count, 1))
+
+
+class _ReadoffErrors:
+    """Per-layer read-off errors of active instances (against their exact values) and of probed
+    inactive ones (against 0), per neuron and per pair."""
+
+    def __init__(self, layers: int):
+        self.active, self.inactive = _LayerErrors(layers), _LayerErrors(layers)
+        self.active_pair, self.inactive_pair = _LayerErrors(layers), _LayerErrors(layers)
+        self.wrong = np.zeros(layers, dtype=np.int64)        # boolean active read-offs with a wrong pair
+        self.boolean = np.zeros(layers, dtype=np.int64)
+
+    def add_batch(self, net, acts: list[torch.Tensor], instances: np.ndarray, probes: np.ndarray,
+                  exact: list[np.ndarray], boolean: np.ndarray) -> np.ndarray:
+        """Measure every layer of one batch; returns the last layer's read-offs of `instances`.
+        `boolean` (batch, z): the slots holding an active instance of a boolean circuit."""
+        z = instances.shape[1]
+        both = np.concatenate([instances, probes], axis=1)
+        live, probed = instances >= 0, probes >= 0
+        pairs = net.d // 2 * 2
+        for layer, A in enumerate(acts):
+            ahat = _read_off(net, A, layer, both)
+            err = (ahat[:, :z] - exact[layer])[live]
+            off = ahat[:, z:][probed]
+            pair_err = err[:, 0:pairs:2] - err[:, 1:pairs:2]
+            self.active.add(layer, err)
+            self.inactive.add(layer, off)
+            self.active_pair.add(layer, pair_err)
+            self.inactive_pair.add(layer, off[:, 0:pairs:2] - off[:, 1:pairs:2])
+            # A boolean value is read off wrong when its pair's error reaches 0.5 (it would round
+            # to the other bit): the per-layer counterpart of the decoded accuracy.
+            on_bool = boolean[live]
+            self.wrong[layer] += int((np.abs(pair_err[on_bool]) >= 0.5).any(axis=1).sum())
+            self.boolean[layer] += int(on_bool.sum())
+        return ahat[:, :z]
+
+    def report(self) -> list[dict]:
+        a, i, ap, ip = self.active, self.inactive, self.active_pair, self.inactive_pair
+        a_rms, i_rms, ap_rms, ip_rms = a.rms(), i.rms(), ap.rms(), ip.rms()
+        return [{"layer": layer, "active_rms": float(a_rms[layer]), "active_max": float(a.max[layer]),
+                 "inactive_rms": float(i_rms[layer]), "inactive_max": float(i.max[layer]),
+                 "active_pair_rms": float(ap_rms[layer]), "active_pair_max": float(ap.max[layer]),
+                 "inactive_pair_rms": float(ip_rms[layer]), "inactive_pair_max": float(ip.max[layer]),
+                 "active_values_wrong": float(self.wrong[layer] / self.boolean[layer]) if self.boolean[layer] else None}
+                for layer in range(len(a.sq))]
+
+
+# ---------------------------------------------------------------- verify
+
+def _sampled_batches(comp: Compilation, samples: int, batch: int, rng: np.random.Generator, draw):
+    done = 0
+    while done < samples:
+        m = min(batch, samples - done)
+        inst = draw(m)
+        yield inst, sample_inputs(comp, inst, rng)
+        done += m
+
+
+def verify(comp: Compilation, samples: int = 10_000, batch: int = 1024, seed: int = 0, mode: str = "random", *,
+           max_rows: int = MAX_ROWS, layer_errors: bool = True) -> dict:
+    """Accuracy and per-layer read-off errors of the compiled network on promise-keeping rows.
+
+    `mode`: "random" (`samples` rows of 1..z random instances), "adversarial" (`samples` rows of a
+    random target and its z − 1 most overlapping instances) or "exhaustive" (every active set of
+    1..z instances × every input combination; `samples` is ignored, and more than `max_rows` rows
+    or an MLP circuit is refused with a CircuitError). `layer_errors=False` skips the per-layer
+    read-off diagnostics ("layers" is then empty, as it always is for a routed network); the rows
+    drawn, and so every accuracy figure, stay the same.
+
+    For a routed network, "routing" counts the active instances by clean positions (those no other
+    active instance of the row shares; "c0" is the least the code guarantees), None otherwise.
+
+    The result holds "mode", "samples" (the rows checked), bit and instance accuracy, "per_circuit"
+    ({circuit: accuracy}), "per_output" ({circuit: [(output bit, accuracy), ...]}, None for MLP
+    outputs), the MLP errors, "layers" and "worst_instances" (with "targeted": the rows that had the
+    instance as their target, in adversarial mode; None otherwise).
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if batch < 1:
+        raise ValueError(f"batch must be 1 or more, got {batch}")
+    net = comp.network
+    z = comp.config.z
+    # A routed network reads no instance at its hidden layers (positions are not instances'), so
+    # the per-layer read-offs, which measure the coherent construction's error terms, do not apply.
+    layer_errors = layer_errors and comp.config.construction != "routed"
+    rng = np.random.default_rng(seed)
+    if mode == "exhaustive":
+        samples = _check_exhaustive(comp, max_rows)
+        rows = _exhaustive_batches(comp, batch)
+    elif mode == "adversarial":
+        overlaps = Overlaps(net.supports, net.n)
+        rows = _sampled_batches(comp, samples, batch, rng, lambda m: sample_adversarial(overlaps, z, m, rng))
+    else:
+        rows = _sampled_batches(comp, samples, batch, rng, lambda m: sample_active(net.T, z, m, rng))
+
+    kinds = np.array([c.kind == "boolean" for c in comp.circuits])
+    n_types, n_out = len(comp.circuits), net.n_out_max
+    correct = total = instances_ok = instances_total = 0
+    sq_err = 0.0
+    max_err = 0.0
+    real_total = 0
+    per_type = np.zeros((n_types, 2), dtype=np.int64)                # (correct bits, bits)
+    per_instance = np.zeros((net.T, 2), dtype=np.int64)
+    per_output = np.zeros((n_types * n_out, 2), dtype=np.int64)
+    targeted = np.zeros(net.T, dtype=np.int64)
+    readoffs = _ReadoffErrors(net.L + 1)
+    routed = comp.config.construction == "routed"
+    clean = np.zeros(net.S + 1, dtype=np.int64)         # routed: active instances by clean positions
+    for inst, x in rows:
+        if routed:
+            clean += clean_positions(net.supports[0], inst, net.S)
+        live = inst >= 0
+        ty = net.type_of[np.maximum(inst, 0)]
+        probes = _probe_inactive(net.T, inst, rng)
+        with torch.no_grad():
+            acts = net.forward_layers(net.encode(inst, x))
+        if layer_errors:
+            ahat = readoffs.add_batch(net, acts, inst, probes, _exact_layers(comp, inst, x),
+                                      kinds[ty] & live)
+        else:
+            ahat = _read_off(net, acts[-1], net.L, inst)
+        got = _outputs(net, ahat, inst)
+        want = reference_outputs(comp, inst, x)
+        valid = ~np.isnan(want)
+        boolean = valid & kinds[ty][..., None] & live[..., None]
+        hit = ((got > 0.5) == (want > 0.5)) & boolean
+        correct += int(hit.sum())
+        total += int(boolean.sum())
+        slot_bool = boolean.any(axis=-1)
+        counts = np.stack([hit.sum(-1), boolean.sum(-1)], -1)[slot_bool]
+        instances_ok += int((counts[:, 0] == counts[:, 1]).sum())
+        instances_total += int(slot_bool.sum())
+        np.add.at(per_type, ty[slot_bool], counts)
+        np.add.at(per_instance, inst[slot_bool], counts)
+        out_ix = ty[..., None] * n_out + np.arange(n_out)
+        per_output[:, 0] += np.bincount(out_ix[hit], minlength=n_types * n_out)
+        per_output[:, 1] += np.bincount(out_ix[boolean], minlength=n_types * n_out)
+        if mode == "adversarial":
+            targeted += np.bincount(inst[:, 0], minlength=net.T)
+        real = valid & ~kinds[ty][..., None] & live[..., None]
+        if real.any():
+            err = (got - want)[real]
+            sq_err += float((err ** 2).sum())
+            max_err = max(max_err, float(np.abs(err).max()))
+            real_total += int(real.sum())
+    seen = np.flatnonzero(per_instance[:, 1] > 0)
+    acc = per_instance[seen, 0] / per_instance[seen, 1]
+    worst = seen[np.argsort(acc, kind="stable")[:WORST]]
+    per_output = per_output.reshape(n_types, n_out, 2)
+    return {
+        "mode": mode, "samples": samples, "z": z, "T": net.T,
+        "bit_accuracy": correct / total if total else None,
+        "instance_accuracy": instances_ok / instances_total if instances_total else None,
+        "per_circuit": {c.name: (int(a) / int(b) if b else None) for c, (a, b) in zip(comp.circuits, per_type)},
+        "per_output": {c.name: [(bit, int(a) / int(b) if b else None)
+                                for bit, (a, b) in zip(c.output_bits, per_output[k])]
+                       for k, c in enumerate(comp.circuits)},
+        "real_rms_error": (sq_err / real_total) ** 0.5 if real_total else None,
+        "real_max_error": max_err if real_total else None,
+        "layers": readoffs.report() if layer_errors else [],
+        "routing": ({"c0": net.S - comp.allocation.max_shared * (z - 1), "clean_positions": clean.tolist()}
+                    if routed else None),
+        "worst_instances": [{"instance": int(t), "circuit": comp.circuits[net.type_of[t]].name,
+                             "bit_accuracy": float(per_instance[t, 0] / per_instance[t, 1]),
+                             "bits": int(per_instance[t, 1]),
+                             "targeted": int(targeted[t]) if mode == "adversarial" else None}
+                            for t in worst],
+    }
