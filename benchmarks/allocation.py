@@ -16,8 +16,14 @@ import time
 
 import numpy as np
 
-from circuitc.instances.embed.allocate import (affine_capacity, affine_prime, affine_supports, packing_bound,
-                                     prime_step_capacity, prime_step_supports)
+from circuitc.instances.embed.allocate import (
+    affine_capacity,
+    affine_prime,
+    affine_supports,
+    packing_bound,
+    prime_step_capacity,
+    prime_step_supports,
+)
 
 
 def spread(supports: np.ndarray, n: int) -> list[int]:

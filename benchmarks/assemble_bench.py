@@ -29,11 +29,11 @@ import tracemalloc
 
 import numpy as np
 import torch
+from timing import best_of  # benchmarks/timing.py
 from torch import nn
 
 from circuitc.instances.assemble import assemble
-from timing import best_of  # benchmarks/timing.py
-from circuitc.instances.embed.allocate import allocate, affine_capacity
+from circuitc.instances.embed.allocate import affine_capacity, allocate
 from circuitc.instances.embed.shuffle import layer_supports
 from circuitc.instances.lower.small_mlp import FIRST_FREE, SmallMLP, add_on, on_rows
 

@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from frontier import SOURCE, load_circuit, network_of  # noqa: E402
 from timing import best_of  # noqa: E402
 
-from circuitc.instances.budget import budget_of_plan  # noqa: E402
-from circuitc.instances.compile import plan_network  # noqa: E402
 from circuitc.errors import CircuitError  # noqa: E402
+from circuitc.instances import plan_network  # noqa: E402
+from circuitc.instances.budget import budget_of_plan  # noqa: E402
 
 
 def main(argv=None) -> None:

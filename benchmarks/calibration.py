@@ -7,7 +7,7 @@ read-off errors (active and inactive, per neuron and per pair) and the active in
 value read off wrong. The suite spans the four verdicts, z = 1 to 3, one and two circuit types,
 and the two cases outside the field model (types sharing neurons, an MLP circuit).
 
-The calibration claims, checked here and by tests/test_calibration.py:
+The calibration claims, checked here and by tests/instances/test_calibration.py:
 - a `guaranteed` network is exact on every random and every adversarial row (10^5 adversarial
   rows with the default --guaranteed-rows);
 - where the verdict is `expected`, every predicted per-layer RMS is within a factor of 2 of the
@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from frontier import SOURCE, load_circuit  # noqa: E402
 
 import circuitc  # noqa: E402
+from circuitc.instances import compile_network, plan_network  # noqa: E402
 from circuitc.instances.budget import budget_of_plan  # noqa: E402
-from circuitc.instances.compile import compile_network, plan_network  # noqa: E402
-from circuitc.spec import InstanceGroup, Network, Spec  # noqa: E402
 from circuitc.instances.verify import verify  # noqa: E402
+from circuitc.spec import InstanceGroup, Network, Spec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TERMS = (("active_rms", "active_rms"), ("active_pair_rms", "active_pair_rms"),

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import circuitc
 from circuitc.instances.compile import compile_network
-from circuitc.spec import InstanceGroup, Network, Spec
 from circuitc.instances.verify import verify
+from circuitc.spec import InstanceGroup, Network, Spec
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -107,8 +107,8 @@ def main(argv=None) -> int:
     if args.quick:
         args.samples, args.target = 500, 1e-3
         args.variants = [v for v in args.variants if v in ("none", "auto")] or ["none", "auto"]
-    from circuitc.frontend.load import load_spec
     from circuitc.features.network import feature_circuit
+    from circuitc.frontend.load import load_spec
 
     spec = load_spec(args.source)
     circuit, fs = feature_circuit(spec)

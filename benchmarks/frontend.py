@@ -21,7 +21,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-
 from timing import best_of  # benchmarks/timing.py
 
 import circuitc

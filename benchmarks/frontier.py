@@ -39,11 +39,13 @@ from pathlib import Path
 import numpy as np
 
 import circuitc
-from circuitc.instances.compile import (Config, compile_network, lower, one_neuron_per_gate_width, routed_capacity,
-                              routed_lowering)
+from circuitc.instances import Config, compile_network
+from circuitc.instances.constructions.coherent_plan import lower
+from circuitc.instances.constructions.routed import routed_capacity, routed_lowering
 from circuitc.instances.embed.allocate import capacities
-from circuitc.spec import BoolCircuit, Gate, InstanceGroup, Network, Op, Port, Spec
+from circuitc.instances.plan import one_neuron_per_gate_width
 from circuitc.instances.verify import verify
+from circuitc.spec import BoolCircuit, Gate, InstanceGroup, Network, Op, Port, Spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "benchmarks" / "frontier_circuits.circ"
@@ -343,7 +345,8 @@ def main(argv=None) -> None:
                 for name in args.circuits for D in args.D for z in args.z for strategy in args.strategies
                 for S in args.S]
         result = {"target": args.target, "samples": args.samples, "adversarial": args.adversarial,
-                  "seed": args.seed, "overrides": overrides, "T_cap": args.T_cap, "seconds": round(time.perf_counter() - t0, 1),
+                  "seed": args.seed, "overrides": overrides, "T_cap": args.T_cap,
+                  "seconds": round(time.perf_counter() - t0, 1),
                   "rows": rows}
     if args.markdown:
         print(markdown(result), end="")

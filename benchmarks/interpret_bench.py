@@ -20,9 +20,9 @@ import time
 
 import networkx as nx
 import numpy as np
+from timing import best_of  # benchmarks/timing.py
 
 from circuitc import graph, interpret
-from timing import best_of  # benchmarks/timing.py
 from circuitc.spec import BoolCircuit, Gate, Op, Port
 
 OPS = [Op.AND, Op.OR, Op.XOR, Op.MAJ, Op.NOT, Op.BUF, Op.CONST0, Op.CONST1]

@@ -28,7 +28,8 @@ import time
 
 import numpy as np
 
-from circuitc.features.uand import build_uand, pair_errors, sample_active
+from circuitc.active_sets import exactly_active
+from circuitc.features.uand import build_uand, pair_errors
 from circuitc.features.uand_theory import best_p, uand_width
 
 STEP = 2 ** 0.25
@@ -37,7 +38,7 @@ STEP = 2 ** 0.25
 def probe(m: int, s: int, d: int, eps: float, rows: int, superposed: bool, seed: int) -> dict:
     p = best_p(m, s, d, eps, rows, superposed=superposed)
     layer = build_uand(m, d, p, seed=seed, d0=d if superposed else None)
-    active = sample_active(m, s, rows, np.random.default_rng(seed + 1))
+    active = exactly_active(m, s, rows, np.random.default_rng(seed + 1))
     start = time.perf_counter()
     errors = pair_errors(layer, active, seed=seed + 2)
     return {"d": d, "p": p, **errors, "passed": errors["worst"] <= eps,

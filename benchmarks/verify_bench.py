@@ -31,11 +31,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from compile_accuracy import network_of  # the sibling script: one network of T instances
 
 import circuitc
-from circuitc.instances.compile import compile_network
-from compile_accuracy import network_of  # the sibling script: one network of T instances
+from circuitc.active_sets import random_active
 from circuitc.instances import verify as V
+from circuitc.instances.compile import compile_network
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,7 +65,7 @@ def main(argv=None) -> None:
     done = 0
     while done < args.samples:
         m = min(args.batch, args.samples - done)
-        inst = V.sample_active(net.T, comp.config.z, m, rng)
+        inst = random_active(net.T, comp.config.z, m, rng)
         x = V.sample_inputs(comp, inst, rng)
         probes = V._probe_inactive(net.T, inst, rng)
         batches.append((inst, x, probes))
@@ -73,7 +74,7 @@ def main(argv=None) -> None:
     def sample_encode():
         r = np.random.default_rng(args.seed)
         for inst, _, _ in batches:
-            i = V.sample_active(net.T, comp.config.z, len(inst), r)
+            i = random_active(net.T, comp.config.z, len(inst), r)
             x = V.sample_inputs(comp, i, r)
             V._probe_inactive(net.T, i, r)
             net.encode(i, x)

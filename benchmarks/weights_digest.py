@@ -15,19 +15,16 @@ import sys
 from pathlib import Path
 
 import circuitc
-from circuitc import artifact
-from circuitc.features import artifact as feature_artifact
-from circuitc.instances.compile import compile_network
-from circuitc.features.network import compile_source
+from circuitc.artifact import tensors
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "examples").glob("*.circ")) + sorted((ROOT / "benchmarks").glob("*.circ"))
 
 
-def _digest(tensors) -> dict[str, str]:
+def _digest(named) -> dict[str, str]:
     out = {}
-    for key in sorted(tensors):
-        t = tensors[key].detach().contiguous().cpu()
+    for key in sorted(named):
+        t = named[key].detach().contiguous().cpu()
         out[key] = hashlib.sha256(t.numpy().tobytes()).hexdigest()[:16] + f":{tuple(t.shape)}:{t.dtype}"
     return out
 
@@ -43,17 +40,17 @@ def main(argv=None) -> int:
             for construction in ("auto", "coherent"):
                 key = f"{path.relative_to(ROOT)}:{net.name}:{construction}"
                 try:
-                    result = compile_network(spec, net.name, construction=construction)
+                    result = circuitc.compile(spec, net.name, construction=construction)
                 except circuitc.CircuitError as e:
                     out[key] = {"refused": str(e).splitlines()[0]}
                     continue
                 if args.fast and result.network.D ** 2 * result.network.L > 10**7:
                     continue
-                out[key] = _digest(artifact.tensors(result))
+                out[key] = _digest(tensors(result))
         for circuit in spec.circuits:
             if getattr(circuit, "features", None):
                 out[f"{path.relative_to(ROOT)}:{circuit.name}:features"] = _digest(
-                    feature_artifact.tensors(compile_source(spec, circuit.name)))
+                    tensors(circuitc.compile_features(spec, circuit.name)))
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     print()
     return 0

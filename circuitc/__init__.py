@@ -1,44 +1,81 @@
 """circuitc: compile sparse boolean and small MLP circuits into one superposed deep ReLU MLP.
 
-The public API:
+The public API, by job:
 
-- `parse(text)` / `load_spec(path)`: a `.circ` source (or a `.bench` / `.blif` netlist) → `Spec`;
-- `evaluate(circuit, inputs)` / `evaluate_bits` / `truth_table`: the exact reference semantics;
-- `parse_assignments(circuit, ["a=5", "x=0b1101"])` / `read_input_csv(path, circuit)`: input rows
-  for `evaluate_bits` from `NAME=VALUE` texts or a CSV file, as the command line reads them;
-- `circuit_graph`, `check_acyclic`, `summary`, `to_dot`, `to_json`: the dependency graph;
-- `format_source(text)`: the canonical printout of a `.circ` file; `spec_to_circ(spec)` writes
-  any Spec (an imported netlist, say) as `.circ` text;
-- `CircuitError`: the one exception raised for bad input, rendered with file:line:col and a caret.
+- **front end**: `parse(text)` / `load_spec(path)` (`.circ`, `.bench`, `.blif`) → `Spec`;
+  `format_source(text)` prints `.circ` canonically, `spec_to_circ(spec)` any Spec as `.circ`;
+  `parse_assignments` / `read_input_csv` make input rows as the command line reads them;
+- **IR**: `Spec` and what it holds (`BoolCircuit`, `MLPCircuit`, `Network`, ...);
+  `CircuitError` / `Diagnostic`: bad input, rendered with file:line:col and a caret;
+- **semantics**: `evaluate`, `evaluate_bits`, `truth_table`, `bits_to_int` (the exact reference);
+  `circuit_graph`, `check_acyclic`, `levels`, `depth`, `summary`, `to_dot`, `to_json`;
+- **networks of instances**: `compile(spec, network, **knobs)` → `Compilation`, `plan`,
+  `budget(spec, network, **knobs)` (before any weight), `Config`;
+- **circuits over feature sets**: `compile_features(spec, circuit, **knobs)` → `FeatureNetwork`;
+- **either back end**: `back_end(spec, circuit)` (which one a source asks for),
+  `verify(compiled, samples, mode=...)`, `save(compiled, path)` / `load(path)` (artifacts).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .errors import CircuitError, Diagnostic, Span
+from .frontend.load import load_spec, parse
+from .frontend.printer import spec_to_circ
+from .frontend.syntax.format import format_source
 from .graph import check_acyclic, circuit_graph, depth, levels, summary, to_dot, to_json
 from .inputs import parse_assignments, read_input_csv
 from .interpret import bits_to_int, evaluate, evaluate_bits, truth_table
-from .frontend.load import load_spec, parse
-from .spec import (BoolCircuit, FeatureSet, Gate, InstanceGroup, Layer, MLPCircuit, Network, Op, Port,
-                   Spec)
+from .lazy import lazy_names
+from .spec import BoolCircuit, FeatureSet, Gate, InstanceGroup, Layer, MLPCircuit, Network, Op, Port, Spec
+
+# The back ends import torch, which takes seconds; the front end (and `circuitc check`, `eval`,
+# `fmt`) does not need it: their names are resolved on first use (lazy.py).
+_BACK_END = {
+    "compile": ("circuitc.instances.compile", "compile_network"),
+    "plan": ("circuitc.instances.planner", "plan_network"),
+    "budget": ("circuitc.instances.budget", "budget"),
+    "Config": ("circuitc.instances.config", "Config"),
+    "Compilation": ("circuitc.instances.compile", "Compilation"),
+    "LoadedNetwork": ("circuitc.instances.artifact", "LoadedNetwork"),
+    "compile_features": ("circuitc.features.network", "compile_source"),
+    "FeatureConfig": ("circuitc.features.network", "FeatureConfig"),
+    "FeatureNetwork": ("circuitc.features.network", "FeatureNetwork"),
+    "back_end": ("circuitc.back_ends", "back_end"),
+    "verify": ("circuitc.back_ends", "verify"),
+    "save": ("circuitc.artifact", "save"),
+    "load": ("circuitc.artifact", "load"),
+}
+
+if TYPE_CHECKING:
+    from .artifact import load, save
+    from .back_ends import back_end, verify
+    from .features.network import FeatureConfig, FeatureNetwork
+    from .features.network import compile_source as compile_features
+    from .instances import Compilation, Config, LoadedNetwork, budget
+    from .instances import compile_network as compile
+    from .instances import plan_network as plan
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "parse", "load_spec", "evaluate", "evaluate_bits", "truth_table", "bits_to_int",
-    "parse_assignments", "read_input_csv",
-    "circuit_graph", "check_acyclic", "levels", "depth", "summary", "to_dot", "to_json",
-    "format_source", "spec_to_circ",
+    # front end
+    "parse", "load_spec", "format_source", "spec_to_circ", "parse_assignments", "read_input_csv",
+    # IR and diagnostics
+    "Spec", "BoolCircuit", "MLPCircuit", "Layer", "Port", "Gate", "Op", "FeatureSet", "Network", "InstanceGroup",
     "CircuitError", "Diagnostic", "Span",
-    "Spec", "BoolCircuit", "MLPCircuit", "Layer", "Port", "Gate", "Op", "FeatureSet", "Network",
-    "InstanceGroup", "__version__",
+    # semantics and the dependency graph
+    "evaluate", "evaluate_bits", "truth_table", "bits_to_int",
+    "circuit_graph", "check_acyclic", "levels", "depth", "summary", "to_dot", "to_json",
+    # networks of instances
+    "compile", "plan", "budget", "Config", "Compilation", "LoadedNetwork",
+    # circuits over feature sets
+    "compile_features", "FeatureConfig", "FeatureNetwork",
+    # either back end
+    "back_end", "verify", "save", "load",
+    "__version__",
 ]
 
 
-def __getattr__(name):
-    # The printers import the parser lazily, so that `import circuitc` stays light.
-    if name == "format_source":
-        from .frontend.syntax.format import format_source
-        return format_source
-    if name == "spec_to_circ":
-        from .frontend.printer import spec_to_circ
-        return spec_to_circ
-    raise AttributeError(f"module 'circuitc' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_names(__name__, _BACK_END, globals())

@@ -5,7 +5,8 @@ circuit, float64 for an MLP), ready for `evaluate_bits`, and report every proble
 at once in one `CircuitError`.
 
 Assignments (`parse_assignments`) make one input row; the accepted forms are listed in
-`VALUE_FORMS` below (also printed by `circuitc eval --help`). Every input must be given (feature circuits excepted). Integers may also be written 0o… (octal),
+`VALUE_FORMS` below (also printed by `circuitc eval --help`). Every input must be given (feature
+circuits excepted). Integers may also be written 0o… (octal),
 with underscores between digits (`0b1010_0101`). A circuit over a feature set with a single input
 port may be addressed by the feature set's name.
 
@@ -27,8 +28,8 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .fileio import os_reason
 from .errors import CircuitError, Diagnostic, Span, did_you_mean, error_at
+from .fileio import os_reason
 from .spec import BoolCircuit, Circuit, MLPCircuit, Spec
 
 # The accepted forms of `NAME=VALUE`; `circuitc eval --help` prints the same text.

@@ -27,10 +27,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .instances.embed.shuffle import distinct_layers
 from .errors import CircuitError, Diagnostic
+from .instances.embed.shuffle import distinct_layers
 
-__all__ = ["verification_figure", "feature_figure", "neuron_loads", "require_matplotlib", "INSTALL_HINT", "FIGSIZE", "DPI"]
+__all__ = ["verification_figure", "feature_figure", "neuron_loads", "require_matplotlib", "INSTALL_HINT", "FIGSIZE",
+           "DPI"]
 
 INSTALL_HINT = "pip install 'circuitc[plot]'"
 

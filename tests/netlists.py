@@ -17,7 +17,6 @@ import pytest
 from circuitc.errors import CircuitError, Span
 from circuitc.spec import BoolCircuit, Gate, Op, Port
 
-
 # --------------------------------------------------------------------------------------------
 # An independent evaluator
 

@@ -1,6 +1,6 @@
 """The CLI's back end for circuits over feature sets: `compile`, `budget` and `verify` of deep
-feature networks (feature_net.py). cli.py picks it when a source's circuit is over a feature set,
-or when the artifact it verifies says `"kind": "features"`."""
+feature networks (features/network.py). network_cmds.py picks it when a source's circuit is over a
+feature set (`back_ends.back_end`), or when the artifact it verifies says `"kind": "features"`."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ import json
 import math
 import sys
 
-from .app import (EXIT_FAILED, EXIT_OK, _accuracy, _fmt, _plural, _print_tables, _table)
-from ..features.correct import clean_margin
 from ..errors import Diagnostic
+from ..features.artifact import save
+from ..features.correct import clean_margin
 from ..features.network import FeatureNetwork, compile_source, error_rate
+from ..features.verify import verify_features
+from ..fileio import write_atomic
+from ..plot import feature_figure
+from .tables import EXIT_FAILED, EXIT_OK, accuracy, fmt, plural, print_tables, table
 
 # options that mean something to one back end only (argparse dest → flag)
 NETWORK_ONLY = {"network": "--network", "active": "--active", "redundancy": "--redundancy",
@@ -30,17 +34,6 @@ def refuse_options(args, options: dict, applies_to: str, not_to: str, hint: str 
                           f"not to {not_to}{hint}")
 
 
-def wants_features(args, spec) -> bool:
-    """A feature compile when --circuit names a circuit over a feature set, or when the source has
-    no network declaration but a circuit over a feature set."""
-    from ..spec import BoolCircuit
-
-    over = [c for c in spec.circuits if isinstance(c, BoolCircuit) and c.features is not None]
-    if args.circuit is not None:
-        return any(c.name == args.circuit for c in over)
-    return not spec.networks and bool(over)
-
-
 def overrides(args) -> dict:
     """`FeatureConfig` overrides from the command line; network-only options are refused."""
     refuse_options(args, NETWORK_ONLY, "network declarations", "circuits over feature sets",
@@ -57,7 +50,7 @@ def _stage_rows(net: FeatureNetwork) -> list[tuple]:
         pops = " ".join(f"{j}:{d}" for j, d in st.orders) if st.kind == "gate" else (
             "step" if net.config.ec_kind == "step" else f"subsets {st.orders[0][1]}")
         rows.append((str(i + 1), st.kind, str(st.level), str(st.read_off.shape[0]), str(st.width), pops,
-                     _fmt(st.predicted), _fmt(error_rate(st.predicted)), str(_on_read(net, st))))
+                     fmt(st.predicted), fmt(error_rate(st.predicted)), str(_on_read(net, st))))
     return rows
 
 
@@ -73,8 +66,8 @@ STAGE_HEADER = ("layer", "kind", "level", "wires", "neurons", "populations (orde
 def warnings(net: FeatureNetwork) -> list[Diagnostic]:
     out = []
     margin = clean_margin(net.config.gain)
-    if net.input_sigma * net.config.z > margin:
-        need = math.ceil(net.s * (net.config.z / margin) ** 2)
+    if net.input_sigma * net.config.quantile > margin:
+        need = math.ceil(net.s * (net.config.quantile / margin) ** 2)
         out.append(Diagnostic(
             f"features in superposition at embed = {net.features.d0} arrive with interference σ = "
             f"{net.input_sigma:.3g} (√(s/embed)); a clean step removes errors below {margin:.3g}, so about "
@@ -107,14 +100,14 @@ def _figures(net: FeatureNetwork, rep: dict) -> list[tuple]:
         ("pairs readable", math.comb(max(lv.widths[:-1]), 2),
          "ANDs of any two wires of the widest level read, from the same pair neurons"),
         ("parameters", rep["parameters"], "weights and biases, factored"),
-        ("σ design", _fmt(net.config.sigma), f"read-off error each gate layer is sized for (target {net.config.target:g})"),
-        ("outputs wrong", _fmt(rep["expected_wrong_outputs_per_row"]), "per row, were every output as noisy as the worst wire (a bound)"),
+        ("σ design", fmt(net.config.sigma),
+         f"read-off error each gate layer is sized for (target {net.config.target:g})"),
+        ("outputs wrong", fmt(rep["expected_wrong_outputs_per_row"]),
+         "per row, were every output as noisy as the worst wire (a bound)"),
     ]
 
 
 def cmd_compile(args, spec) -> int:
-    from ..features.artifact import save
-
     net = compile_source(spec, args.circuit, **overrides(args))
     for w in warnings(net):
         print(w.render(), file=sys.stderr)
@@ -126,8 +119,9 @@ def cmd_compile(args, spec) -> int:
     print(f"compiled feature circuit `{net.levels.circuit}` of {args.file} into {args.output}")
     print(f"source hash: {spec.source_hash[:12]}")
     print()
-    _print_tables([_table("network", ("figure", "value", "meaning"), _figures(net, rec["report"]), right=("value",)),
-                   _table("per layer (predicted)", STAGE_HEADER, _stage_rows(net), right=STAGE_HEADER[2:5] + STAGE_HEADER[6:])])
+    print_tables([table("network", ("figure", "value", "meaning"), _figures(net, rec["report"]), right=("value",)),
+                  table("per layer (predicted)", STAGE_HEADER, _stage_rows(net),
+                        right=STAGE_HEADER[2:5] + STAGE_HEADER[6:])])
     print("\nmeasure it with `circuitc verify`")
     return EXIT_OK
 
@@ -149,8 +143,8 @@ def cmd_budget(args, spec) -> int:
         return EXIT_OK
     print(f"budget of feature circuit `{net.levels.circuit}` of {args.file}")
     print()
-    _print_tables([_table("figures", ("figure", "value", "meaning"), figures, right=("value",)),
-                   _table("per layer (predicted)", STAGE_HEADER, rows, right=STAGE_HEADER[2:5] + STAGE_HEADER[6:])])
+    print_tables([table("figures", ("figure", "value", "meaning"), figures, right=("value",)),
+                  table("per layer (predicted)", STAGE_HEADER, rows, right=STAGE_HEADER[2:5] + STAGE_HEADER[6:])])
     for w in warnings(net):
         print(w.render(), file=sys.stderr)
     return EXIT_OK
@@ -161,8 +155,6 @@ VERIFY_HEADER = ("layer", "kind", "level", "gate accuracy", "on accuracy", "rows
 
 
 def cmd_verify(args, net: FeatureNetwork, mode: str) -> int:
-    from ..features.verify import verify_features
-
     result = verify_features(net, samples=args.samples, batch=args.batch, seed=args.seed, mode=mode)
     acc = result["bit_accuracy"]
     passed = acc >= args.min_accuracy
@@ -172,37 +164,34 @@ def cmd_verify(args, net: FeatureNetwork, mode: str) -> int:
     if args.json:
         sys.stdout.write(json.dumps(rec, indent=2) + "\n")
     else:
-        checked = (f"all {_plural(result['samples'], 'row')} (every set of at most {net.s} features)"
-                   if mode == "exhaustive" else _plural(result["samples"], "sample"))
+        checked = (f"all {plural(result['samples'], 'row')} (every set of at most {net.s} features)"
+                   if mode == "exhaustive" else plural(result["samples"], "sample"))
         print(f"verified {args.artifact} (feature circuit `{net.levels.circuit}`, m = {net.m}, s = {net.s}), "
               f"{mode} mode, on {checked}, seed {args.seed}")
         print()
-        rows = [(str(l["stage"]), l["kind"], str(l["level"]), _accuracy(l["gate_accuracy"]),
-                 _accuracy(l["on_accuracy"]) or "-", _accuracy(l["rows_right"]),
-                 f"{_fmt(l['rms_touched']) or '-'} ({_fmt(l['predicted_sigma'])})", _fmt(l["rms_untouched"]) or "-",
+        rows = [(str(l["stage"]), l["kind"], str(l["level"]), accuracy(l["gate_accuracy"]),
+                 accuracy(l["on_accuracy"]) or "-", accuracy(l["rows_right"]),
+                 f"{fmt(l['rms_touched']) or '-'} ({fmt(l['predicted_sigma'])})", fmt(l["rms_untouched"]) or "-",
                  f"{l['most_on']} ({l['on_count_model']})") for l in result["layers"]]
-        _print_tables([_table("accuracy", ("figure", "value"),
-                              [("bit accuracy", _accuracy(acc)), ("row accuracy", _accuracy(result["row_accuracy"]))],
-                              right=("value",)),
-                       _table("per layer, measured against the exact wire values of its level", VERIFY_HEADER,
-                              rows, right=VERIFY_HEADER[3:]),
-                       _table("least accurate outputs", ("output", "accuracy"),
-                              [(b, _accuracy(a)) for b, a in result["worst_outputs"]], right=("accuracy",))])
+        print_tables([table("accuracy", ("figure", "value"),
+                            [("bit accuracy", accuracy(acc)), ("row accuracy", accuracy(result["row_accuracy"]))],
+                            right=("value",)),
+                      table("per layer, measured against the exact wire values of its level", VERIFY_HEADER,
+                            rows, right=VERIFY_HEADER[3:]),
+                      table("least accurate outputs", ("output", "accuracy"),
+                            [(b, accuracy(a)) for b, a in result["worst_outputs"]], right=("accuracy",))])
         print()
-        print(f"ok: bit accuracy {_accuracy(acc)} >= {args.min_accuracy}" if passed else
-              f"FAILED: bit accuracy {_accuracy(acc)} < {args.min_accuracy}")
+        print(f"ok: bit accuracy {accuracy(acc)} >= {args.min_accuracy}" if passed else
+              f"FAILED: bit accuracy {accuracy(acc)} < {args.min_accuracy}")
     if args.plot is not None:
-        # after the report, so that a failed write loses no result (cli._check_plot ran before)
-        from ..fileio import write_atomic
-        from ..plot import feature_figure
-
+        # after the report, so that a failed write loses no result (network_cmds._check_plot ran before)
         title = (f"feature circuit `{net.levels.circuit}`: m = {net.m}, s = {net.s}, {mode} mode, "
-                 f"{_plural(result['samples'], 'row')}, bit accuracy {_accuracy(acc)}")
+                 f"{plural(result['samples'], 'row')}, bit accuracy {accuracy(acc)}")
         write_atomic(args.plot, feature_figure(rec, title), force=args.force)
         if not args.json:
             print(f"plot: accuracy and read-off error per layer written to {args.plot}")
     if not passed:
-        print(f"circuitc: verify: bit accuracy {_accuracy(acc)} is below --min-accuracy {args.min_accuracy}",
+        print(f"circuitc: verify: bit accuracy {accuracy(acc)} is below --min-accuracy {args.min_accuracy}",
               file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK

@@ -3,14 +3,14 @@
     weights.safetensors   float32 `stages.{i}.read_in` (h, m_in), `stages.{i}.bias` (h,),
                           `stages.{i}.read_off` (m_out, h) per ReLU layer, and `embedding` (d0, m)
                           when the features arrive in superposition
-    network.json          format and version as artifact.py, `"kind": "features"`, the circuit and
+    network.json          format and version as artifact_format.py, `"kind": "features"`, the circuit and
                           feature set names, the `FeatureConfig`, per stage its kind, level, orders
                           and predicted error, the on-counts, the input error and the report
     circuits.circ         the feature set and its circuit as `.circ` text
 
 Loading re-levels the stored circuit (`levels_of` is deterministic) and checks every tensor shape
 against those levels, so the network verify runs is exactly the one saved. Saving goes through
-`artifact.write_artifact`: atomic, and an existing artifact is replaced only with `force`.
+`artifact_format.write_artifact`: atomic, and an existing artifact is replaced only with `force`.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..artifact import (CIRCUITS, FORMAT, METADATA, VERSION, _jsonable, _read_tensors, _Reader,
-                       check_target, write_artifact)
+from ..artifact_format import CIRCUITS, FORMAT, METADATA, VERSION, Reader, jsonable, read_tensors, write_artifact
 from ..errors import CircuitError
+from ..frontend.load import parse, read_text
+from ..frontend.printer import spec_to_circ
+from ..spec import Spec
 from .levels import levels_of
 from .network import FeatureConfig, FeatureNetwork, Stage
-from ..spec import Spec
 
 __all__ = ["save", "metadata"]
 
@@ -35,7 +36,7 @@ KIND = "features"
 
 
 def metadata(net: FeatureNetwork) -> dict:
-    return _jsonable({
+    return jsonable({
         "format": FORMAT, "version": VERSION, "kind": KIND,
         "circuit": net.levels.circuit, "features": net.features.name, "source_hash": net.source_hash,
         "config": asdict(net.config),
@@ -59,22 +60,17 @@ def tensors(net: FeatureNetwork) -> dict[str, torch.Tensor]:
 
 
 def circuits_text(net: FeatureNetwork, circuit) -> str:
-    from ..frontend.printer import spec_to_circ
-
     header = f"# The feature circuit `{circuit.name}` of a compiled network, as elaborated by circuitc.\n\n"
     return header + spec_to_circ(Spec((circuit,), (net.features,)), header=False)
 
 
 def save(net: FeatureNetwork, path: str | os.PathLike, force: bool = False) -> Path:
     """Write `net` as an artifact directory at `path`."""
-    check_target(Path(path), force)
     return write_artifact(path, force, tensors(net), metadata(net), circuits_text(net, net.circuit))
 
 
-def read_features(r: _Reader, meta: dict) -> FeatureNetwork:
+def read_features(r: Reader, meta: dict) -> FeatureNetwork:
     """The `FeatureNetwork` of an artifact whose network.json says `"kind": "features"`."""
-    from ..frontend.load import parse, read_text
-
     name = r.get(meta, "circuit", (str,), "")
     fname = r.get(meta, "features", (str,), "")
     raw = r.get(meta, "config", (dict,), "")
@@ -115,7 +111,7 @@ def read_features(r: _Reader, meta: dict) -> FeatureNetwork:
         raise r.fail(METADATA, f"`stages` must end with the gate layer of level {levels.depth}")
     if features.d0 is not None:
         shapes["embedding"] = ((features.d0, features.m), "F32")
-    t = _read_tensors(r, shapes)
+    t = read_tensors(r, shapes)
     stages = tuple(Stage(kind, level, t[f"stages.{i}.read_in"].numpy(), t[f"stages.{i}.bias"].numpy(),
                          t[f"stages.{i}.read_off"].numpy(), orders, predicted)
                    for i, (kind, level, orders, predicted) in enumerate(stage_info))

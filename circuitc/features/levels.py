@@ -200,7 +200,8 @@ class _Leveller:
             col |= value << i
         reduced = np.asarray(table)[col]
         # drop slots the reduced table does not depend on
-        keep = [i for i in range(len(slots)) if not np.array_equal(reduced[(u >> i) & 1 == 0], reduced[(u >> i) & 1 == 1])]
+        keep = [i for i in range(len(slots))
+                if not np.array_equal(reduced[(u >> i) & 1 == 0], reduced[(u >> i) & 1 == 1])]
         if len(keep) < len(slots):
             base = np.zeros(1 << len(keep), dtype=np.int64)
             for new, old in enumerate(keep):

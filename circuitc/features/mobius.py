@@ -73,7 +73,8 @@ def gate_layer(uand: UAnd, gates) -> GateLayer:
         widest = max((len(T) for T in coefficients), default=0)
         if widest > uand.k:
             problems.append(Diagnostic(
-                f"gate {n} has fan-in {len(inputs)} with AND terms of {widest} inputs, beyond this layer's k = {uand.k}",
+                f"gate {n} has fan-in {len(inputs)} with AND terms of {widest} inputs, "
+                f"beyond this layer's k = {uand.k}",
                 hint=f"build the U-AND layer with k >= {len(inputs)}, or split the gate into gates of fan-in {uand.k}"))
         if any(not 0 <= f < uand.m for f in inputs):
             problems.append(Diagnostic(f"gate {n} reads a feature outside 0..{uand.m - 1}: {list(inputs)}"))

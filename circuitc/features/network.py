@@ -47,10 +47,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .correct import KINDS, step_layer, subsets_layer, subsets_variance
 from ..errors import CircuitError, Diagnostic
-from .levels import Levels, levels_of
 from ..spec import BoolCircuit, FeatureSet, Spec
+from .correct import KINDS, step_layer, subsets_layer, subsets_variance
+from .levels import Levels, levels_of
+from .readoffs import READOFFS, all_on_value, gate_readoffs
 from .uand import feature_embedding
 
 __all__ = ["FeatureConfig", "Stage", "FeatureNetwork", "compile_features", "parse_policy", "feature_circuit"]
@@ -61,7 +62,6 @@ MAX_COMPOSED_BYTES = 2 << 30
 MAX_BUILD_BYTES = 8 << 30
 # A monomial's rarest neuron group should hold this many neurons on average.
 MIN_GROUP = 8
-READOFFS = ("difference", "mean")
 
 
 @dataclass(frozen=True)
@@ -82,14 +82,14 @@ class FeatureConfig:
     calibrate: bool = True      # divide read-offs by their all-on value (`all_on_value`)
 
     @property
-    def z(self) -> float:
+    def quantile(self) -> float:
         """The margin ½ in standard deviations that makes a Gaussian error exceed it at `target`."""
         return _normal_quantile(1 - self.target / 2)
 
     @property
     def sigma(self) -> float:
         """The read-off error (standard deviation) each gate layer is sized for."""
-        return 0.5 / self.z
+        return 0.5 / self.quantile
 
 
 def _normal_quantile(p: float) -> float:
@@ -465,67 +465,10 @@ def _gate_stage(level_index: int, levels: Levels, config: FeatureConfig, on_in: 
         biases.append(np.full(lay.d[j], -(j - 1.0)))
         # calibrated so that an all-on monomial reads 1 at the level's on-count
         scale = all_on_value(j, on_in, lay.density[j]) if config.calibrate else 1.0
-        offs.append(_readoffs(lv, terms, j, wiring, level_index, scale, config.readoff))
+        offs.append(gate_readoffs(lv, terms, j, wiring, level_index, scale, config.readoff))
     return Stage("gate", level_index, _f32(np.concatenate(blocks_in)), _f32(np.concatenate(biases)),
                  _f32(np.concatenate(offs, axis=1)), tuple((j, lay.d[j]) for j in sorted(lay.w)),
                  math.sqrt(lay.fresh + lay.carried))
-
-
-def all_on_value(j: int, on: int, p: float) -> float:
-    """The expected read-off of an order-j monomial whose wires are all on, with the other
-    on − j on wires each reaching a neuron with probability p: the finite difference over T of
-    ReLU(X + |U| − (j − 1)), X ~ Bin(on − j, p). 1 when no other wire is on."""
-    others = max(on - j, 0)
-    x = np.arange(others + 1)
-    prob = np.array([math.comb(others, int(i)) * p ** i * (1 - p) ** (others - i) for i in x])
-    value = sum((-1) ** (j - u) * math.comb(j, u) * np.maximum(x + u - (j - 1), 0) for u in range(j + 1))
-    return float((prob * value).sum())
-
-
-def _readoffs(lv, terms: np.ndarray, j: int, wiring: np.ndarray, level_index: int, scale: float,
-              how: str = "difference") -> np.ndarray:
-    """(g, d_j): each wire's read-off from the order-j population (its order-j Möbius terms)."""
-    g, size = terms.shape
-    masks = [t for t in range(size) if bin(t).count("1") == j]
-    rows, monos, coefs = [], [], []
-    for t in masks:
-        hit = np.nonzero(terms[:, t])[0]
-        positions = [i for i in range(lv.inputs.shape[1]) if t >> i & 1]
-        rows.append(hit)
-        monos.append(np.sort(lv.inputs[hit][:, positions], axis=1))
-        coefs.append(terms[hit, t])
-    rows_, monos_, coefs_ = np.concatenate(rows), np.concatenate(monos), np.concatenate(coefs)
-    unique, which = np.unique(monos_, axis=0, return_inverse=True)
-    vectors = _monomial_readoffs(wiring, unique, level_index, how) / scale
-    out = np.zeros((g, wiring.shape[0]))
-    np.add.at(out, rows_, coefs_[:, None] * vectors[which.reshape(-1)])
-    return out
-
-
-def _monomial_readoffs(wiring: np.ndarray, monos: np.ndarray, level_index: int,
-                       how: str = "difference") -> np.ndarray:
-    """(n, d) read-off vectors of order-j monomials (module docstring): the finite difference
-    over T of the group means, or (`how="mean"`) the mean of the group wired to all of T."""
-    n, j = monos.shape
-    d = wiring.shape[0]
-    out = np.zeros((n, d))
-    chunk = max(1, (1 << 24) // max(d, 1))
-    for c0 in range(0, n, chunk):
-        part = monos[c0:c0 + chunk]
-        cols = wiring[:, part]                               # (d, c, j)
-        for u in range(1 << j) if how == "difference" else [(1 << j) - 1]:
-            pick = np.array([(u >> i) & 1 for i in range(j)], dtype=bool)
-            group = np.all(cols == pick[None, None, :], axis=2)  # (d, c): wired to U, none of T∖U
-            size = group.sum(axis=0)
-            if (size == 0).any():
-                bad = part[int(np.argmin(size))]
-                raise CircuitError(Diagnostic(
-                    f"level {level_index}: no neuron of the order-{j} population (d = {d}) reads wires "
-                    f"{bad.tolist()} the way the read-off needs (wired to {pick.astype(int).tolist()})",
-                    hint="widen the gate layers (`--width`) or move the wiring density toward 1/2 (`--p`)"))
-            sign = -1.0 if (j - int(pick.sum())) % 2 else 1.0
-            out[c0:c0 + len(part)] += sign * (group / size).T
-    return out
 
 
 def _correct_stage(level: int, m: int, on: int, config: FeatureConfig, sigma_in: float) -> Stage:
@@ -554,7 +497,8 @@ def compile_features(levels: Levels, features: FeatureSet, config: FeatureConfig
     embedding = None
     sigma = 0.0
     if features.d0 is not None:
-        embedding = feature_embedding(features.m, features.d0, np.random.SeedSequence([features.seed, features.m, features.d0, 1]))
+        embedding = feature_embedding(features.m, features.d0,
+                                      np.random.SeedSequence([features.seed, features.m, features.d0, 1]))
         sigma = math.sqrt(features.s / features.d0)     # ⟨φ_a, Σ_on φ_b⟩ over s random unit vectors
     input_sigma = sigma
     stages: list[Stage] = []
@@ -582,7 +526,8 @@ def _check_size(levels: Levels, features: FeatureSet, config: FeatureConfig, on:
         worst = max(worst, (size, level, d))
     if total > MAX_BUILD_BYTES:
         raise CircuitError(Diagnostic(
-            f"building this network would take about {total / 2**30:.1f} GiB (limit {MAX_BUILD_BYTES / 2**30:.0f} GiB): "
+            f"building this network would take about {total / 2**30:.1f} GiB "
+            f"(limit {MAX_BUILD_BYTES / 2**30:.0f} GiB): "
             f"{levels.depth} gate layers over up to {max(levels.widths)} wires; level {worst[1]} alone "
             f"{worst[0] / 2**30:.1f} GiB with {worst[2]} neurons",
             hint="compile fewer features or narrower levels, or raise `--target` (narrower gate layers)"))
@@ -597,7 +542,7 @@ def _correct_here(level: int, every: int | None, config: FeatureConfig, levels: 
         return every > 0 and level > 0 and level % every == 0
     # auto: where the next level's predicted error, carrying this one's, would reach the margin
     lay = _layout(level + 1, levels, config, on[level], sigma)
-    return config.z * math.sqrt(lay.fresh + lay.carried) >= 0.5
+    return config.quantile * math.sqrt(lay.fresh + lay.carried) >= 0.5
 
 
 def feature_circuit(spec: Spec, name: str | None = None) -> tuple[BoolCircuit, FeatureSet]:

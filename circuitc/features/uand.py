@@ -18,7 +18,7 @@ s·p·m/d0.
 
 `uand_width` (in uand_theory.py) predicts the width a target error needs; this module builds the
 layer and measures it (`pair_errors`). `circuitc compile` builds deep feature circuits from the
-same populations, with unbiased read-offs (feature_net.py).
+same populations, with unbiased read-offs (network.py, readoffs.py).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from ..errors import CircuitError, Diagnostic
+from .uand_theory import best_p, uand_width
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,8 +132,6 @@ def uand_layer(m: int, s: int, eps: float = 0.25, *, trials: int = 10_000, d: in
     the width model (`uand_theory.uand_width`: every pairwise AND within `eps` over `trials`
     inputs) unless given. Returns the layer and what was chosen and why, for the user to see.
     With `superposed`, the inputs live in d0 = d dimensions."""
-    from .uand_theory import best_p, uand_width     # the model is only needed for defaults
-
     chosen = {"m": m, "s": s, "eps": eps, "trials": trials}
     if d is None:
         prediction = uand_width(m, s, eps, trials, superposed=superposed)
@@ -149,17 +148,6 @@ def uand_layer(m: int, s: int, eps: float = 0.25, *, trials: int = 10_000, d: in
     elif "p" not in chosen:
         chosen["p"] = {"value": p, "from": "given"}
     return build_uand(m, d, p, seed=seed, d0=d if superposed else None), chosen
-
-
-def sample_active(m: int, s: int, rows: int, rng: np.random.Generator) -> np.ndarray:
-    """(rows, s) distinct on-features per row (the promise at its limit: exactly s on)."""
-    out = rng.integers(0, m, size=(rows, s))
-    while True:
-        srt = np.sort(out, axis=1)
-        dup = (srt[:, 1:] == srt[:, :-1]).any(axis=1)
-        if not dup.any():
-            return out
-        out[dup] = rng.integers(0, m, size=(int(dup.sum()), s))
 
 
 def _on_feature_sums(wiring: np.ndarray, B: torch.Tensor, h: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -26,11 +26,10 @@ import math
 import numpy as np
 import torch
 
+from ..active_sets import combinations, exactly_active
 from ..errors import CircuitError, Diagnostic
-from .network import FeatureNetwork
 from ..interpret import evaluate_bits
-from .uand import sample_active
-from ..instances.verify import combinations
+from .network import FeatureNetwork
 
 __all__ = ["MODES", "verify_features", "adversarial_pool", "meeting_pairs"]
 
@@ -111,16 +110,16 @@ def _batches(net: FeatureNetwork, mode: str, samples: int, batch: int, rng, max_
         return
     if mode == "random":
         for b0 in range(0, samples, batch):
-            yield sample_active(net.m, s, min(batch, samples - b0), rng)
+            yield exactly_active(net.m, s, min(batch, samples - b0), rng)
         return
     pairs = meeting_pairs(net) if s >= 2 else np.zeros((0, 2), dtype=np.int64)
     pool = adversarial_pool(net)[:max(4 * s, 32)]
     for b0 in range(0, samples, batch):
         n = min(batch, samples - b0)
         if len(pairs) == 0 and len(pool) < s:
-            yield sample_active(net.m, s, n, rng)
+            yield exactly_active(net.m, s, n, rng)
             continue
-        rows = pool[sample_active(len(pool), min(s, len(pool)), n, rng)]
+        rows = pool[exactly_active(len(pool), min(s, len(pool)), n, rng)]
         if len(pairs):
             rows[:, :2] = pairs[rng.integers(0, len(pairs), n)]
             # the rest from the pool, redrawn where they repeat the pair

@@ -13,11 +13,24 @@ from typing import Callable, Iterable, Mapping, Union
 
 import numpy as np
 
-from ..errors import Collector, SourceMap, Span, did_you_mean
+from ..errors import CircuitError, Collector, SourceMap, Span, did_you_mean
+from ..graph import check_acyclic
+from ..spec import (
+    ACTIVATIONS,
+    ALLOCATIONS,
+    CONSTRUCTIONS,
+    BoolCircuit,
+    Circuit,
+    FeatureSet,
+    InstanceGroup,
+    Layer,
+    MLPCircuit,
+    Network,
+    Port,
+    Spec,
+)
 from .expand import BUILTINS, MAX_WIDTH, CircuitBuilder
 from .intexpr import INT_LIMIT, IntEvaluator, Skip
-from ..spec import (ALLOCATIONS, ACTIVATIONS, CONSTRUCTIONS, BoolCircuit, Circuit, FeatureSet, InstanceGroup, Layer,
-                   MLPCircuit, Network, Port, Spec)
 from .syntax import ast
 from .weights import WeightFileError, read_tensor
 
@@ -93,7 +106,8 @@ class Elaborator:
     def _claim(self, name: str, span: Span | None) -> bool:
         if name in self.def_spans or name in self.feature_defs:
             first = self.def_spans.get(name)
-            self.collector.error(f"`{name}` is defined twice", span, hint=f"first defined at {first}" if first else None)
+            self.collector.error(f"`{name}` is defined twice", span,
+                                 hint=f"first defined at {first}" if first else None)
             return False
         if name in BUILTINS:
             self.collector.error(f"`{name}` is a builtin gate; choose another name", span)
@@ -123,7 +137,8 @@ class Elaborator:
         fd = self.feature_defs.get(name)
         if fd is None:
             self.collector.error(f"unknown feature set `{name}`", span,
-                                 hint=did_you_mean(name, self.feature_defs) or "declare it: `features f[M] { active = S; }`")
+                                 hint=did_you_mean(name, self.feature_defs)
+                                 or "declare it: `features f[M] { active = S; }`")
             return None
         self.features[name] = None  # failed until proven otherwise
         try:
@@ -200,13 +215,9 @@ class Elaborator:
             if isinstance(defn, ast.CircuitDef):
                 circuit = CircuitBuilder(self, defn, env_c, canonical, tuple(values.items())).build()
                 if circuit is not None:
-                    from ..graph import check_acyclic
                     try:
                         check_acyclic(circuit, self.collector.sources)
-                    except Exception as e:  # a CircuitError naming the cycle
-                        from ..errors import CircuitError
-                        if not isinstance(e, CircuitError):
-                            raise
+                    except CircuitError as e:  # naming the cycle
                         self.collector.diagnostics.extend(e.diagnostics)
                         circuit = None
             else:

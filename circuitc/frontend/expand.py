@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 from ..errors import Collector, Span, did_you_mean
-from .intexpr import IntEvaluator, Skip
 from ..spec import BoolCircuit, Gate, MLPCircuit, Op, Port
+from .intexpr import IntEvaluator, Skip
 from .syntax import ast
 
 if TYPE_CHECKING:
@@ -146,7 +146,8 @@ class CircuitBuilder:
             return
         for d in s.decls:
             try:
-                width = None if d.width is None else self.ints.bounded(d.width, env, 1, MAX_WIDTH, f"the width of `{d.name}`")
+                width = None if d.width is None else self.ints.bounded(d.width, env, 1, MAX_WIDTH,
+                                                                       f"the width of `{d.name}`")
             except Skip:
                 self.poisoned.add(d.name)  # later uses would only repeat this error
                 continue

@@ -14,10 +14,12 @@ import hashlib
 import os
 from pathlib import Path
 
-from .elaborate import Elaborator
 from ..errors import CircuitError, Diagnostic, SourceMap, Span, nesting_guard
 from ..fileio import os_reason
 from ..spec import Spec
+from .elaborate import Elaborator
+from .importers.bench import load_bench
+from .importers.blif import load_blif
 from .syntax import ast
 from .syntax.parse import parse_module
 
@@ -115,9 +117,6 @@ def parse(text: str, filename: str = "<string>", base_dir: str | os.PathLike | N
 
 
 def load_netlist(path: Path) -> Spec:
-    from .importers.bench import load_bench
-    from .importers.blif import load_blif
-
     return (load_bench if path.suffix.lower() == ".bench" else load_blif)(path)
 
 

@@ -10,7 +10,10 @@ import io
 from pathlib import Path
 
 import numpy as np
+from safetensors import SafetensorError
+from safetensors.numpy import load
 
+from ..errors import did_you_mean
 from ..fileio import os_reason
 
 SUPPORTED = (".npy", ".safetensors")
@@ -55,9 +58,6 @@ def read_tensor(path: Path, key: str | None = None) -> tuple[np.ndarray, bytes]:
         except Exception as e:  # numpy raises several types for truncated or foreign files
             raise WeightFileError(f"`{path.name}` is not a valid .npy file ({type(e).__name__})") from None
     else:
-        from safetensors import SafetensorError
-        from safetensors.numpy import load
-
         try:
             tensors = load(data)
         except (SafetensorError, ValueError, TypeError, OverflowError) as e:
@@ -69,11 +69,8 @@ def read_tensor(path: Path, key: str | None = None) -> tuple[np.ndarray, bytes]:
                                       hint=f'write load("{path.name}", "KEY") with KEY one of: {names}')
             array = next(iter(tensors.values()))
         elif key not in tensors:
-            import difflib
-            close = difflib.get_close_matches(key, list(tensors), n=1)
             raise WeightFileError(f"`{path.name}` has no tensor `{key}`",
-                                  hint=f"did you mean `{close[0]}`?" if close
-                                  else f"tensors: {', '.join(sorted(tensors)) or 'none'}")
+                                  hint=did_you_mean(key, tensors) or f"tensors: {', '.join(sorted(tensors)) or 'none'}")
         else:
             array = tensors[key]
 

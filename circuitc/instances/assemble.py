@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from ..errors import CircuitError, Diagnostic
-from .lower.small_mlp import ON_HI, SmallMLP, layer_bias
+from .lower.small_mlp import ON_HI, RoutedMLP, SmallMLP, layer_bias
 
 # Entries (index + value, 16 bytes each) of one scatter-add chunk: 4 Mi entries = 64 MiB.
 CHUNK_ENTRIES = 1 << 22
@@ -388,13 +388,13 @@ def routed_weights(types: Sequence[SmallMLP], type_of: np.ndarray, supports: np.
 
 
 def assemble_routed(types: Sequence[SmallMLP], type_of: np.ndarray, supports: np.ndarray, n: int) -> CompiledNetwork:
-    """The routed network of T instances (compile.Config.construction = "routed"): `types` routed
+    """The routed network of T instances (Config.construction = "routed"): `types` routed
     lowerings (`lower/routed.py`), `supports` (L+1, T, S) the same positions at every layer (only
     layer 0's, where inputs are written, and layer L's, where outputs are read, matter)."""
     types = _common_types(types)
     type_of = np.asarray(type_of, dtype=np.int64)
     supports = np.asarray(supports, dtype=np.int64)
     _check_layout(types, type_of, supports, n)
-    if not all(ty.routed for ty in types):
+    if not all(isinstance(ty, RoutedMLP) for ty in types):
         raise CircuitError(Diagnostic("cannot assemble a routed network from shared-neuron lowerings"))
     return network_from_layers(types, type_of, supports, n, routed_weights(types, type_of, supports, n))

@@ -42,8 +42,9 @@ inactive instance has at most λz non-empty positions, so at least one is empty,
 K = λz + 1 it reads at most −1/c0, decoded 0. Nothing here depends on the depth, the inputs, T
 or the load of a position.
 
-The same argument (for the coherent construction) shows why z >= 2 has no such guarantee there: with two active instances a block can
-hold Λ_t·P^t + Λ_u·P^u, a mixture of two circuits' values, which no step can sort out.
+The same argument (for the coherent construction) shows why z >= 2 has no such guarantee there:
+with two active instances a block can hold Λ_t·P^t + Λ_u·P^u, a mixture of two circuits' values,
+which no step can sort out.
 """
 
 from __future__ import annotations
@@ -58,6 +59,16 @@ class Guarantee:
     exact: bool        # exact for every promise-keeping input
     reason: str        # why, or the first condition that fails
     failed: tuple[str, ...] = ()
+    # One short code per failed condition, in the order of `failed` (the budget picks its advice
+    # by code): "z", "mlp", "mixed types", "gain", "margin", "lowering", "code".
+    codes: tuple[str, ...] = ()
+
+    @classmethod
+    def unless(cls, failed: list[tuple[str, str]], reason: str) -> "Guarantee":
+        """Exact for `reason`, unless some (code, text) condition failed."""
+        if failed:
+            return cls(False, failed[0][1], tuple(t for _, t in failed), tuple(c for c, _ in failed))
+        return cls(True, reason)
 
     def as_dict(self) -> dict:
         return {"exact": self.exact, "reason": self.reason, "failed": list(self.failed)}
@@ -86,58 +97,3 @@ def types_share_neurons(supports: np.ndarray, type_of: np.ndarray) -> bool:
 def step_saturates(gain: float, margin: float, S: int) -> bool:
     """A clean step of slope G read at 1/S of its value still reads exactly 1 (see the module)."""
     return ((gain + 1.0) / 2.0 + margin) / S - margin >= 1.0 - 1e-12
-
-
-def exactness(plan) -> Guarantee:
-    """The guarantee of a `compile.Plan` (nothing here needs the weights; a `Compilation` has its
-    own, `Compilation.guarantee`)."""
-    types, type_of, supports, n = plan.types, plan.type_of, plan.supports, plan.n
-    S, margin = plan.config.S, plan.config.margin
-    if plan.config.construction == "routed":
-        return _routed(plan)
-    if supports_disjoint(supports):
-        return Guarantee(True, "no two instances share a neuron in any layer")
-    z = plan.config.z
-    failed = []
-    if z != 1:
-        failed.append(f"z = {z}: with several active instances a shared neuron mixes two circuits' values; "
-                      f"only disjoint supports are guaranteed (T at most n/S = {n // S} per layer)")
-    if sorted({ty.kind for ty in types}) != ["boolean"]:
-        failed.append("an MLP circuit's units are not clean steps, so a neighbour does not copy it exactly")
-    if len(types) > 1 and types_share_neurons(supports, type_of):
-        failed.append("instances of different circuit types share neurons (compile with segregate on)")
-    gain = types[0].gain
-    if gain < 2 * S:
-        failed.append(f"gain G = {gain:g} is below 2·S = {2 * S}: a neighbour's on-indicator read at 1/S "
-                      f"does not reach 1")
-    if not step_saturates(gain, margin, S):
-        failed.append(f"margin β = {margin:g} is too large for G = {gain:g}, S = {S}: a step read at 1/S does "
-                      f"not saturate (needs β <= {((gain + 1) / 2 - S) / (S - 1):g})")
-    if failed:
-        return Guarantee(False, failed[0], tuple(failed))
-    return Guarantee(True, "one active instance: every neighbour computes an exact copy of it "
-                           f"(boolean steps of slope G = {gain:g} >= 2·S, β = {margin:g}, one type per neuron)")
-
-
-def _routed(plan) -> Guarantee:
-    z, S, alloc = plan.config.z, plan.config.S, plan.allocation
-    lam = alloc.max_shared
-    failed = []
-    if not all(ty.routed for ty in plan.types):
-        failed.append("the routed guarantee needs circuits lowered for routing")
-    mlp = any(ty.kind == "mlp" for ty in plan.types)
-    if mlp and z != 1 and lam != 0:
-        failed.append(f"an MLP circuit at z = {z} on shared positions: its outputs are scaled by the collisions")
-    if S < lam * z + 1:
-        failed.append(f"S = {S} is below λz + 1 = {lam * z + 1} (two supports share up to λ = {lam} positions): "
-                      f"{z} active instances can cover another's positions")
-    if failed:
-        return Guarantee(False, failed[0], tuple(failed))
-    if mlp:
-        alone = "at z = 1" if z == 1 else "on disjoint positions"
-        return Guarantee(True, f"routed {alone}: an active instance is alone in each of its S = {S} positions, so "
-                               f"its outputs are its circuit's (MLP outputs of inactive instances are not 0)")
-    c0 = S - lam * (z - 1)
-    return Guarantee(True, f"routed: any two instances share at most λ = {lam} of their S = {S} positions and "
-                           f"S >= λz + 1, so with z = {z} active every active instance keeps at least {c0} clean "
-                           f"position{'s' if c0 > 1 else ''} and every inactive one an empty position")

@@ -53,9 +53,10 @@ import math
 import numpy as np
 import torch
 
-from .compile import Compilation
+from ..active_sets import combinations, random_active
 from ..errors import CircuitError, Diagnostic
 from ..interpret import evaluate_bits
+from .compile import Compilation
 from .lower.small_mlp import layer_values
 
 MODES = ("random", "adversarial", "exhaustive")
@@ -67,22 +68,6 @@ OVERLAP_CHUNK = 1 << 22   # (target, instance) entries handled at once when comp
 
 
 # ---------------------------------------------------------------- random rows
-
-def sample_active(T: int, z: int, batch: int, rng: np.random.Generator) -> np.ndarray:
-    """(batch, z) instance ids: row b activates k_b ~ U{1..z} distinct instances, -1 pads the rest."""
-    k = rng.integers(1, z + 1, size=batch)
-    # z distinct instances per row: the z smallest of T random keys would cost O(T) per row, so
-    # draw with replacement and redraw the (rare, when z << T) rows with a repeat.
-    inst = rng.integers(0, T, size=(batch, z))
-    while True:
-        srt = np.sort(inst, axis=1)
-        dup = (srt[:, 1:] == srt[:, :-1]).any(axis=1) if z > 1 else np.zeros(batch, bool)
-        if not dup.any():
-            break
-        inst[dup] = rng.integers(0, T, size=(int(dup.sum()), z))
-    inst[np.arange(z)[None, :] >= k[:, None]] = -1
-    return inst
-
 
 def sample_inputs(comp: Compilation, instances: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     net = comp.network
@@ -238,23 +223,6 @@ def _check_exhaustive(comp: Compilation, max_rows: int) -> int:
     return total
 
 
-def combinations(T: int, z: int) -> np.ndarray:
-    """Every set of 1..z instances, (count, z) padded with -1: by size, then lexicographically."""
-    level = np.arange(T, dtype=np.int64)[:, None]
-    out = []
-    for k in range(1, z + 1):
-        if k > 1:
-            last = level[:, -1]
-            more = T - 1 - last                                  # larger instances to append
-            first = np.repeat(np.cumsum(more) - more, more)
-            nxt = np.repeat(last + 1, more) + np.arange(int(more.sum())) - first
-            level = np.concatenate([np.repeat(level, more, axis=0), nxt[:, None]], axis=1)
-        if len(level) == 0:
-            break
-        out.append(np.pad(level, ((0, 0), (0, z - k)), constant_values=-1))
-    return np.concatenate(out) if out else np.zeros((0, z), dtype=np.int64)
-
-
 def _exhaustive_batches(comp: Compilation, batch: int):
     """(instances, inputs) batches over every active set × every input combination.
 
@@ -313,18 +281,6 @@ def _exact_layers(comp: Compilation, instances: np.ndarray, inputs: np.ndarray) 
             for layer, v in enumerate(values):
                 out[layer][b, s] = v
     return out
-
-
-def clean_positions(supports0: np.ndarray, instances: np.ndarray, S: int) -> np.ndarray:
-    """Routed networks: (S + 1,) counts of the rows' active instances by how many of their S
-    positions no other active instance of the row shares (the guarantee says at least c0)."""
-    live = instances >= 0
-    sup = supports0[np.maximum(instances, 0)]                                  # (batch, z, S)
-    z = instances.shape[1]
-    same = sup[:, :, :, None, None] == sup[:, None, None, :, :]                # (batch, z, S, z, S)
-    other = live[:, None, None, :, None] & ~np.eye(z, dtype=bool)[None, :, None, :, None]
-    shared = (same & other).any(axis=(3, 4))                                   # (batch, z, S)
-    return np.bincount((S - shared.sum(axis=2))[live], minlength=S + 1)
 
 
 # ---------------------------------------------------------------- read-offs
@@ -455,9 +411,9 @@ def verify(comp: Compilation, samples: int = 10_000, batch: int = 1024, seed: in
         raise ValueError(f"batch must be 1 or more, got {batch}")
     net = comp.network
     z = comp.config.z
-    # A routed network reads no instance at its hidden layers (positions are not instances'), so
-    # the per-layer read-offs, which measure the coherent construction's error terms, do not apply.
-    layer_errors = layer_errors and comp.config.construction != "routed"
+    # A construction whose hidden layers do not hold instances (routed: positions) has no
+    # per-layer read-offs; they measure the coherent construction's error terms.
+    layer_errors = layer_errors and comp.construction.reads_hidden_layers
     rng = np.random.default_rng(seed)
     if mode == "exhaustive":
         samples = _check_exhaustive(comp, max_rows)
@@ -466,24 +422,14 @@ def verify(comp: Compilation, samples: int = 10_000, batch: int = 1024, seed: in
         overlaps = Overlaps(net.supports, net.n)
         rows = _sampled_batches(comp, samples, batch, rng, lambda m: sample_adversarial(overlaps, z, m, rng))
     else:
-        rows = _sampled_batches(comp, samples, batch, rng, lambda m: sample_active(net.T, z, m, rng))
+        rows = _sampled_batches(comp, samples, batch, rng, lambda m: random_active(net.T, z, m, rng))
 
-    kinds = np.array([c.kind == "boolean" for c in comp.circuits])
-    n_types, n_out = len(comp.circuits), net.n_out_max
-    correct = total = instances_ok = instances_total = 0
-    sq_err = 0.0
-    max_err = 0.0
-    real_total = 0
-    per_type = np.zeros((n_types, 2), dtype=np.int64)                # (correct bits, bits)
-    per_instance = np.zeros((net.T, 2), dtype=np.int64)
-    per_output = np.zeros((n_types * n_out, 2), dtype=np.int64)
-    targeted = np.zeros(net.T, dtype=np.int64)
+    tally = _Tally(comp, mode)
     readoffs = _ReadoffErrors(net.L + 1)
-    routed = comp.config.construction == "routed"
-    clean = np.zeros(net.S + 1, dtype=np.int64)         # routed: active instances by clean positions
+    routing = comp.construction.routing_tally(comp.plan)     # routed: active instances by clean positions
     for inst, x in rows:
-        if routed:
-            clean += clean_positions(net.supports[0], inst, net.S)
+        if routing:
+            routing.add(inst)
         live = inst >= 0
         ty = net.type_of[np.maximum(inst, 0)]
         probes = _probe_inactive(net.T, inst, rng)
@@ -491,53 +437,82 @@ def verify(comp: Compilation, samples: int = 10_000, batch: int = 1024, seed: in
             acts = net.forward_layers(net.encode(inst, x))
         if layer_errors:
             ahat = readoffs.add_batch(net, acts, inst, probes, _exact_layers(comp, inst, x),
-                                      kinds[ty] & live)
+                                      tally.kinds[ty] & live)
         else:
             ahat = _read_off(net, acts[-1], net.L, inst)
-        got = _outputs(net, ahat, inst)
-        want = reference_outputs(comp, inst, x)
+        tally.add(inst, _outputs(net, ahat, inst), reference_outputs(comp, inst, x))
+    return {"mode": mode, "samples": samples, "z": z, "T": net.T, **tally.report(),
+            "layers": readoffs.report() if layer_errors else [],
+            "routing": routing.report() if routing else None,
+            "worst_instances": tally.worst()}
+
+
+class _Tally:
+    """Decoded outputs against the reference, per bit, instance, circuit and output, and the
+    errors of real outputs."""
+
+    def __init__(self, comp: Compilation, mode: str):
+        net = comp.network
+        self.comp, self.mode = comp, mode
+        self.kinds = np.array([c.kind == "boolean" for c in comp.circuits])
+        self.n_types, self.n_out = len(comp.circuits), net.n_out_max
+        self.correct = self.total = self.instances_ok = self.instances_total = 0
+        self.sq_err = self.max_err = 0.0
+        self.real_total = 0
+        self.per_type = np.zeros((self.n_types, 2), dtype=np.int64)                # (correct bits, bits)
+        self.per_instance = np.zeros((net.T, 2), dtype=np.int64)
+        self.per_output = np.zeros((self.n_types * self.n_out, 2), dtype=np.int64)
+        self.targeted = np.zeros(net.T, dtype=np.int64)
+
+    def add(self, inst: np.ndarray, got: np.ndarray, want: np.ndarray) -> None:
+        net, n_out = self.comp.network, self.n_out
+        live = inst >= 0
+        ty = net.type_of[np.maximum(inst, 0)]
         valid = ~np.isnan(want)
-        boolean = valid & kinds[ty][..., None] & live[..., None]
+        boolean = valid & self.kinds[ty][..., None] & live[..., None]
         hit = ((got > 0.5) == (want > 0.5)) & boolean
-        correct += int(hit.sum())
-        total += int(boolean.sum())
+        self.correct += int(hit.sum())
+        self.total += int(boolean.sum())
         slot_bool = boolean.any(axis=-1)
         counts = np.stack([hit.sum(-1), boolean.sum(-1)], -1)[slot_bool]
-        instances_ok += int((counts[:, 0] == counts[:, 1]).sum())
-        instances_total += int(slot_bool.sum())
-        np.add.at(per_type, ty[slot_bool], counts)
-        np.add.at(per_instance, inst[slot_bool], counts)
+        self.instances_ok += int((counts[:, 0] == counts[:, 1]).sum())
+        self.instances_total += int(slot_bool.sum())
+        np.add.at(self.per_type, ty[slot_bool], counts)
+        np.add.at(self.per_instance, inst[slot_bool], counts)
         out_ix = ty[..., None] * n_out + np.arange(n_out)
-        per_output[:, 0] += np.bincount(out_ix[hit], minlength=n_types * n_out)
-        per_output[:, 1] += np.bincount(out_ix[boolean], minlength=n_types * n_out)
-        if mode == "adversarial":
-            targeted += np.bincount(inst[:, 0], minlength=net.T)
-        real = valid & ~kinds[ty][..., None] & live[..., None]
+        self.per_output[:, 0] += np.bincount(out_ix[hit], minlength=self.n_types * n_out)
+        self.per_output[:, 1] += np.bincount(out_ix[boolean], minlength=self.n_types * n_out)
+        if self.mode == "adversarial":
+            self.targeted += np.bincount(inst[:, 0], minlength=net.T)
+        real = valid & ~self.kinds[ty][..., None] & live[..., None]
         if real.any():
             err = (got - want)[real]
-            sq_err += float((err ** 2).sum())
-            max_err = max(max_err, float(np.abs(err).max()))
-            real_total += int(real.sum())
-    seen = np.flatnonzero(per_instance[:, 1] > 0)
-    acc = per_instance[seen, 0] / per_instance[seen, 1]
-    worst = seen[np.argsort(acc, kind="stable")[:WORST]]
-    per_output = per_output.reshape(n_types, n_out, 2)
-    return {
-        "mode": mode, "samples": samples, "z": z, "T": net.T,
-        "bit_accuracy": correct / total if total else None,
-        "instance_accuracy": instances_ok / instances_total if instances_total else None,
-        "per_circuit": {c.name: (int(a) / int(b) if b else None) for c, (a, b) in zip(comp.circuits, per_type)},
-        "per_output": {c.name: [(bit, int(a) / int(b) if b else None)
-                                for bit, (a, b) in zip(c.output_bits, per_output[k])]
-                       for k, c in enumerate(comp.circuits)},
-        "real_rms_error": (sq_err / real_total) ** 0.5 if real_total else None,
-        "real_max_error": max_err if real_total else None,
-        "layers": readoffs.report() if layer_errors else [],
-        "routing": ({"c0": net.S - comp.allocation.max_shared * (z - 1), "clean_positions": clean.tolist()}
-                    if routed else None),
-        "worst_instances": [{"instance": int(t), "circuit": comp.circuits[net.type_of[t]].name,
-                             "bit_accuracy": float(per_instance[t, 0] / per_instance[t, 1]),
-                             "bits": int(per_instance[t, 1]),
-                             "targeted": int(targeted[t]) if mode == "adversarial" else None}
-                            for t in worst],
-    }
+            self.sq_err += float((err ** 2).sum())
+            self.max_err = max(self.max_err, float(np.abs(err).max()))
+            self.real_total += int(real.sum())
+
+    def report(self) -> dict:
+        circuits = self.comp.circuits
+        per_output = self.per_output.reshape(self.n_types, self.n_out, 2)
+        return {
+            "bit_accuracy": self.correct / self.total if self.total else None,
+            "instance_accuracy": self.instances_ok / self.instances_total if self.instances_total else None,
+            "per_circuit": {c.name: (int(a) / int(b) if b else None) for c, (a, b) in zip(circuits, self.per_type)},
+            "per_output": {c.name: [(bit, int(a) / int(b) if b else None)
+                                    for bit, (a, b) in zip(c.output_bits, per_output[k])]
+                           for k, c in enumerate(circuits)},
+            "real_rms_error": (self.sq_err / self.real_total) ** 0.5 if self.real_total else None,
+            "real_max_error": self.max_err if self.real_total else None,
+        }
+
+    def worst(self) -> list[dict]:
+        """The `WORST` instances by bit accuracy."""
+        net, per_instance = self.comp.network, self.per_instance
+        seen = np.flatnonzero(per_instance[:, 1] > 0)
+        acc = per_instance[seen, 0] / per_instance[seen, 1]
+        worst = seen[np.argsort(acc, kind="stable")[:WORST]]
+        return [{"instance": int(t), "circuit": self.comp.circuits[net.type_of[t]].name,
+                 "bit_accuracy": float(per_instance[t, 0] / per_instance[t, 1]),
+                 "bits": int(per_instance[t, 1]),
+                 "targeted": int(self.targeted[t]) if self.mode == "adversarial" else None}
+                for t in worst]

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from ...errors import Collector, SourceMap, Span, did_you_mean
 from ...spec import BoolCircuit, Gate, Op, Port, Spec
+
 # Small helpers shared by the netlist importers (file reading, hashing, fresh `$` names).
 from .netlist_file import circuit_name_for, fresh_name, raise_in_file_order, read_netlist_text, text_hash
 

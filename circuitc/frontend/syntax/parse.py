@@ -203,7 +203,8 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, filename: str) -> Diagnost
     elif tok.type == "REAL" and any(ch in value for ch in ".eE"):
         hint = "numbers with a fraction appear only in MLP weight arrays"
     what = f"`{value}`" if tok.type in ("NAME", "QNAME", "INT", "REAL", "STRING") else _describe(tok.type)
-    return Diagnostic(f"unexpected {what}", span, _line_of(text, tok.line), expected=_expected_words(expected), hint=hint)
+    return Diagnostic(f"unexpected {what}", span, _line_of(text, tok.line), expected=_expected_words(expected),
+                      hint=hint)
 
 
 # ---------------------------------------------------------------- tree → AST

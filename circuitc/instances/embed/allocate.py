@@ -17,7 +17,7 @@ its S neurons) picks up at most 1/S of any other circuit's activation. Two strat
 
 No allocation with overlap ≤ 1 can exceed the pair-packing bound n(n−1)/(S(S−1)).
 
-The routed construction (compile.Config.construction) uses a third, which lets two supports share
+The routed construction (`constructions/routed.py`) uses a third, which lets two supports share
 up to λ neurons ("positions" there):
 
 - **polynomial** (a Reed–Solomon code): with q the largest prime >= S with S·q <= n, instance t is
@@ -44,6 +44,25 @@ import numpy as np
 from ...errors import CircuitError, Diagnostic
 
 STRATEGIES = ("prime-step", "affine")      # the coherent construction's; routed uses "polynomial"
+
+
+# ---------------------------------------------------------------- the code's formulas
+# The routed construction's three rules, in one place (math.md §4.2): λ (`lam`) is the code's degree,
+# the most positions two supports share.
+
+def cover_free_redundancy(lam: int, z: int) -> int:
+    """S = λz + 1: the fewest positions per instance for which no support is covered by z others."""
+    return lam * z + 1
+
+
+def lam_of(S: int, z: int) -> int:
+    """λ = (S − 1) // z: the largest code degree that S positions keep z-cover-free."""
+    return (S - 1) // z
+
+
+def least_clean(S: int, lam: int, z: int) -> int:
+    """c0 = S − λ(z − 1): the positions an active instance keeps that no other active one touches."""
+    return S - lam * (z - 1)
 
 
 def _primes_below(limit: int) -> np.ndarray:
@@ -170,22 +189,22 @@ def polynomial_prime(n: int, S: int) -> int | None:
     return affine_prime(n, S)
 
 
-def polynomial_capacity(n: int, S: int, degree: int) -> int:
+def polynomial_capacity(n: int, S: int, lam: int) -> int:
     q = polynomial_prime(n, S)
-    return 0 if q is None else q ** (degree + 1)
+    return 0 if q is None else q ** (lam + 1)
 
 
-def polynomial_supports(q: int, S: int, degree: int, count: int) -> np.ndarray:
-    """The supports of instances 0..count−1 in the code of prime q (q^(degree+1) >= count), shape
+def polynomial_supports(q: int, S: int, lam: int, count: int) -> np.ndarray:
+    """The supports of instances 0..count−1 in the code of prime q (q^(λ+1) >= count), shape
     (count, S): instance t's polynomial has the base-q digits of t as coefficients, lowest first,
     so the first q instances are the constant polynomials, which share no position."""
-    if count > q ** (degree + 1):
-        raise ValueError(f"{count} instances exceed the {q ** (degree + 1)} polynomials of degree {degree} over F_{q}")
+    if count > q ** (lam + 1):
+        raise ValueError(f"{count} instances exceed the {q ** (lam + 1)} polynomials of degree {lam} over F_{q}")
     t = np.arange(count, dtype=np.int64)
     x = np.arange(S, dtype=np.int64)
     y = np.zeros((count, S), dtype=np.int64)
     power = np.ones(S, dtype=np.int64)
-    for _ in range(degree + 1):                  # Horner would need the digits reversed; λ is small
+    for _ in range(lam + 1):                  # Horner would need the digits reversed; λ is small
         y = (y + (t % q)[:, None] * power[None, :]) % q
         t //= q
         power = (power * x) % q
@@ -203,7 +222,7 @@ class Allocation:
     S: int
     supports: np.ndarray      # (T, S) neuron indices in [0, n), ascending in each row
     capacity: int             # supports the strategy offers at (n, S)
-    degree: int | None = None  # polynomial: the code's degree λ (two supports share <= λ)
+    lam: int | None = None  # polynomial: the code's degree λ (two supports share <= λ); None otherwise
 
     @property
     def T(self) -> int:
@@ -217,7 +236,7 @@ class Allocation:
     @property
     def max_shared(self) -> int:
         """The most neurons two supports can share, by construction."""
-        return self.degree if self.degree is not None else 1
+        return self.lam if self.lam is not None else 1
 
     @property
     def fill(self) -> float:
@@ -234,7 +253,7 @@ class Allocation:
                 "capacity": self.capacity, "packing_bound": self.packing_bound,
                 "fill": round(self.fill, 4), "load_min": int(load.min()), "load_max": int(load.max()),
                 "neurons_used": int((load > 0).sum()),
-                **({"degree": self.degree} if self.degree is not None else {})}
+                **({"degree": self.lam} if self.lam is not None else {})}
 
 
 def max_overlap(supports: np.ndarray) -> int:
@@ -362,21 +381,21 @@ def allocate_segregated(counts, n: int, S: int, strategy: str = "auto", *, d: in
 
 # ---------------------------------------------------------------- the routed construction's code
 
-def routed_ranges(counts, n: int, S: int, degree: int) -> list[int] | None:
+def routed_ranges(counts, n: int, S: int, lam: int) -> list[int] | None:
     """Per instance type, the prime q of its own range of S·q positions: the smallest prime >= S
-    whose q^(degree+1) codewords hold the type's instances (for a single type the largest that
+    whose q^(λ+1) codewords hold the type's instances (for a single type the largest that
     fits, spreading the instances); None when the ranges do not fit in n positions."""
     counts = [int(c) for c in counts]
     if S == 1:                                   # degree 0: one position per instance
         return counts if sum(counts) <= n else None
     if len(counts) == 1:
         q = polynomial_prime(n, S)
-        return [q] if q is not None and q ** (degree + 1) >= counts[0] else None
+        return [q] if q is not None and q ** (lam + 1) >= counts[0] else None
     primes = _primes_below(n + 2)
     qs = []
     for c in counts:
-        need = max(S, int(np.ceil(c ** (1.0 / (degree + 1)) - 1e-9)))
-        while need ** (degree + 1) < c:
+        need = max(S, int(np.ceil(c ** (1.0 / (lam + 1)) - 1e-9)))
+        while need ** (lam + 1) < c:
             need += 1
         fit = primes[primes >= need]
         if not len(fit):
@@ -385,13 +404,13 @@ def routed_ranges(counts, n: int, S: int, degree: int) -> list[int] | None:
     return qs if S * sum(qs) <= n else None
 
 
-def allocate_routed(counts, n: int, S: int, degree: int) -> Allocation:
+def allocate_routed(counts, n: int, S: int, lam: int) -> Allocation:
     """Polynomial-code supports for instances grouped by type (type 0's first), each type in its own
     range of positions (`routed_ranges`). Refuses with the numbers when they do not fit."""
-    qs = routed_ranges(counts, n, S, degree)
+    qs = routed_ranges(counts, n, S, lam)
     if qs is None:
         raise CircuitError(Diagnostic(
-            f"{sum(counts)} instances do not fit a degree-{degree} code of S = {S} positions in n = {n}",
+            f"{sum(counts)} instances do not fit a degree-{lam} code of S = {S} positions in n = {n}",
             hint="raise the width D, use fewer instances, or leave S unset so the compiler picks the degree"))
     parts, start = [], 0
     for count, q in zip(counts, qs):
@@ -399,10 +418,10 @@ def allocate_routed(counts, n: int, S: int, degree: int) -> Allocation:
             parts.append(start + np.arange(count, dtype=np.int64)[:, None])
             start += count
         else:
-            parts.append(np.sort(polynomial_supports(q, S, degree, count), axis=1) + start)
+            parts.append(np.sort(polynomial_supports(q, S, lam, count), axis=1) + start)
             start += S * q
     if S == 1:                  # a partition: all n positions for one type, its own count each for several
         capacity = n if len(qs) == 1 else sum(qs)
     else:
-        capacity = sum(q ** (degree + 1) for q in qs)
-    return Allocation("polynomial", n, S, np.concatenate(parts), capacity, degree)
+        capacity = sum(q ** (lam + 1) for q in qs)
+    return Allocation("polynomial", n, S, np.concatenate(parts), capacity, lam)

@@ -32,8 +32,7 @@ import numpy as np
 
 from ...graph import levels as wire_levels
 from ...spec import BoolCircuit, Op
-from .small_mlp import (DEFAULT_GAIN, FIRST_FREE, SmallMLP, add_on, on_rows, on_tolerance, step_absorbs,
-                        step_constant)
+from .small_mlp import DEFAULT_GAIN, FIRST_FREE, SmallMLP, add_on, on_rows, on_tolerance, step_absorbs, step_constant
 
 # A step [s >= m] is one row, G·s + ((G + 1)/2 − G·m)·on, written at an even neuron index and at the
 # odd index after it: the odd index's bias is one lower (small_mlp.layer_bias), so the two units

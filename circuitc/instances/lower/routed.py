@@ -1,4 +1,4 @@
-"""Boolean circuits → the `SmallMLP` one *position* of a routed network runs ("routed" lowering).
+"""Boolean circuits → the `RoutedMLP` one *position* of a routed network runs ("routed" lowering).
 
 In the routed construction (docs/lowering.md, "The routed construction") the hidden layers are
 position-local: position k of layer l reads only position k of layer l − 1, and every position of
@@ -45,9 +45,10 @@ from itertools import product
 import numpy as np
 
 from ...spec import BoolCircuit, MLPCircuit, Op
+from ..embed.allocate import cover_free_redundancy, least_clean
 from .boolean import fold_wires, gate_function, sum_terms
 from .mlp import layer_units
-from .small_mlp import SmallMLP
+from .small_mlp import RoutedMLP
 
 ON = 0            # layer 0: the on count (encode writes 1 per active instance); later: the unit `one`
 EMPTY, EXCESS = 1, 2
@@ -174,7 +175,7 @@ class _RoutedLowering:
         g = self.gates[b]
         return 0 if isinstance(g, int) else g.home
 
-    def run(self, S: int) -> SmallMLP:
+    def run(self, S: int) -> RoutedMLP:
         c = self.circuit
         value: dict[str, tuple[int, int, int | None]] = {}
         for k, bit in enumerate(c.input_bits):
@@ -194,7 +195,7 @@ class _RoutedLowering:
             out_forms.append(form)
         return self._assemble(L, out_forms, S)
 
-    def _assemble(self, L: int, out_forms: list[dict], S: int) -> SmallMLP:
+    def _assemble(self, L: int, out_forms: list[dict], S: int) -> RoutedMLP:
         n_in, lam, collide = len(self.circuit.input_bits), self.lam, self.collide
         d = max([1 + n_in] + [self._layer(l).offset + len(self._layer(l).rows) for l in range(1, L + 1)])
         weights = np.zeros((L, d, d))
@@ -218,14 +219,14 @@ class _RoutedLowering:
                 if len(live):
                     W[live, EXCESS] -= _collision_bound(weights[0], biases[0], W[live], self.z)
         readout = np.zeros((len(out_forms), d))
-        K = lam * self.z + 1 if lam >= 1 else 0
-        c0 = S - lam * (self.z - 1)
+        K = cover_free_redundancy(lam, self.z) if lam >= 1 else 0
+        c0 = least_clean(S, lam, self.z)
         for k, form in enumerate(out_forms):
             for key, v in form.items():
                 readout[k, ON if key == ONE_KEY else key] += v
             readout[k, EMPTY] -= K
         readout *= S / c0
-        return SmallMLP(self.circuit.name, "boolean", weights, 0.0, 1 + np.arange(n_in), readout,
+        return RoutedMLP(self.circuit.name, "boolean", weights, 0.0, 1 + np.arange(n_in), readout,
                         active_tolerance=0.0, gain=0.0, biases=biases)
 
 
@@ -240,15 +241,15 @@ def _collision_bound(W1: np.ndarray, b1: np.ndarray, rows2: np.ndarray, z: int) 
     return np.maximum(np.maximum(rows2, 0) @ hi1, 0.0) + 1.0
 
 
-def lower_routed(circuit: BoolCircuit, z: int, S: int, lam: int) -> SmallMLP:
+def lower_routed(circuit: BoolCircuit, z: int, S: int, lam: int) -> RoutedMLP:
     """The routed lowering of `circuit` for a network with sparsity z whose allocation gives every
     instance S positions, any two sharing at most `lam` (S >= lam·z + 1)."""
-    if S < lam * z + 1:
-        raise ValueError(f"S = {S} is below λz + 1 = {lam * z + 1}: the code is not z-cover-free")
+    if S < cover_free_redundancy(lam, z):
+        raise ValueError(f"S = {S} is below λz + 1 = {cover_free_redundancy(lam, z)}: the code is not z-cover-free")
     return _RoutedLowering(circuit, z, lam).run(S)
 
 
-def lower_routed_mlp(circuit: MLPCircuit) -> SmallMLP:
+def lower_routed_mlp(circuit: MLPCircuit) -> RoutedMLP:
     """An MLP circuit for a routed network where no two active instances share a position (z = 1,
     or disjoint positions at any z): the layers as given,
     a linear layer as the pair ReLU(v), ReLU(−v) read as their difference, biases through `one`
@@ -276,5 +277,5 @@ def lower_routed_mlp(circuit: MLPCircuit) -> SmallMLP:
         W[2:2 + len(units), :units.shape[1]] = units
     readout = np.zeros((len(forms), d))
     readout[:, :forms.shape[1]] = forms
-    return SmallMLP(circuit.name, "mlp", weights, 0.0, 1 + np.arange(n_in), readout,
+    return RoutedMLP(circuit.name, "mlp", weights, 0.0, 1 + np.arange(n_in), readout,
                     active_tolerance=0.0, gain=0.0, biases=biases)

@@ -24,10 +24,10 @@ Conventions (every lowering produces them, the assembler and the evaluators rely
 - outputs are linear read-outs of the last layer: `y = readout @ a_L`; a boolean output is 1 when
   y > 0.5.
 
-A *routed* lowering (`lower/routed.py`) runs on positions no other circuit shares unit by unit,
-so none of the conventions on shared biases and the on-indicator apply: it gives its own biases
-per layer and unit (`biases`, (L, d)), and layer 0 holds the on count at index 0 and the inputs
-at `input_index`.
+A *routed* lowering (`lower/routed.py`) has a form of its own, `RoutedMLP`: it runs on positions
+no other circuit shares unit by unit, so none of the conventions on shared biases and the
+on-indicator apply: it gives its own biases per layer and unit (`biases`, (L, d)), and layer 0
+holds the on count at index 0 and the inputs at `input_index`.
 """
 
 from __future__ import annotations
@@ -79,11 +79,6 @@ class SmallMLP:
     # (real-valued MLP circuits pass errors on).
     active_tolerance: float = 0.0
     gain: float = DEFAULT_GAIN  # the slope of every clean step (see the module docstring)
-    biases: np.ndarray | None = None  # (L, d) per-unit biases of a routed lowering; None: layer_bias
-
-    @property
-    def routed(self) -> bool:
-        return self.biases is not None
 
     @property
     def L(self) -> int:
@@ -95,14 +90,10 @@ class SmallMLP:
 
     def bias(self) -> np.ndarray:
         """The (d,) bias vector of every layer (see `layer_bias`) of a shared-neuron lowering."""
-        if self.routed:
-            raise ValueError(f"`{self.name}` is a routed lowering: its biases differ per layer (layer_biases)")
         return layer_bias(self.d, self.margin)
 
     def layer_biases(self) -> np.ndarray:
         """(L, d): the bias of every unit of every layer."""
-        if self.routed:
-            return self.biases
         return np.broadcast_to(layer_bias(self.d, self.margin), (self.L, self.d))
 
     @property
@@ -111,10 +102,7 @@ class SmallMLP:
 
         A unit's pre-activation is row·δ − margin with |δ_j| <= ε, so it stays <= 0 while
         ε <= margin / ||row||_1; the on-indicator step stays 0 while 2·|δ_HI − δ_LO| <= 0.5.
-        A routed lowering reads no other instance's values, so it promises nothing here (0).
         """
-        if self.routed:
-            return 0.0
         norms = np.abs(self.weights[:, FIRST_FREE:, :]).sum(axis=2)   # (L, d - FIRST_FREE)
         depth = -self.bias()[FIRST_FREE:]                                 # how far below 0 each sits
         used = norms > 0
@@ -125,9 +113,6 @@ class SmallMLP:
     def check(self) -> None:
         w = self.weights
         problems = []
-        if self.routed:
-            self._check_routed()
-            return
         if w.ndim != 3 or w.shape[1] != w.shape[2] or w.shape[1] < FIRST_FREE:
             problems.append(f"weights must have shape (L, d, d) with d >= {FIRST_FREE}, got {w.shape}")
         else:
@@ -145,35 +130,6 @@ class SmallMLP:
         if problems:
             raise CircuitError([Diagnostic(f"lowered circuit `{self.name}`: {p}") for p in problems])
 
-    def _check_routed(self) -> None:
-        w, problems = self.weights, []
-        if w.ndim != 3 or w.shape[1] != w.shape[2] or w.shape[1] < 2:
-            problems.append(f"weights must have shape (L, d, d) with d >= 2, got {w.shape}")
-        elif self.biases.shape != w.shape[:2]:
-            problems.append(f"biases must have shape (L, d) = {w.shape[:2]}, got {self.biases.shape}")
-        else:
-            idx = self.input_index
-            if len(set(idx.tolist())) != len(idx) or (len(idx) and (idx.min() < 1 or idx.max() >= self.d)):
-                problems.append("input_index must name distinct neurons >= 1 of layer 0 (0 holds the on count)")
-            if self.readout.ndim != 2 or self.readout.shape[1] != self.d:
-                problems.append(f"readout must have shape (n_outputs, {self.d}), got {self.readout.shape}")
-        if problems:
-            raise CircuitError([Diagnostic(f"lowered circuit `{self.name}`: {p}") for p in problems])
-
-    def _padded_routed(self, d: int, L: int) -> "SmallMLP":
-        """Extra units are zero rows with zero bias (always 0); extra layers pass every unit on
-        unchanged (each holds a ReLU output, so ReLU(x) = x)."""
-        w = np.zeros((L, d, d))
-        b = np.zeros((L, d))
-        w[:self.L, :self.d, :self.d] = self.weights
-        b[:self.L, :self.d] = self.biases
-        for l in range(self.L, L):
-            w[l, np.arange(self.d), np.arange(self.d)] = 1.0
-        readout = np.zeros((self.readout.shape[0], d))
-        readout[:, :self.d] = self.readout
-        return SmallMLP(self.name, self.kind, w, self.margin, self.input_index.copy(), readout,
-                        self.active_tolerance, self.gain, b)
-
     def padded(self, d: int, L: int) -> "SmallMLP":
         """The same circuit at width d >= self.d and depth L >= self.L.
 
@@ -184,8 +140,6 @@ class SmallMLP:
             raise ValueError(f"cannot shrink {self.name} from (d={self.d}, L={self.L}) to (d={d}, L={L})")
         if self.L == 0 and L > 0:
             raise ValueError("a circuit without layers cannot be extended by copying")
-        if self.routed:
-            return self._padded_routed(d, L)
         w = np.zeros((L, d, d))
         w[:self.L, :self.d, :self.d] = self.weights
         w[:self.L, [ON_HI, ON_LO], :] = on_rows(d, self.gain)
@@ -216,6 +170,56 @@ class SmallMLP:
             tolerance = min(tolerance, step_absorbs(self.gain) / np.abs(w[self.L:, FIRST_FREE:, :]).sum(axis=2).max())
         return SmallMLP(self.name, self.kind, w, self.margin, self.input_index.copy(), readout, tolerance, self.gain)
 
+
+
+@dataclass(frozen=True, eq=False)
+class RoutedMLP(SmallMLP):
+    """The form of a routed lowering (`lower/routed.py`): it runs on positions no other circuit
+    shares unit by unit, so it has its own bias per layer and unit, and none of the conventions
+    on shared biases and the on-indicator apply (layer 0 holds the on count at index 0)."""
+
+    biases: np.ndarray = None           # (L, d) per-unit biases (required)
+
+    def bias(self) -> np.ndarray:
+        raise ValueError(f"`{self.name}` is a routed lowering: its biases differ per layer (layer_biases)")
+
+    def layer_biases(self) -> np.ndarray:
+        return self.biases
+
+    @property
+    def inactive_tolerance(self) -> float:
+        """A routed lowering reads no other instance's values, so it promises nothing here (0)."""
+        return 0.0
+
+    def check(self) -> None:
+        w, problems = self.weights, []
+        if w.ndim != 3 or w.shape[1] != w.shape[2] or w.shape[1] < 2:
+            problems.append(f"weights must have shape (L, d, d) with d >= 2, got {w.shape}")
+        elif self.biases.shape != w.shape[:2]:
+            problems.append(f"biases must have shape (L, d) = {w.shape[:2]}, got {self.biases.shape}")
+        else:
+            idx = self.input_index
+            if len(set(idx.tolist())) != len(idx) or (len(idx) and (idx.min() < 1 or idx.max() >= self.d)):
+                problems.append("input_index must name distinct neurons >= 1 of layer 0 (0 holds the on count)")
+            if self.readout.ndim != 2 or self.readout.shape[1] != self.d:
+                problems.append(f"readout must have shape (n_outputs, {self.d}), got {self.readout.shape}")
+        if problems:
+            raise CircuitError([Diagnostic(f"lowered circuit `{self.name}`: {p}") for p in problems])
+
+    def padded(self, d: int, L: int) -> "RoutedMLP":
+        """The same circuit at width d >= self.d and depth L >= self.L. Extra units are zero rows with
+        zero bias (always 0); extra layers pass every unit on unchanged (each holds a ReLU output, so
+        ReLU(x) = x)."""
+        w = np.zeros((L, d, d))
+        b = np.zeros((L, d))
+        w[:self.L, :self.d, :self.d] = self.weights
+        b[:self.L, :self.d] = self.biases
+        for l in range(self.L, L):
+            w[l, np.arange(self.d), np.arange(self.d)] = 1.0
+        readout = np.zeros((self.readout.shape[0], d))
+        readout[:, :self.d] = self.readout
+        return RoutedMLP(self.name, self.kind, w, self.margin, self.input_index.copy(), readout,
+                         self.active_tolerance, self.gain, b)
 
 def step_constant(gain: float, m: float) -> float:
     """The weight on `on` of the clean step [s >= m] of slope G, row G·s + this·on:

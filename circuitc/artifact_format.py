@@ -1,0 +1,309 @@
+"""The artifact directory both back ends write: file names, the format and its version, atomic
+publishing, and typed reading that names the file and the key of every problem.
+
+An artifact is a directory of three files:
+
+    weights.safetensors   the tensors (each back end lists its own keys)
+    network.json          everything else, with "format" and "version" (and "kind" for a feature
+                          network); one key per line, innermost lists of numbers on one line
+    circuits.circ         the source circuits as `.circ` text, so a loaded network can be verified
+                          against the reference interpreter
+
+Nothing is ever unpickled: tensors come from safetensors, the rest from JSON and `.circ` text.
+Saving is atomic: the directory is built as a hidden temporary sibling and renamed into place, so
+an interrupted save leaves either the old artifact or the new one, never a mixture. An existing
+path is replaced only with `force=True`, and only when it is an artifact (or an empty directory).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from .errors import CircuitError, Diagnostic
+from .fileio import default_mode, fsync_path, os_reason, write_durable
+
+FORMAT = "circuitc-network"
+# 3: `config.construction` and routed networks (per-type biases); 2: coherent networks only, clean
+# steps of slope `gain` (on-indicator biases −1, −2), read as coherent; 1 had slope 2.
+VERSION = 3
+WEIGHTS = "weights.safetensors"
+METADATA = "network.json"
+CIRCUITS = "circuits.circ"
+FILES = (WEIGHTS, METADATA, CIRCUITS)
+
+
+def error(message: str, hint: str | None = None) -> CircuitError:
+    return CircuitError(Diagnostic(message, hint=hint))
+
+
+def is_artifact(path: Path) -> bool:
+    return path.is_dir() and (path / METADATA).is_file()
+
+
+def check_target(path: str | os.PathLike, force: bool = False) -> None:
+    """Refuse (CircuitError) before any work when `save(…, path, force)` could not write `path`."""
+    target = Path(path)
+    shown = os.fspath(path)
+    parent = target.parent
+    if not parent.is_dir():
+        raise error(f"cannot write {shown}: directory {os.fspath(parent) or '.'} does not exist")
+    if not (target.exists() or target.is_symlink()):
+        return
+    if not force:
+        raise error(f"{shown} exists; pass --force to replace it")
+    if target.is_symlink() and not target.exists():
+        return                                          # a dangling link: replacing it loses nothing
+    if not target.is_dir():
+        raise error(f"{shown} exists and is not a directory; not replacing it",
+                     hint="an artifact is a directory: give another output path")
+    if not is_artifact(target) and any(target.iterdir()):
+        raise error(f"{shown} exists and is not a compiled network (it has no {METADATA}); not replacing it",
+                     hint="give another output directory, or remove this one first")
+
+
+def jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return jsonable(x.tolist())
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        return x if math.isfinite(x) else None
+    return x
+
+
+def dump_json(x: Any, level: int = 0) -> str:
+    """JSON with one key per line and every innermost list of numbers on one line."""
+    pad, inner = "  " * level, "  " * (level + 1)
+    if isinstance(x, dict):
+        if not x:
+            return "{}"
+        items = [f"{inner}{json.dumps(k)}: {dump_json(v, level + 1)}" for k, v in x.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(x, list):
+        if all(not isinstance(v, (dict, list)) for v in x):
+            return json.dumps(x, ensure_ascii=False, allow_nan=False)
+        return "[\n" + ",\n".join(inner + dump_json(v, level + 1) for v in x) + "\n" + pad + "]"
+    return json.dumps(x, ensure_ascii=False, allow_nan=False)
+
+
+def _write_weights(path: Path, tensors_: dict[str, torch.Tensor]) -> None:
+    try:
+        save_file(tensors_, str(path))
+    except SafetensorError as e:
+        raise OSError(str(e)) from None
+    fsync_path(path)
+
+
+def _publish(tmp: Path, target: Path, force: bool) -> None:
+    """Move the finished directory `tmp` to `target`, replacing an existing one only with `force`."""
+    if not (target.exists() or target.is_symlink()):
+        os.rename(tmp, target)
+        return
+    check_target(target, force)
+    # Move the old one aside first, so that a failure here puts it back untouched.
+    aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    os.rename(target, aside / target.name)
+    try:
+        os.rename(tmp, target)
+    except BaseException:
+        try:
+            os.rename(aside / target.name, target)
+        except OSError as e:
+            raise error(f"cannot write {os.fspath(target)}: {os_reason(e)}; the previous network is "
+                         f"kept at {os.fspath(aside / target.name)}") from None
+        shutil.rmtree(aside, ignore_errors=True)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def write_artifact(path: str | os.PathLike, force: bool, tensors_: dict[str, torch.Tensor], meta: dict,
+                   circ: str) -> Path:
+    """Write the three files of an artifact into a hidden temporary sibling, then rename it into
+    place (replacing an artifact at `path` only with `force`)."""
+    target = Path(path)
+    shown = os.fspath(path)
+    check_target(target, force)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    except OSError as e:
+        raise error(f"cannot write {shown}: {os_reason(e)}") from None
+    try:
+        os.chmod(tmp, default_mode(directory=True))
+        _write_weights(tmp / WEIGHTS, tensors_)
+        write_durable(tmp / METADATA, (dump_json(meta) + "\n").encode("utf-8"))
+        write_durable(tmp / CIRCUITS, circ.encode("utf-8"))
+        for f in FILES:
+            os.chmod(tmp / f, default_mode())
+        fsync_path(tmp)
+        _publish(tmp, target, force)
+    except CircuitError:
+        raise
+    except OSError as e:
+        raise error(f"cannot write {shown}: {os_reason(e)}") from None
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    fsync_path(target.parent)
+    return target
+
+
+class Reader:
+    """Typed access to network.json with messages that name the file and the key."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def fail(self, file: str, message: str, hint: str | None = None) -> CircuitError:
+        return error(f"{os.fspath(self.directory / file)}: {message}", hint)
+
+    def get(self, obj: dict, key: str, kinds: tuple, where: str, *, nullable: bool = False) -> Any:
+        if not isinstance(obj, dict):
+            raise self.fail(METADATA, f"{where or 'the top level'} must be an object")
+        if key not in obj:
+            raise self.fail(METADATA, f"missing key `{_join(where, key)}`")
+        value = obj[key]
+        if value is None and nullable:
+            return None
+        if not is_a(value, kinds):
+            want = " or ".join(_KIND_NAMES[k] for k in kinds) + (" or null" if nullable else "")
+            raise self.fail(METADATA, f"`{_join(where, key)}` must be {want}, got {json_type(value)}")
+        return value
+
+    def array(self, value: Any, where: str, ndim: int, integer: bool) -> np.ndarray:
+        try:
+            arr = np.array(value)
+        except (ValueError, TypeError):
+            arr = None
+        if arr is not None and arr.size == 0:
+            arr = arr.astype(np.int64 if integer else np.float64)
+        ok = arr is not None and arr.ndim == ndim and arr.dtype.kind in ("iu" if integer else "iuf")
+        if not ok:
+            kind = "integers" if integer else "numbers"
+            raise self.fail(METADATA, f"`{where}` must be a {ndim}-dimensional array of {kind}")
+        return arr.astype(np.int64 if integer else np.float64)
+
+
+_KIND_NAMES = {int: "an integer", float: "a number", str: "a string", list: "a list", dict: "an object"}
+
+
+def is_a(value: Any, kinds: tuple) -> bool:
+    if isinstance(value, bool):
+        return False
+    return any(isinstance(value, (int, float) if k is float else k) for k in kinds)
+
+
+def json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    for k, name in _KIND_NAMES.items():
+        if isinstance(value, k):
+            return name
+    return type(value).__name__
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def read_json(r: Reader) -> dict:
+    path = r.directory / METADATA
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise r.fail(METADATA, f"not UTF-8 text (byte {e.start})") from None
+    except OSError as e:
+        raise r.fail(METADATA, f"cannot read: {os_reason(e)}") from None
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise r.fail(METADATA, f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    except RecursionError:
+        raise r.fail(METADATA, "not valid JSON (nested too deeply)") from None
+    if not isinstance(meta, dict):
+        raise r.fail(METADATA, f"must hold a JSON object, got {json_type(meta)}")
+    fmt = r.get(meta, "format", (str,), "")
+    if fmt != FORMAT:
+        raise r.fail(METADATA, f"not a circuitc network (format {fmt!r}, expected {FORMAT!r})")
+    version = r.get(meta, "version", (int,), "")
+    if version > VERSION:
+        raise r.fail(METADATA, f"format version {version} is newer than this circuitc reads ({VERSION})",
+                     hint="upgrade circuitc to load this network")
+    if version == 1:
+        raise r.fail(METADATA, "format version 1: compiled by an older circuitc whose clean steps had slope 2",
+                     hint="compile the source again with this circuitc")
+    if version not in (2, VERSION):
+        raise r.fail(METADATA, f"unknown format version {version} (this circuitc reads versions 2 and {VERSION})")
+    return meta
+
+
+def read_tensors(r: Reader, expected: dict[str, tuple[tuple[int, ...], str]]) -> dict[str, torch.Tensor]:
+    """Every expected tensor with its shape and dtype checked; any other key is an error too."""
+    path = r.directory / WEIGHTS
+    out: dict[str, torch.Tensor] = {}
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            keys = set(f.keys())
+            missing = [k for k in expected if k not in keys]
+            if missing:
+                raise r.fail(WEIGHTS, f"missing tensor{'s' * (len(missing) > 1)} {', '.join(missing)}")
+            extra = sorted(keys - set(expected))
+            if extra:
+                raise r.fail(WEIGHTS, f"unexpected tensor{'s' * (len(extra) > 1)} {', '.join(extra[:5])}"
+                             + (f" and {len(extra) - 5} more" if len(extra) > 5 else ""))
+            for key, (shape, dtype) in expected.items():
+                sl = f.get_slice(key)
+                got_shape, got_dtype = tuple(sl.get_shape()), sl.get_dtype()
+                if got_shape != shape:
+                    raise r.fail(WEIGHTS, f"{key} has shape {shape_text(got_shape)}, expected {shape_text(shape)}")
+                if got_dtype != dtype:
+                    raise r.fail(WEIGHTS, f"{key} has dtype {got_dtype}, expected {dtype}")
+                t = f.get_tensor(key)
+                if not bool(torch.isfinite(t).all()):
+                    raise r.fail(WEIGHTS, f"{key} contains NaN or infinite values")
+                out[key] = t
+    except CircuitError:
+        raise
+    except Exception as e:  # safetensors reports a damaged file with its own exception types
+        raise r.fail(WEIGHTS, f"not a valid safetensors file ({e})") from None
+    return out
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def open_artifact(path: str | os.PathLike) -> tuple[Reader, dict]:
+    """A reader of the artifact directory at `path` and its checked network.json; a CircuitError
+    says what is missing or wrong."""
+    directory = Path(path)
+    shown = os.fspath(path)
+    if not directory.exists():
+        raise error(f"cannot find `{shown}`", hint="give the directory `circuitc compile -o` wrote")
+    if not directory.is_dir():
+        raise error(f"`{shown}` is not a directory; a compiled network is a directory of {', '.join(FILES)}")
+    missing = [f for f in FILES if not (directory / f).is_file()]
+    if missing:
+        raise error(f"`{shown}` is not a complete compiled network: missing {', '.join(missing)}",
+                    hint="compile it again with `circuitc compile ... -o DIR`")
+    r = Reader(directory)
+    return r, read_json(r)

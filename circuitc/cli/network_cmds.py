@@ -1,0 +1,341 @@
+"""The commands on networks of circuit instances: `compile` a network declaration into a saved
+network, predict its `budget`, and `verify` a saved network against the reference interpreter.
+
+A source whose circuit is over a feature set, and a saved feature network, go to the feature
+back end (features_cmds.py); the library's `back_ends.back_end` makes that choice for sources."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+from ..artifact import check_target, load, save
+from ..back_ends import back_end
+from ..features.network import FeatureNetwork
+from ..fileio import check_writable, write_atomic
+from ..instances.budget import budget_of_plan
+from ..instances.compile import compile_network
+from ..instances.planner import fallback_warning, plan_network
+from ..instances.verify import exhaustive_rows, verify
+from ..plot import neuron_loads, require_matplotlib, verification_figure
+from ..spec import Spec
+from . import features_cmds
+from .features_cmds import FEATURE_ONLY, refuse_options
+from .tables import (
+    EXIT_FAILED,
+    EXIT_OK,
+    ProgressBar,
+    accuracy,
+    beside,
+    fmt,
+    load_warned,
+    plural,
+    print_tables,
+    show_progress,
+    table,
+)
+
+__all__ = ["cmd_compile", "cmd_budget", "cmd_verify"]
+
+
+def _positive(name: str, value, parser, minimum: int = 1) -> None:
+    if value is not None and value < minimum:
+        parser.error(f"{name} must be {minimum} or more, got {value}")
+
+
+def _overrides(args) -> dict:
+    """The knobs given on the command line, as `compile_network` overrides."""
+    parser = args.parser
+    refuse_options(args, FEATURE_ONLY, "circuits over feature sets", "network declarations")
+    _positive("--width", args.width, parser)
+    _positive("--active", args.active, parser)
+    _positive("--redundancy", args.redundancy, parser)
+    if args.margin is not None and not (args.margin >= 0 and math.isfinite(args.margin)):
+        parser.error(f"--margin must be a finite number >= 0, got {args.margin}")
+    if args.gain is not None and not (args.gain > 2 and math.isfinite(args.gain)):
+        parser.error(f"--gain must be a finite number above 2, got {args.gain}")
+    given = {"D": args.width, "z": args.active, "S": args.redundancy, "allocation": args.allocation,
+             "seed": args.seed, "margin": args.margin, "shuffle": True if args.reshuffle else None,
+             "schedule": args.schedule, "gain": args.gain, "segregate": False if args.no_segregate else None,
+             "construction": args.construction}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _compile_record(args, spec: Spec, comp, name: str) -> dict:
+    rep = comp.report()
+    types = [{"circuit": c.name, "kind": c.kind, "count": count, "inputs": len(c.input_bits),
+              "outputs": len(c.output_bits)} for c, count in zip(comp.circuits, comp.counts)]
+    return {"file": args.file, "network": name, "output": args.output, "source_hash": spec.source_hash,
+            "report": rep, "types": types, "budget": comp.budget.as_dict()}
+
+
+def cmd_compile(args) -> int:
+    check_target(args.output, args.force)          # refuse before any work
+    spec = load_warned(args.file)
+    if back_end(spec, args.circuit) == "features":
+        return features_cmds.cmd_compile(args, spec)
+    net = spec.network(args.network)
+    overrides = _overrides(args)
+    comp = compile_network(spec, net.name, **overrides)
+    for w in comp.warnings():
+        print(w.render(), file=sys.stderr)
+    save(comp, args.output, force=args.force)
+    record = _compile_record(args, spec, comp, net.name)
+    if args.json:
+        sys.stdout.write(json.dumps(record, indent=2) + "\n")
+        return EXIT_OK
+    rep = record["report"]
+    alloc = rep["allocation"]
+    requested = f" ({rep['D_requested']} requested)" if rep["D_requested"] != rep["D"] else ""
+    print(f"compiled network `{net.name}` of {args.file} into {args.output}")
+    print(f"source hash: {spec.source_hash[:12]}")
+    print()
+    rows = [
+        ("D", rep["D"], f"width: d blocks of n neurons{requested}"),
+        ("L", rep["L"], "ReLU layers"),
+        ("T", rep["T"], "circuit instances"),
+        ("d", rep["d"], "width of the widest lowered circuit"),
+        ("z", rep["z"], "instances active at once, at most"),
+        ("S", rep["S"], "neurons carrying each circuit neuron (redundancy)"),
+        ("n", rep["n"], "neurons per block"),
+        ("construction", rep["config"]["construction"], "routed (position-local) or coherent (shared neurons)"),
+        ("allocation", alloc["strategy"], "how instances share the neurons of a block"),
+        ("capacity", alloc["capacity"], "instances the allocation can hold"),
+        ("packing bound", alloc["packing_bound"], "n(n-1)/(S(S-1)): the most any allocation can hold"),
+        ("fill", fmt(alloc["fill"]), "T / capacity"),
+        ("load", f"{alloc['load_min']}-{alloc['load_max']}", "instances per neuron, least to most"),
+        ("compression", fmt(rep["compression"]), "T·d_naive / D: naive widths side by side over D"),
+        ("parameters", rep["parameters"], "weights and biases of the network"),
+        ("naive neurons", rep["naive_neurons"], "one neuron per gate, over all instances"),
+    ]
+    tables = [table("network", ("figure", "value", "meaning"), rows, right=("value",)),
+              table("instance types", ("circuit", "kind", "count", "inputs", "outputs"),
+                    [(t["circuit"], t["kind"], t["count"], t["inputs"], t["outputs"]) for t in record["types"]],
+                    right=("count", "inputs", "outputs"))]
+    print_tables(tables)
+    guarantee = rep["guarantee"]
+    if guarantee["exact"]:
+        print(f"\nguaranteed exact for every input that keeps the promise: {guarantee['reason']}")
+    else:
+        b = record["budget"]
+        print(f"\nbudget: {b['verdict']}{_estimate(b['risk'])}; no exactness guarantee ({guarantee['reason']}); "
+              f"measure it with `circuitc verify`")
+        for k in b["knobs"]:
+            print(f"knob: {k}")
+    return EXIT_OK
+
+
+def _budget_rows(b) -> tuple[list, list]:
+    f, r = b.figures, b.risk
+    figures = [
+        ("construction", f["construction"], "routed: position-local layers on a cover-free code; coherent: shared"),
+        ("D, L, T", f"{f['D']}, {f['L']}, {f['T']}", "width, ReLU layers, instances"),
+        ("d, z, S", f"{f['d']}, {f['z']}, {f['S']}", "lowered width, active at once, redundancy"),
+        ("gain, margin", f"{fmt(f['gain'])}, {fmt(f['margin'])}", "slope of the clean steps, β"),
+        ("allocation", f["allocation"], "strategy"),
+        ("T / capacity", f"{f['T']} / {f['capacity']}", f"fill {fmt(f['fill'])}; packing bound {f['packing_bound']}"),
+        ("load figure", fmt(f["load_figure"]), "z·T·L·(d/D)²: math.md's errors are small while << 1"),
+        ("compression", fmt(f["compression"]), "T·d_naive / D; 1 is one neuron per gate"),
+        ("gates / ceiling", f"{f['gates']} / {f['ceiling_gates']:.3g}", "gates against D²/ln D (math.md §3)"),
+    ]
+    risk = [
+        ("pairs sharing a neuron", fmt(r["pairs_sharing_a_neuron"]),
+         "the pairs adversarial rows activate together (z >= 2)"),
+        ("pairs whose fields meet", fmt(r["pairs_reached"]), "instance pairs whose copies meet by the last layer"),
+        ("random rows at risk", fmt(r["random_rows_at_risk"]), "an upper bound on failing random rows"),
+        ("instances wrong", fmt(r["instances_wrong"]), "estimated: active instances decoded wrong"),
+        ("computed", "exactly" if r["exact"] else f"from {r['sources']} source instances", "graph figures"),
+    ]
+    return figures, risk
+
+
+def _estimate(risk: dict) -> str:
+    wrong, bound = risk["instances_wrong"], risk["random_rows_at_risk"]
+    if wrong is None:
+        return ""
+    return f" (estimated {fmt(wrong)} of active instances wrong; at most {fmt(bound)} of random rows at risk)"
+
+
+LAYER_TERMS = (("active_rms", "active rms"), ("active_pair_rms", "active pair rms"),
+               ("inactive_rms", "inactive rms"), ("inactive_pair_rms", "inactive pair rms"))
+
+
+def _layer_rows(b) -> list[tuple]:
+    """The budget's per-layer table: verdict, predicted terms, and math.md's formulas beside them."""
+    return [(str(l["layer"]), l["verdict"], *(fmt(l[key]) for key, _ in LAYER_TERMS), fmt(l["values_wrong"]),
+             fmt(l["pairs_reached"]), fmt(l["paper_active_rms"]), fmt(l["paper_inactive_rms"]))
+            for l in b["layers"]]
+
+
+LAYER_HEADER = ("layer", "verdict", *(name for _, name in LAYER_TERMS), "values wrong", "pairs met",
+                "paper active", "paper inactive")
+
+
+def cmd_budget(args) -> int:
+    spec = load_warned(args.file)
+    if back_end(spec, args.circuit) == "features":
+        return features_cmds.cmd_budget(args, spec)
+    net = spec.network(args.network)
+    plan = plan_network(spec, net.name, **_overrides(args))
+    fallback = fallback_warning(plan)
+    if fallback:
+        print(fallback.render(), file=sys.stderr)
+    b = budget_of_plan(plan)
+    if args.json:
+        sys.stdout.write(json.dumps({"file": args.file, **b.as_dict()}, indent=2) + "\n")
+        return EXIT_OK
+    figures, risk = _budget_rows(b)
+    record = b.as_dict()
+    layers = _layer_rows(record)
+    guarantee = ("exact for every promise-keeping input: " if b.guarantee.exact else "none: ") + b.guarantee.reason
+    model = (f"{record['model']['name']} ({record['model']['why']})" if record["model"] else
+             "none: the routed construction has no error terms; its code decides exactness")
+    if args.markdown:
+        out = [f"## Budget of network `{b.name}` ({args.file})", "", f"**Verdict: {b.verdict}.**", "",
+               f"Guarantee: {guarantee}.", ""]
+        for title, rows in (("Figures", figures), ("Risk", risk)):
+            out += [f"### {title}", "", "| figure | value | meaning |", "|---|---|---|"]
+            out += [f"| {a} | {'-' if v is None else v} | {m} |" for a, v, m in rows] + [""]
+        out += ["### Per layer (predicted read-off errors)", "", f"Model: {model}.", ""]
+        if layers:
+            out += ["| " + " | ".join(LAYER_HEADER) + " |", "|" + "---|" * len(LAYER_HEADER)]
+            out += ["| " + " | ".join(row) + " |" for row in layers] + [""]
+        if b.knobs:
+            out += ["### Knobs", ""] + [f"- {k}" for k in b.knobs] + [""]
+        sys.stdout.write("\n".join(out))
+        return EXIT_OK
+    print(f"budget of network `{b.name}` of {args.file}: {b.verdict}")
+    print()
+    tables = [table("figures", ("figure", "value", "meaning"), figures, right=("value",)),
+              table("risk", ("figure", "value", "meaning"), risk, right=("value",))]
+    if layers:
+        tables.append(table("per layer: predicted read-off errors (paper: math.md §1.5's formulas)", LAYER_HEADER,
+                            layers, right=LAYER_HEADER[2:]))
+    print_tables(tables)
+    print(f"\nmodel: {model}")
+    print(f"guarantee: {guarantee}")
+    for k in b.knobs:
+        print(f"knob: {k}")
+    return EXIT_OK
+
+
+VERIFY_LAYER_HEADER = ("layer", *(name for _, name in LAYER_TERMS), "values wrong", "active max", "inactive max")
+
+
+def _check_plot(args) -> None:
+    """--plot: refuse a bad name, a missing matplotlib or an existing file before verifying."""
+    if Path(args.plot).suffix.lower() != ".png":
+        args.parser.error(f"--plot writes a PNG image; give a file name ending in .png, got {args.plot!r}")
+    require_matplotlib()
+    check_writable(args.plot, args.force)          # refused before verifying, not after
+
+
+def _write_plot(args, loaded, record: dict) -> None:
+    net = loaded.network
+    budget = record["budget"]
+    model = (budget.get("model") or {}).get("name")
+    title = (f"{f'network `{loaded.name}`' if loaded.name else 'network'}: T = {net.T}, z = {loaded.config.z}, "
+             f"S = {loaded.config.S}, {record['mode']} mode, {plural(record['samples'], 'row')}; "
+             f"budget: {budget.get('verdict')}" + (f" ({model} model)" if model else ""))
+    png = verification_figure(record, neuron_loads(net.supports, net.n), title,
+                              allocation=loaded.allocation.summary())
+    write_atomic(args.plot, png, force=args.force)
+
+
+def cmd_verify(args) -> int:
+    parser = args.parser
+    _positive("--samples", args.samples, parser)
+    _positive("--batch", args.batch, parser)
+    if not math.isfinite(args.min_accuracy):
+        parser.error(f"--min-accuracy must be a number, got {args.min_accuracy}")
+    if args.plot is not None:
+        _check_plot(args)                          # refuse before any work
+    mode = "adversarial" if args.adversarial else "exhaustive" if args.exhaustive else "random"
+    loaded = load(args.artifact)
+    if isinstance(loaded, FeatureNetwork):
+        return features_cmds.cmd_verify(args, loaded, mode)
+    total = sum(exhaustive_rows(loaded)) if mode == "exhaustive" else args.samples
+    with ProgressBar(loaded.network, total, show_progress(total, args.batch)):
+        result = verify(loaded, samples=args.samples, batch=args.batch, seed=args.seed, mode=mode)
+    acc = result["bit_accuracy"]
+    predicted = loaded.budget
+    guarantee = predicted.guarantee
+    # A guaranteed network that is not exact is a bug in circuitc, whatever --min-accuracy says.
+    contradicted = guarantee.exact and acc is not None and acc < 1.0
+    passed = (acc is None or acc >= args.min_accuracy) and not contradicted
+    record = {"artifact": args.artifact, "network": loaded.name, "source_hash": loaded.source_hash,
+              "seed": args.seed, "min_accuracy": args.min_accuracy, "passed": passed,
+              "guarantee": guarantee.as_dict(), "budget": predicted.as_dict(), **result}
+    if args.plot is not None:
+        record["plot"] = args.plot
+    if args.json:
+        sys.stdout.write(json.dumps(record, indent=2) + "\n")
+    else:
+        net = loaded.network
+        name = f"network `{loaded.name}`" if loaded.name else "network"
+        checked = (f"all {plural(result['samples'], 'row')} (every active set × every input)"
+                   if mode == "exhaustive" else plural(result["samples"], "sample"))
+        print(f"verified {args.artifact} ({name}, T = {net.T}, z = {loaded.config.z}), {mode} mode, on "
+              f"{checked}, seed {args.seed}")
+        print()
+        rows = [("bit accuracy", accuracy(acc)), ("instance accuracy", accuracy(result["instance_accuracy"])),
+                ("MLP rms error", fmt(result["real_rms_error"])), ("MLP max error", fmt(result["real_max_error"]))]
+        per = [(c.name, c.kind, count, accuracy(result["per_circuit"].get(c.name)))
+               for c, count in zip(loaded.circuits, loaded.counts)]
+        outputs = [(circuit, bit, accuracy(a)) for circuit, bits in result["per_output"].items() for bit, a in bits]
+        predicted_layers = record["budget"]["layers"]
+        layers = [(str(l["layer"]), *(beside(l[key], p[key]) for key, _ in LAYER_TERMS),
+                   beside(l["active_values_wrong"], p["values_wrong"]), fmt(l["active_max"]), fmt(l["inactive_max"]))
+                  for l, p in zip(result["layers"], predicted_layers)]
+        targets = mode == "adversarial"
+        worst = [(str(w["instance"]), w["circuit"], accuracy(w["bit_accuracy"]), str(w["bits"]))
+                 + ((str(w["targeted"]),) if targets else ()) for w in result["worst_instances"]]
+        tables = [table("accuracy", ("figure", "value"), rows, right=("value",)),
+                  table("per circuit", ("circuit", "kind", "count", "bit accuracy"), per,
+                        right=("count", "bit accuracy")),
+                  table("per output", ("circuit", "output", "accuracy"), outputs, right=("accuracy",))]
+        if layers:      # a routed network has no per-instance read-offs at its hidden layers
+            tables.append(table("read-off error per layer, measured (predicted by the budget); pairs: the values "
+                                "boolean circuits carry; values wrong: active instances with a pair off by >= 0.5",
+                                VERIFY_LAYER_HEADER, layers, right=VERIFY_LAYER_HEADER[1:]))
+        tables.append(table("least accurate instances",
+                            ("instance", "circuit", "bit accuracy", "bits") + (("as target",) if targets else ()),
+                            worst, right=("bit accuracy", "bits", "as target")))
+        print_tables(tables)
+        print()
+        routing = result.get("routing")
+        if routing:
+            seen = ", ".join(f"{c}: {k}" for c, k in enumerate(routing["clean_positions"]) if k)
+            print(f"routing: active instances by clean positions (shared with no other active one): {seen}; "
+                  f"the code guarantees at least {routing['c0']}")
+        if guarantee.exact:
+            print(f"guaranteed exact for every promise-keeping input: {guarantee.reason}")
+        elif mode == "random" and result["instance_accuracy"] is not None:
+            print(f"budget: {predicted.verdict}{_estimate(predicted.risk)}; measured "
+                  f"{fmt(1 - result['instance_accuracy'])} of active instances wrong")
+        if acc is None:
+            print("ok: no boolean outputs to compare (MLP errors above)")
+        elif contradicted:
+            print(f"FAILED: bit accuracy {accuracy(acc)} contradicts the guarantee")
+        elif passed:
+            print(f"ok: bit accuracy {accuracy(acc)} >= {args.min_accuracy}")
+        else:
+            print(f"FAILED: bit accuracy {accuracy(acc)} < {args.min_accuracy}")
+    if args.plot is not None:
+        # After the report, so that a failed write (the file appeared meanwhile) loses no result.
+        _write_plot(args, loaded, record)
+        if not args.json:
+            print(f"plot: predicted and measured read-off errors written to {args.plot}")
+    if contradicted:
+        print(f"circuitc: verify: bit accuracy {accuracy(acc)} contradicts the static guarantee "
+              f"({guarantee.reason}); this is a bug in circuitc", file=sys.stderr)
+        return EXIT_FAILED
+    if not passed:
+        print(f"circuitc: verify: bit accuracy {accuracy(acc)} is below --min-accuracy {args.min_accuracy}",
+              file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+

@@ -1,0 +1,271 @@
+"""The `circuitc` argument parser: one `add_<command>(subparsers)` per subcommand, each naming
+the function that runs it (source_cmds.py, network_cmds.py) and its options and help texts."""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+
+from .. import __version__
+from ..features.correct import KINDS as EC_KINDS
+from ..features.readoffs import READOFFS
+from ..inputs import VALUE_FORMS
+from ..instances.lower.boolean import SCHEDULES
+from ..spec import ALLOCATIONS, CONSTRUCTIONS
+
+__all__ = ["build_parser", "add_check", "add_eval", "add_graph", "add_fmt", "add_compile", "add_budget",
+           "add_verify"]
+
+DEFAULT_MAX_INPUTS = 16
+
+_DESCRIPTION = """\
+Compile sparse boolean and small MLP circuits into one superposed deep ReLU network.
+
+Sources are .circ files; ISCAS .bench and BLIF (.blif) netlists are read as well."""
+
+_EPILOG = """\
+examples:
+  circuitc check examples/ripple_adder.circ
+  circuitc eval examples/ripple_adder.circ -c ripple_adder a=1000 b=0x0fff cin=0
+  circuitc eval examples/c17.bench --truth-table
+  circuitc graph examples/full_adder.circ -c full_adder > full_adder.dot
+  circuitc fmt --check examples/*.circ
+  circuitc compile examples/adders_network.circ -o adders
+  circuitc verify adders --samples 20000
+  circuitc compile examples/deep_features.circ -o deep8 && circuitc verify deep8
+
+Run `circuitc COMMAND --help` for the options of each command.
+
+exit status: 0 ok, 1 fmt --check found unformatted files or verify fell below
+--min-accuracy, 2 bad input or usage, 3 internal error, 130 interrupted."""
+
+_EVAL_EPILOG = "assignments (single evaluation):\n" + textwrap.indent(VALUE_FORMS, "  ") + """
+  Every input must be given (feature circuits excepted). Outputs print one line per
+  port: `s = 9 (0b01001)` for a vector (binary most significant bit first).
+
+batches (--inputs IN.csv):
+  The header names input bits (e.g. a[0],a[1],b) in any order; every row holds 0/1
+  (reals for MLPs). Feature circuits may leave columns out (those features are 0).
+  The output is CSV: a header of output bit names and one row per input row.
+
+examples:
+  circuitc eval examples/ripple_adder.circ --circuit ripple_adder a=5 b=9 cin=1
+  circuitc eval examples/full_adder.circ -c full_adder a=1 b=1 cin=0 --json
+  circuitc eval examples/features.circ f=3,17
+  circuitc eval examples/c17.bench --truth-table
+  circuitc eval examples/c17.bench --inputs rows.csv --output out.csv"""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str):
+        super().__init__(prog, max_help_position=30)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="circuitc", description=_DESCRIPTION, epilog=_EPILOG,
+                                     formatter_class=_Formatter)
+    parser.add_argument("--version", action="version", version=f"circuitc {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in (add_check, add_eval, add_graph, add_fmt, add_compile, add_budget, add_verify):
+        add(sub)
+    return parser
+
+
+# ============================================================================================
+# Shared by several commands
+
+
+def _command(subparsers, name: str, func: str, summary_line: str, epilog: str) -> argparse.ArgumentParser:
+    """`func`: the command's function as "module.function" in this package, imported only when it
+    runs (the network commands import torch; `check`, `eval`, `fmt`, `graph` do not need it)."""
+    p = subparsers.add_parser(name, help=summary_line, description=summary_line, epilog=epilog,
+                              formatter_class=_Formatter)
+    p.set_defaults(func=func, parser=p)
+    return p
+
+
+def _output_options(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help=f"write {what} to FILE (atomically) instead of standard output; "
+                        f"'-' is standard output")
+    p.add_argument("-f", "--force", action="store_true", help="replace FILE if it exists")
+
+
+def _network_options(p: argparse.ArgumentParser, verb: str) -> None:
+    """The source, the network in it, and the compile knobs that override its declaration."""
+    p.add_argument("file", metavar="FILE", help="a .circ source with a network declaration")
+    p.add_argument("--network", metavar="NAME", help=f"the network to {verb} (optional when FILE declares one)")
+    p.add_argument("--width", type=int, metavar="D", help="neurons per layer (the declaration's `width`)")
+    p.add_argument("--active", type=int, metavar="Z", help="instances active at once, at most (`active`)")
+    p.add_argument("--redundancy", type=int, metavar="S", help="neurons per circuit neuron (`redundancy`)")
+    p.add_argument("--construction", choices=CONSTRUCTIONS,
+                   help="routed (exact at any z; MLP circuits at z = 1 only) or coherent (shared neurons); "
+                        "default auto: routed unless an MLP circuit at z >= 2 or a coherent-only option")
+    p.add_argument("--allocation", choices=ALLOCATIONS,
+                   help="allocation strategy (polynomial: routed; prime-step, affine: coherent)")
+    p.add_argument("--seed", type=int, metavar="N", help="seed of the assignment of supports to instances")
+    p.add_argument("--margin", type=float, metavar="B",
+                   help="how far below threshold inactive units sit (default 0.1)")
+    p.add_argument("--gain", type=float, metavar="G",
+                   help="slope of every clean step and of the on-indicators (default 2·S; see docs/lowering.md)")
+    p.add_argument("--no-segregate", action="store_true",
+                   help="let instances of different circuit types share neurons (default: one range of "
+                        "neurons per type; sharing is measured to break them)")
+    p.add_argument("--schedule", choices=SCHEDULES,
+                   help="layer of each gate: right after its inputs (asap, default) or right before its "
+                        "first reader (alap)")
+    p.add_argument("--reshuffle", action="store_true",
+                   help="a fresh assignment of supports at every layer (default: one for all layers, "
+                        "measured better; see docs/lowering.md)")
+    f = p.add_argument_group("circuits over feature sets (docs/features.md); --width, --seed and --gain "
+                             "apply too: neurons per gate layer, wiring seed, clean-step slope")
+    f.add_argument("--circuit", metavar="NAME", help="the feature circuit (optional when FILE has one and "
+                                                     "no network declaration)")
+    f.add_argument("--fan-in", type=int, metavar="K", help="the most wires one gate reads (default 2)")
+    f.add_argument("--p", type=float, metavar="P", help="wiring density of the AND populations (default 0.2)")
+    f.add_argument("--q", type=float, metavar="Q", help="wiring density of the single-wire population (default 0.2)")
+    f.add_argument("--target", type=float, metavar="E",
+                   help="error rate per wire each gate layer is sized for (default 1e-5)")
+    f.add_argument("--ec", metavar="POLICY",
+                   help="error-correction layers: auto (default: where the error would reach the margin), "
+                        "none, or every:K")
+    f.add_argument("--ec-kind", choices=EC_KINDS,
+                   help="step: two ReLUs per wire (default); subsets: math.md §2.4's reconstruction")
+    f.add_argument("--ec-width", type=int, metavar="N", help="neurons of a subsets error-correction layer")
+    f.add_argument("--readoff", choices=READOFFS,
+                   help="monomial read-off: difference (unbiased, default) or mean (the papers')")
+    f.add_argument("--no-calibrate", action="store_true",
+                   help="do not scale read-offs so that an all-on monomial reads 1")
+
+
+# ============================================================================================
+# The commands
+
+
+def add_check(subparsers) -> argparse.ArgumentParser:
+    p = _command(subparsers, "check", "source_cmds.cmd_check",
+                 "Validate a source or netlist and summarise its circuits, "
+                 "feature sets and networks.",
+                 "examples:\n  circuitc check examples/ripple_adder.circ\n  circuitc check examples/c17.bench --json")
+    p.add_argument("file", metavar="FILE", help="a .circ source, .bench or .blif netlist")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    return p
+
+
+def add_eval(subparsers) -> argparse.ArgumentParser:
+    p = _command(subparsers, "eval", "source_cmds.cmd_eval",
+                 "Evaluate a circuit with the reference interpreter: once, "
+                 "over its truth table, or over the rows of a CSV file.", _EVAL_EPILOG)
+    p.add_argument("file", metavar="FILE", help="a .circ source, .bench or .blif netlist")
+    p.add_argument("assignments", nargs="*", metavar="NAME=VALUE", help="input values (see below)")
+    p.add_argument("-c", "--circuit", metavar="NAME",
+                   help="the circuit to evaluate (optional when FILE holds only one)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--truth-table", action="store_true",
+                      help="print every input combination and its outputs")
+    mode.add_argument("--inputs", metavar="IN.csv", help="evaluate every row of a CSV file")
+    p.add_argument("--max-inputs", type=int, default=DEFAULT_MAX_INPUTS, metavar="N",
+                   help=f"refuse truth tables over more than N input bits (default {DEFAULT_MAX_INPUTS})")
+    p.add_argument("--json", action="store_true", help="print a single evaluation as JSON")
+    _output_options(p, "the CSV result (with --truth-table or --inputs)")
+    return p
+
+
+def add_graph(subparsers) -> argparse.ArgumentParser:
+    p = _command(subparsers, "graph", "source_cmds.cmd_graph",
+                 "Print a circuit's dependency graph as Graphviz DOT or JSON.",
+                 "examples:\n  circuitc graph examples/c17.bench > c17.dot && dot -Tsvg c17.dot -o c17.svg\n"
+                 "  circuitc graph examples/ripple_adder.circ --circuit ripple_adder --format json "
+                 "--output adder.json")
+    p.add_argument("file", metavar="FILE", help="a .circ source, .bench or .blif netlist")
+    p.add_argument("-c", "--circuit", metavar="NAME", help="the circuit (optional when FILE holds only one)")
+    p.add_argument("--format", choices=("dot", "json"),
+                   help="output format (default: dot, or json when --output ends in .json)")
+    _output_options(p, "the graph")
+    return p
+
+
+def add_fmt(subparsers) -> argparse.ArgumentParser:
+    p = _command(subparsers, "fmt", "source_cmds.cmd_fmt",
+                 "Print a .circ source in canonical form, or a .bench/.blif netlist "
+                 "as .circ text.",
+                 "examples:\n  circuitc fmt examples/full_adder.circ\n  circuitc fmt -w my_circuit.circ\n"
+                 "  circuitc fmt --check examples/*.circ\n  circuitc fmt examples/c17.bench --output c17.circ")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help=".circ source (several with --write or --check), or a netlist to print as .circ")
+    p.add_argument("-w", "--write", action="store_true", help="rewrite each file in place if its formatting changes")
+    p.add_argument("--check", action="store_true",
+                   help="change nothing; exit 1 and name the files that would be reformatted")
+    _output_options(p, "the printout")
+    return p
+
+
+def add_compile(subparsers) -> argparse.ArgumentParser:
+    p = _command(subparsers, "compile", "network_cmds.cmd_compile",
+                 "Compile a network declaration, or a circuit over a feature set, "
+                 "into one ReLU network and save it as a directory.",
+                 "The options override the declaration's knobs (active, width, redundancy, allocation,\n"
+                 "seed). The output directory holds weights.safetensors, network.json and circuits.circ;\n"
+                 "an existing one is replaced only with --force.\n\n"
+                 "A circuit over a feature set (a file with no network, or --circuit NAME) is compiled\n"
+                 "level by level with error-correction layers (docs/features.md).\n\n"
+                 "examples:\n  circuitc compile examples/adders_network.circ -o adders\n"
+                 "  circuitc compile examples/network.circ --network adders -o big --width 8192 --seed 2 --json\n"
+                 "  circuitc compile examples/deep_features.circ -o deep8 --ec auto")
+    _network_options(p, "compile")
+    p.add_argument("-o", "--output", metavar="OUT_DIR", required=True, help="the directory to write")
+    p.add_argument("-f", "--force", action="store_true", help="replace OUT_DIR if it holds a compiled network")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    return p
+
+
+def add_budget(subparsers) -> argparse.ArgumentParser:
+    p = _command(subparsers, "budget", "network_cmds.cmd_budget",
+                 "Predict what a network declaration will do, before compiling it: "
+                 "capacity figures, the exactness guarantee, and the error of every layer.",
+                 "Nothing is assembled and the network is never run: the figures come from the lowered\n"
+                 "circuits, the allocation and the graph of instances that share a neuron, through the\n"
+                 "coherent-copy field model (see docs/budget.md). Per layer: the read-off errors verify\n"
+                 "measures, predicted, beside math.md's formulas. The verdict, per layer and for the\n"
+                 "network, is guaranteed, expected, at risk or over budget, with the knobs to turn.\n\n"
+                 "examples:\n  circuitc budget examples/adders_network.circ\n"
+                 "  circuitc budget examples/budget_levels.circ --network crowded\n"
+                 "  circuitc budget examples/adders_network.circ --active 2 --json\n"
+                 "  circuitc budget examples/network.circ --network adders --width 8192 --markdown")
+    _network_options(p, "predict")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print the budget as JSON")
+    fmt.add_argument("--markdown", action="store_true", help="print the budget as markdown tables")
+    return p
+
+
+def add_verify(subparsers) -> argparse.ArgumentParser:
+    p = _command(subparsers, "verify", "network_cmds.cmd_verify",
+                 "Check a compiled network against the reference interpreter on random "
+                 "inputs that keep the sparsity promise.",
+                 "Each sample activates 1 to z instances with random inputs. --adversarial activates a\n"
+                 "random target with the z - 1 instances sharing the most neurons with it; --exhaustive\n"
+                 "checks every set of 1 to z instances with every input (tiny boolean networks only).\n"
+                 "Exit status 1 when the bit accuracy is below --min-accuracy.\n\n"
+                 "--plot draws the per-layer read-off errors, measured beside predicted, and the\n"
+                 "allocation's load histogram into a PNG (needs matplotlib: pip install 'circuitc[plot]');\n"
+                 "for a feature network, accuracy and read-off error per layer.\n\n"
+                 "examples:\n  circuitc verify adders\n  circuitc verify adders --samples 100000 --seed 3 --json\n"
+                 "  circuitc verify adders --adversarial\n  circuitc verify adders --plot adders.png")
+    p.add_argument("artifact", metavar="ARTIFACT_DIR", help="a directory written by `circuitc compile`")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--adversarial", action="store_true",
+                      help="activate z instances per row: a random target and those sharing the most neurons with it")
+    mode.add_argument("--exhaustive", action="store_true",
+                      help="check every set of 1 to z instances with every input combination (ignores --samples)")
+    p.add_argument("--samples", type=int, default=10_000, metavar="N", help="rows to check (default 10000)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random rows (default 0)")
+    p.add_argument("--batch", type=int, default=1024, metavar="N", help="rows per forward pass (default 1024)")
+    p.add_argument("--min-accuracy", type=float, default=0.999, metavar="A",
+                   help="the least bit accuracy that passes (default 0.999)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="also draw the per-layer read-off errors (measured and predicted) and the load "
+                        "histogram into FILE.png (atomically)")
+    p.add_argument("-f", "--force", action="store_true", help="replace the --plot file if it exists")
+    return p

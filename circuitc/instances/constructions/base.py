@@ -1,0 +1,68 @@
+"""What every construction of a network of instances provides: the one seam a new one plugs into.
+
+A construction is registered once, in `constructions/__init__.py`; the planner, `assemble`, the
+budget, the guarantee and `verify` reach it only through this interface, never by its name.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from ...errors import Diagnostic
+from ...spec import Circuit
+from ..assemble import CompiledNetwork
+from ..config import Config
+from ..guarantee import Guarantee
+from ..plan import Plan
+from ..verdicts import Budget
+
+
+class Construction(ABC):
+    name: str
+    allocations: tuple[str, ...]        # the allocation strategies it can use ("auto" aside)
+    # Whether an instance's values can be read off at every hidden layer (the mean of its
+    # neurons there): `verify`'s per-layer read-off errors measure exactly that.
+    reads_hidden_layers: bool
+
+    @abstractmethod
+    def own_settings(self, config: Config) -> list[str]:
+        """The settings of `config` only this construction has (another refuses them), by name."""
+
+    @abstractmethod
+    def problems(self, config: Config, others: list[tuple[str, str]]) -> list[Diagnostic]:
+        """Every problem with `config` for this construction; `others` are the settings of `config`
+        that belong to other constructions, as (setting, construction) pairs."""
+
+    @abstractmethod
+    def plan(self, name: str, config: Config, circuits: tuple[Circuit, ...], counts: tuple[int, ...]) -> Plan:
+        """Lower, choose S, allocate and assign every layer's supports (CircuitError if it cannot)."""
+
+    @abstractmethod
+    def assemble(self, plan: Plan) -> CompiledNetwork:
+        """The weights."""
+
+    @abstractmethod
+    def guarantee(self, plan: Plan) -> Guarantee:
+        """Exact for every promise-keeping input, or the conditions that fail."""
+
+    @abstractmethod
+    def budget(self, plan: Plan, figures: dict, guarantee: Guarantee, *, sources: int, seed: int) -> Budget:
+        """The verdict, the risk figures and the knobs, from the plan alone."""
+
+    def routing_tally(self, plan: Plan) -> "RoutingTally | None":
+        """What `verify` counts of how the rows met the allocation, or None (the default)."""
+        return None
+
+
+class RoutingTally(ABC):
+    """Accumulates, over `verify`'s batches, a figure of how the active instances met each other."""
+
+    @abstractmethod
+    def add(self, instances: np.ndarray) -> None:
+        """One batch of rows: (batch, z) instance ids, −1 for an empty slot."""
+
+    @abstractmethod
+    def report(self) -> dict:
+        """The figure, as JSON-ready values."""
