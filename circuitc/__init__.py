@@ -10,7 +10,8 @@ The public API, by job:
 - **semantics**: `evaluate`, `evaluate_bits`, `truth_table`, `bits_to_int` (the exact reference);
   `circuit_graph`, `check_acyclic`, `levels`, `depth`, `summary`, `to_dot`, `to_json`;
 - **networks of instances**: `compile(spec, network, **knobs)` → `Compilation`, `plan`,
-  `budget(spec, network, **knobs)` (before any weight), `Config`;
+  `budget(spec, network, **knobs)` (before any weight), `run(compiled, {instance: inputs})`,
+  `Config`;
 - **circuits over feature sets**: `compile_features(spec, circuit, **knobs)` → `FeatureNetwork`;
 - **either back end**: `back_end(spec, circuit)` (which one a source asks for),
   `verify(compiled, samples, mode=...)`, `save(compiled, path)` / `load(path)` (artifacts).
@@ -44,6 +45,7 @@ _BACK_END = {
     "FeatureNetwork": ("circuitc.features.network", "FeatureNetwork"),
     "back_end": ("circuitc.back_ends", "back_end"),
     "verify": ("circuitc.back_ends", "verify"),
+    "run": ("circuitc.instances.run", "run"),
     "save": ("circuitc.artifact", "save"),
     "load": ("circuitc.artifact", "load"),
 }
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
     from .instances import Compilation, Config, LoadedNetwork, budget
     from .instances import compile_network as compile
     from .instances import plan_network as plan
+    from .instances.run import run
 
 __version__ = "0.1.0"
 
@@ -69,7 +72,7 @@ __all__ = [
     "evaluate", "evaluate_bits", "truth_table", "bits_to_int",
     "circuit_graph", "check_acyclic", "levels", "depth", "summary", "to_dot", "to_json",
     # networks of instances
-    "compile", "plan", "budget", "Config", "Compilation", "LoadedNetwork",
+    "compile", "plan", "budget", "run", "Config", "Compilation", "LoadedNetwork",
     # circuits over feature sets
     "compile_features", "FeatureConfig", "FeatureNetwork",
     # either back end

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import os
 import re
 from pathlib import Path
@@ -384,6 +385,40 @@ def _read_text(path_text: str) -> str:
         raise error_at(f"`{path_text}` is not a UTF-8 text file (byte {e.start})",
                      hint="give a CSV file: a header row of input bit names, then one row of values per line") from None
     return text[1:] if text.startswith("\ufeff") else text
+
+
+def read_instance_rows(path_text: str) -> list[dict[int, dict]]:
+    """The rows of a JSON file for `circuitc run`: a list of objects, each mapping an instance id
+    (a decimal string) to an object of its inputs (`{"a": 3, "cin": 1}`: a vector as one integer,
+    as `evaluate` takes a single sample); a CircuitError names the file, and the line and column
+    where the JSON is malformed."""
+    text = _read_text(path_text)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        line = text.splitlines()[e.lineno - 1] if 0 < e.lineno <= len(text.splitlines()) else None
+        raise error_at(f"`{path_text}` is not valid JSON: {e.msg}", Span(path_text, e.lineno, e.colno),
+                       source_line=line, hint='write a list of rows: [{"17": {"a": 3, "b": 5}}]') from None
+    except RecursionError:
+        raise error_at(f"`{path_text}` is not valid JSON (nested too deeply)") from None
+    if not isinstance(data, list):
+        raise error_at(f"`{path_text}` must hold a JSON list of rows", hint='[{"17": {"a": 3, "b": 5}}]')
+    rows, problems = [], []
+    for b, row in enumerate(data):
+        if not isinstance(row, dict):
+            problems.append(Diagnostic(f"`{path_text}`: row {b} must be an object of instance ids"))
+            continue
+        out = {}
+        for key, values in row.items():
+            if not key.isdigit() or not isinstance(values, dict):
+                problems.append(Diagnostic(f"`{path_text}`: row {b}: `{key}` must be an instance id (0, 1, ...) "
+                                           f"mapped to an object of inputs"))
+                continue
+            out[int(key)] = values
+        rows.append(out)
+    if problems:
+        raise CircuitError(problems)
+    return rows
 
 
 def _csv_columns(src: _CsvInput, circuit, header_line: int, header: list[str]) -> list[int]:

@@ -422,6 +422,21 @@ def evaluate(circuit: Circuit, inputs: Mapping[str, Any]) -> dict[str, np.ndarra
     port (batch, w); uint8 bits for boolean circuits, float64 for MLPs. Missing, unknown or
     malformed inputs raise CircuitError.
     """
+    X = input_matrix(circuit, inputs)
+    Y = evaluate_bits(circuit, X)
+    out: dict[str, np.ndarray] = {}
+    col = 0
+    for port in circuit.outputs:
+        block = Y[:, col:col + port.size]
+        out[port.name] = block[:, 0].copy() if port.width is None else block.copy()
+        col += port.size
+    return out
+
+
+def input_matrix(circuit: Circuit, inputs: Mapping[str, Any]) -> np.ndarray:
+    """The (batch, len(circuit.input_bits)) input rows of named inputs, as `evaluate` reads them
+    (uint8 bits, or float64 for an MLP); every missing, unknown or malformed input is one problem
+    of the CircuitError raised."""
     ports = {p.name: p for p in circuit.inputs}
     aliases: dict[str, str] = {}
     features = getattr(circuit, "features", None)
@@ -463,14 +478,7 @@ def evaluate(circuit: Circuit, inputs: Mapping[str, Any]) -> dict[str, np.ndarra
     for c in cols:
         X[:, col:col + c.shape[1]] = c
         col += c.shape[1]
-    Y = evaluate_bits(circuit, X)
-    out: dict[str, np.ndarray] = {}
-    col = 0
-    for port in circuit.outputs:
-        block = Y[:, col:col + port.size]
-        out[port.name] = block[:, 0].copy() if port.width is None else block.copy()
-        col += port.size
-    return out
+    return X
 
 
 def truth_table(circuit: Circuit, max_inputs: int = 20) -> tuple[np.ndarray, np.ndarray]:

@@ -13,11 +13,15 @@ from pathlib import Path
 
 from ..artifact import check_target, load, save
 from ..back_ends import back_end
+from ..errors import CircuitError, Diagnostic
 from ..features.network import FeatureNetwork
 from ..fileio import check_writable, write_atomic
+from ..inputs import parse_assignments, read_instance_rows
 from ..instances.budget import budget_of_plan
 from ..instances.compile import compile_network
 from ..instances.planner import fallback_warning, plan_network
+from ..instances.run import run
+from ..instances.verdicts import judge
 from ..instances.verify import exhaustive_rows, verify
 from ..plot import neuron_loads, require_matplotlib, verification_figure
 from ..spec import Spec
@@ -29,6 +33,8 @@ from .tables import (
     ProgressBar,
     accuracy,
     beside,
+    emit,
+    error,
     fmt,
     load_warned,
     plural,
@@ -250,6 +256,8 @@ def cmd_verify(args) -> int:
     _positive("--batch", args.batch, parser)
     if not math.isfinite(args.min_accuracy):
         parser.error(f"--min-accuracy must be a number, got {args.min_accuracy}")
+    if not (args.tolerance >= 0 and math.isfinite(args.tolerance)):
+        parser.error(f"--tolerance must be a finite number >= 0, got {args.tolerance}")
     if args.plot is not None:
         _check_plot(args)                          # refuse before any work
     mode = "adversarial" if args.adversarial else "exhaustive" if args.exhaustive else "random"
@@ -263,10 +271,10 @@ def cmd_verify(args) -> int:
     predicted = loaded.budget
     guarantee = predicted.guarantee
     # A guaranteed network that is not exact is a bug in circuitc, whatever --min-accuracy says.
-    contradicted = guarantee.exact and acc is not None and acc < 1.0
-    passed = (acc is None or acc >= args.min_accuracy) and not contradicted
+    verdict = judge(result, guaranteed=guarantee.exact, min_accuracy=args.min_accuracy, tolerance=args.tolerance)
+    contradicted, passed = verdict.contradicted, verdict.passed
     record = {"artifact": args.artifact, "network": loaded.name, "source_hash": loaded.source_hash,
-              "seed": args.seed, "min_accuracy": args.min_accuracy, "passed": passed,
+              "seed": args.seed, "min_accuracy": args.min_accuracy, "tolerance": args.tolerance, "passed": passed,
               "guarantee": guarantee.as_dict(), "budget": predicted.as_dict(), **result}
     if args.plot is not None:
         record["plot"] = args.plot
@@ -315,14 +323,16 @@ def cmd_verify(args) -> int:
         elif mode == "random" and result["instance_accuracy"] is not None:
             print(f"budget: {predicted.verdict}{_estimate(predicted.risk)}; measured "
                   f"{fmt(1 - result['instance_accuracy'])} of active instances wrong")
-        if acc is None:
-            print("ok: no boolean outputs to compare (MLP errors above)")
-        elif contradicted:
+        real = "" if verdict.real_ok is None else (f"MLP max error {fmt(result['real_max_error'])} "
+                                                   f"{'<=' if verdict.real_ok else '>'} --tolerance {args.tolerance:g}")
+        bits = (f"bit accuracy {accuracy(acc)} {'>=' if verdict.bits_ok else '<'} {args.min_accuracy}"
+                if verdict.bits_ok is not None else "")
+        if contradicted:
             print(f"FAILED: bit accuracy {accuracy(acc)} contradicts the guarantee")
-        elif passed:
-            print(f"ok: bit accuracy {accuracy(acc)} >= {args.min_accuracy}")
+        elif not verdict.compared:
+            print("FAILED: nothing was compared (no boolean output and no real output of an active instance)")
         else:
-            print(f"FAILED: bit accuracy {accuracy(acc)} < {args.min_accuracy}")
+            print(f"{'ok' if passed else 'FAILED'}: {'; '.join(x for x in (bits, real) if x)}")
     if args.plot is not None:
         # After the report, so that a failed write (the file appeared meanwhile) loses no result.
         _write_plot(args, loaded, record)
@@ -332,10 +342,69 @@ def cmd_verify(args) -> int:
         print(f"circuitc: verify: bit accuracy {accuracy(acc)} contradicts the static guarantee "
               f"({guarantee.reason}); this is a bug in circuitc", file=sys.stderr)
         return EXIT_FAILED
-    if not passed:
+    if verdict.bits_ok is False:
         print(f"circuitc: verify: bit accuracy {accuracy(acc)} is below --min-accuracy {args.min_accuracy}",
               file=sys.stderr)
+    if verdict.real_ok is False:
+        print(f"circuitc: verify: real outputs are off by up to {fmt(result['real_max_error'])}, above --tolerance "
+              f"{args.tolerance:g}", file=sys.stderr)
+    if not verdict.compared:
+        print("circuitc: verify: nothing was compared", file=sys.stderr)
+    if not passed:
         return EXIT_FAILED
     return EXIT_OK
 
 
+
+
+def _instance_rows(args, loaded) -> list[dict]:
+    """The rows of `circuitc run`: one row from the --instance groups, or the rows of --inputs."""
+    if args.instance and args.inputs:
+        args.parser.error("give either --instance groups (one row) or --inputs FILE.json (many rows), not both")
+    if args.inputs:
+        return read_instance_rows(args.inputs)
+    if not args.instance:
+        args.parser.error("nothing to run: give --instance ID NAME=VALUE ... or --inputs FILE.json")
+    row, problems = {}, []
+    for group in args.instance:
+        head, texts = group[0], group[1:]
+        if not head.isdigit() or not 0 <= int(head) < loaded.network.T:
+            problems.append(Diagnostic(f"--instance {head}: not an instance of this network "
+                                       f"(ids 0..{loaded.network.T - 1})"))
+            continue
+        if int(head) in row:
+            problems.append(Diagnostic(f"--instance {head} is given twice"))
+            continue
+        circuit = loaded.circuits[loaded.network.type_of[int(head)]]
+        try:
+            row[int(head)] = parse_assignments(circuit, texts)
+        except CircuitError as e:
+            problems.extend(Diagnostic(f"--instance {head} (`{circuit.name}`): {d.message}", hint=d.hint)
+                            for d in e.diagnostics)
+    if problems:
+        raise CircuitError(problems)
+    return [row]
+
+
+def cmd_run(args) -> int:
+    if args.output:
+        check_writable(args.output, args.force)          # refuse before any work
+    loaded = load(args.artifact)
+    if isinstance(loaded, FeatureNetwork):
+        raise error(f"{args.artifact} holds a network over a feature set; `circuitc run` runs networks of "
+                    f"circuit instances", hint="evaluate the feature circuit with `circuitc eval`")
+    rows = _instance_rows(args, loaded)
+    results = run(loaded, rows, raw=args.raw)
+    if args.json or args.output:
+        record = {"artifact": args.artifact, "raw": args.raw,
+                  "rows": [{str(t): ports for t, ports in row.items()} for row in results]}
+        emit(json.dumps(record, indent=2) + "\n", args.output, args.force)
+        return EXIT_OK
+    for b, row in enumerate(results):
+        if len(results) > 1:
+            print(f"row {b}")
+        for t, ports in row.items():
+            name = loaded.circuits[loaded.network.type_of[t]].name
+            shown = ", ".join(f"{port} = {value}" for port, value in ports.items())
+            print(f"{'  ' if len(results) > 1 else ''}instance {t} (`{name}`): {shown}")
+    return EXIT_OK

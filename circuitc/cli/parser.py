@@ -11,10 +11,11 @@ from ..features.correct import KINDS as EC_KINDS
 from ..features.readoffs import READOFFS
 from ..inputs import VALUE_FORMS
 from ..instances.lower.boolean import SCHEDULES
+from ..instances.verdicts import DEFAULT_MIN_ACCURACY, DEFAULT_TOLERANCE
 from ..spec import ALLOCATIONS, CONSTRUCTIONS
 
 __all__ = ["build_parser", "add_check", "add_eval", "add_graph", "add_fmt", "add_compile", "add_budget",
-           "add_verify"]
+           "add_verify", "add_run"]
 
 DEFAULT_MAX_INPUTS = 16
 
@@ -66,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"circuitc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (add_check, add_eval, add_graph, add_fmt, add_compile, add_budget, add_verify):
+    for add in (add_check, add_eval, add_graph, add_fmt, add_compile, add_budget, add_verify, add_run):
         add(sub)
     return parser
 
@@ -246,7 +247,8 @@ def add_verify(subparsers) -> argparse.ArgumentParser:
                  "Each sample activates 1 to z instances with random inputs. --adversarial activates a\n"
                  "random target with the z - 1 instances sharing the most neurons with it; --exhaustive\n"
                  "checks every set of 1 to z instances with every input (tiny boolean networks only).\n"
-                 "Exit status 1 when the bit accuracy is below --min-accuracy.\n\n"
+                 "Exit status 1 when the bit accuracy is below --min-accuracy, when a real (MLP)\n"
+                 "output is off by more than --tolerance, or when nothing could be compared.\n\n"
                  "--plot draws the per-layer read-off errors, measured beside predicted, and the\n"
                  "allocation's load histogram into a PNG (needs matplotlib: pip install 'circuitc[plot]');\n"
                  "for a feature network, accuracy and read-off error per layer.\n\n"
@@ -261,11 +263,35 @@ def add_verify(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=10_000, metavar="N", help="rows to check (default 10000)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random rows (default 0)")
     p.add_argument("--batch", type=int, default=1024, metavar="N", help="rows per forward pass (default 1024)")
-    p.add_argument("--min-accuracy", type=float, default=0.999, metavar="A",
-                   help="the least bit accuracy that passes (default 0.999)")
+    p.add_argument("--min-accuracy", type=float, default=DEFAULT_MIN_ACCURACY, metavar="A",
+                   help=f"the least bit accuracy that passes (default {DEFAULT_MIN_ACCURACY})")
+    p.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, metavar="E",
+                   help=f"the largest absolute error of a real (MLP) output that passes "
+                        f"(default {DEFAULT_TOLERANCE:g})")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--plot", metavar="FILE.png",
                    help="also draw the per-layer read-off errors (measured and predicted) and the load "
                         "histogram into FILE.png (atomically)")
     p.add_argument("-f", "--force", action="store_true", help="replace the --plot file if it exists")
+    return p
+
+
+def add_run(subparsers) -> argparse.ArgumentParser:
+    p = _command(subparsers, "run", "network_cmds.cmd_run",
+                 "Run a compiled network on inputs given per instance and print each instance's outputs.",
+                 "One row: each --instance ID NAME=VALUE ... group activates that instance with those\n"
+                 "inputs (the forms `circuitc eval` takes); at most z instances per row. Many rows:\n"
+                 "--inputs FILE.json holding a list of rows, each {\"ID\": {\"NAME\": VALUE, ...}, ...}.\n"
+                 "A boolean output bit is 1 when its read-out exceeds 0.5 and a vector prints as one\n"
+                 "integer; --raw prints the read-outs themselves.\n\n"
+                 "examples:\n  circuitc run adders --instance 17 a=1 b=1 cin=0\n"
+                 "  circuitc run routed --instance 17 a=3 b=5 cin=0 --instance 400 a=9 b=4 cin=1\n"
+                 "  circuitc run routed --inputs rows.json --json -o outputs.json")
+    p.add_argument("artifact", metavar="ARTIFACT_DIR", help="a directory written by `circuitc compile`")
+    p.add_argument("--instance", nargs="+", action="append", metavar=("ID", "NAME=VALUE"),
+                   help="an active instance and its inputs (repeat for each instance of the row)")
+    p.add_argument("--inputs", metavar="FILE.json", help="run every row of a JSON file")
+    p.add_argument("--raw", action="store_true", help="print the read-outs instead of decoded outputs")
+    p.add_argument("--json", action="store_true", help="print the outputs as JSON")
+    _output_options(p, "the outputs as JSON")
     return p

@@ -1,5 +1,6 @@
-"""`Budget`: what a construction states about a network before any weight exists, and the figures
-every budget carries (capacity, fill, compression, the ceiling).
+"""Verdicts: `Budget`, what a construction states about a network before any weight exists (with
+the figures every budget carries: capacity, fill, compression, the ceiling), and `judge`, whether
+a `verify` record passes.
 
 The verdict, per layer and for the network (its outputs): `guaranteed` (exact for every input),
 `expected` (estimated instances wrong at most `TARGET_ERROR`), `at risk` (up to `OVER_BUDGET`),
@@ -61,3 +62,47 @@ def capacity_figures(plan: Plan) -> dict:
         "gates": gates,
         "ceiling_gates": D * D / math.log(D),               # math.md §3: O(n²/log n), constant 1
     }
+
+
+DEFAULT_MIN_ACCURACY = 0.999
+# Real (MLP) outputs pass when every compared output is within this of the reference: float32
+# rounding of exact constructions is orders of magnitude below it (verify measures ~1e-6 on the
+# shipped examples), while a construction that mixes circuits is off by far more.
+DEFAULT_TOLERANCE = 1e-3
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """Whether a `verify` record passes: the bit accuracy at least `min_accuracy`, every real output
+    within `tolerance` of the reference, nothing that contradicts the static guarantee, and
+    something compared. `bits_ok` / `real_ok` are None when there was nothing of that kind."""
+
+    passed: bool
+    contradicted: bool          # a guaranteed network measured inexact on boolean outputs: a bug
+    bits_ok: bool | None
+    real_ok: bool | None
+    min_accuracy: float
+    tolerance: float
+
+    @property
+    def compared(self) -> bool:
+        return self.bits_ok is not None or self.real_ok is not None
+
+    def as_dict(self) -> dict:
+        return {"passed": self.passed, "contradicted": self.contradicted, "bits_ok": self.bits_ok,
+                "real_ok": self.real_ok, "min_accuracy": self.min_accuracy, "tolerance": self.tolerance}
+
+
+def judge(result: dict, *, guaranteed: bool, min_accuracy: float = DEFAULT_MIN_ACCURACY,
+          tolerance: float = DEFAULT_TOLERANCE) -> Judgement:
+    """The verdict on a `verify` record. A record that compared nothing (no boolean bit and no real
+    output of an active instance) fails: verification never passes without having compared."""
+    acc, worst = result["bit_accuracy"], result["real_max_error"]
+    bits_ok = None if acc is None else acc >= min_accuracy
+    real_ok = None if worst is None else worst <= tolerance
+    # Boolean outputs of a guaranteed network are exact; real ones are exact up to float32
+    # rounding, which scales with their size, so only the former can contradict the guarantee.
+    contradicted = guaranteed and acc is not None and acc < 1.0
+    compared = bits_ok is not None or real_ok is not None
+    passed = compared and bits_ok is not False and real_ok is not False and not contradicted
+    return Judgement(passed, contradicted, bits_ok, real_ok, min_accuracy, tolerance)

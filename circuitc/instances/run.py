@@ -1,0 +1,109 @@
+"""Running a compiled network on inputs given per instance: check, encode, forward, decode.
+
+A row is the set of instances active on one input of the network, each with its inputs:
+{instance id: {input port: value}}, the values as `circuitc.evaluate` takes them for one sample
+(0/1 for a bit, an integer or a bit row for a vector, reals for an MLP circuit), or one input
+row in the circuit's `input_bits` order (what `circuitc.parse_assignments` returns). Rows that break
+the sparsity promise (more than z instances), unknown instances and malformed inputs are refused
+before anything runs, every problem at once. Outputs come back per row and instance: a boolean
+bit is 1 when its read-out exceeds 0.5, a boolean vector is one integer (bit i = output bit i),
+an MLP port its real read-out; `raw=True` gives every read-out as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import CircuitError, Diagnostic
+from ..interpret import bits_to_int, input_matrix
+from ..spec import Circuit, MLPCircuit
+from .compile import Compilation
+
+__all__ = ["run", "Row"]
+
+Row = Mapping[int, "Mapping[str, Any] | np.ndarray"]
+
+
+def run(compiled: Compilation, rows: Row | Sequence[Row], *, raw: bool = False) -> list[dict[int, dict[str, Any]]]:
+    """The outputs of every listed instance of every row (one row may be given alone)."""
+    rows = [rows] if isinstance(rows, Mapping) else list(rows)
+    instances, X = encode_rows(compiled, rows)
+    Y = compiled.network.run(instances, X)                       # (batch, z, n_out_max) read-outs
+    out = []
+    for b, row in enumerate(rows):
+        decoded = {}
+        for slot, t in enumerate(int(t) for t in row):
+            circuit = compiled.circuits[compiled.network.type_of[t]]
+            decoded[t] = output_ports(circuit, Y[b, slot, :len(circuit.output_bits)], raw)
+        out.append(decoded)
+    return out
+
+
+def encode_rows(compiled: Compilation, rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray]:
+    """(instances (batch, z), inputs (batch, z, n_in_max)) as `CompiledNetwork.encode` takes them;
+    CircuitError naming every row, instance and input that cannot be run."""
+    net, z = compiled.network, compiled.config.z
+    problems: list[Diagnostic] = []
+    width = max([1] + [len(row) for row in rows])
+    instances = np.full((len(rows), width), -1, dtype=np.int64)
+    inputs = np.zeros((len(rows), width, net.n_in_max))
+    for b, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            problems.append(Diagnostic(f"row {b} must map instance ids to their inputs, got {type(row).__name__}"))
+            continue
+        if len(row) > z:
+            problems.append(Diagnostic(f"row {b} activates {len(row)} instances, but the network keeps its promise "
+                                       f"for at most z = {z}",
+                                       hint="split the row, or compile with a larger `active`"))
+            continue
+        for slot, (t, values) in enumerate(row.items()):
+            where = f"row {b}, instance {t}"
+            if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or not 0 <= t < net.T:
+                problems.append(Diagnostic(f"{where}: no such instance; the network holds T = {net.T} "
+                                           f"(ids 0..{net.T - 1})"))
+                continue
+            circuit = compiled.circuits[net.type_of[t]]
+            try:
+                x = _input_row(circuit, values)
+            except CircuitError as e:
+                problems.extend(Diagnostic(f"{where} (`{circuit.name}`): {d.message}", hint=d.hint)
+                                for d in e.diagnostics)
+                continue
+            if x.shape[0] != 1:
+                problems.append(Diagnostic(f"{where} (`{circuit.name}`): give one value per input, got a batch "
+                                           f"of {x.shape[0]}", hint="one row is one input of the network"))
+                continue
+            instances[b, slot] = t
+            inputs[b, slot, :x.shape[1]] = x[0]
+    if problems:
+        raise CircuitError(problems)
+    return instances, inputs
+
+
+def _input_row(circuit: Circuit, values) -> np.ndarray:
+    """(batch, n_bits) input rows from named values or from a row already in `input_bits` order."""
+    if not isinstance(values, np.ndarray):
+        return input_matrix(circuit, values)
+    x = np.atleast_2d(values)
+    if x.ndim != 2 or x.shape[1] != len(circuit.input_bits):
+        raise CircuitError(Diagnostic(f"an input row of `{circuit.name}` holds {len(circuit.input_bits)} values, "
+                                      f"got shape {values.shape}"))
+    return x
+
+
+def output_ports(circuit: Circuit, y: np.ndarray, raw: bool = False) -> dict[str, Any]:
+    """One instance's read-outs `y` (in `circuit.output_bits` order) by output port: decoded
+    (bits at 0.5, vectors as integers) unless `raw` or the circuit is an MLP."""
+    decode = not raw and not isinstance(circuit, MLPCircuit)
+    out, col = {}, 0
+    for port in circuit.outputs:
+        block = y[col:col + port.size]
+        col += port.size
+        if decode:
+            bits = (block > 0.5).astype(np.uint8)
+            out[port.name] = int(bits[0]) if port.width is None else int(bits_to_int(bits))
+        else:
+            out[port.name] = float(block[0]) if port.width is None else [float(v) for v in block]
+    return out
