@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -244,3 +245,21 @@ def test_clean_positions_counts_what_other_active_instances_share():
     rows = np.array([[0, 1], [0, 2], [0, 3], [1, -1]])
     # 0 & 1 share 2; 0 & 2 nothing; 0 & 3 share 0; 1 alone
     assert clean_positions(sup, rows, 3).tolist() == [0, 0, 4, 3]
+
+
+def test_many_types_are_refused_by_the_positions_their_ranges_need():
+    """Each circuit type takes its own range of positions: 60 different circuits at z = 2 need 60
+    positions at degree 0, and the refusal names that limit (not a code's capacity) with the width
+    that lifts it; at that width they compile, exactly."""
+    ops = ["&", "|", "^"]
+    parts = [f"circuit c{k} {{ in a[3]; out y; y = (a[{k % 3}] {ops[k % 3]} a[{(k + 1) % 3}]) "
+             f"{ops[(k // 3) % 3]} a[{(k // 9) % 3}]; }}" for k in range(60)]
+    uses = " ".join(f"use c{k} * 1;" for k in range(60))
+    spec = circuitc.parse("\n".join(parts) + f"\nnetwork many {{ {uses} active = 2; width = 128; }}\n")
+    with pytest.raises(circuitc.CircuitError) as e:
+        plan_network(spec)
+    text = str(e.value)
+    assert "narrower than 60 circuit types need" in text and "need at least 60 positions" in text
+    wide = int(re.search(r"raise the width D to at least (\d+)", text).group(1))
+    comp = compile_network(spec, D=wide)
+    assert comp.guarantee.exact and verify(comp, samples=500, mode="adversarial")["bit_accuracy"] == 1.0

@@ -54,23 +54,37 @@ def _codes(z: int, S: int | None) -> Iterator[tuple[int, int]]:
         lam += 1
 
 
-def _search(counts, z: int, S: int | None, n_at: Callable[[int, int], int]):
+def least_positions(counts, S: int, lam: int) -> int:
+    """A lower bound on the positions that one range per type needs at the code (S, λ): each type
+    its own S·q, with q >= S and q^(λ+1) >= its count (a partition, one position per instance, at
+    S = 1)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if S == 1:
+        return int(counts.sum())
+    q = np.maximum(S, np.ceil(counts ** (1.0 / (lam + 1)) - 1e-9))
+    return int(S * q.sum())
+
+
+def _search(counts, z: int, S: int | None, n_at: Callable[[int, int], int], limit: int):
     """The first code (S, λ) whose ranges hold every type in the n = n_at(S, λ) positions it leaves,
-    and every (S, λ, n) tried. A search stops at a given S, or once S exceeds n."""
+    and every (S, λ, n) tried. A search stops at a given S, once S exceeds n, or once the types
+    need more positions than `limit` (an upper bound on every n) at every larger degree: from S >= 2
+    on, each of the K types needs at least S·S positions (q >= S), and S grows with the degree."""
     tried = []
     for S_, lam in _codes(z, S):
         n = n_at(S_, lam)
         tried.append((S_, lam, n))
         if n >= 1 and routed_ranges(counts, n, S_, lam) is not None:
             return (S_, lam), tried
-        if S is not None or S_ > n:
+        S_next = cover_free_redundancy(lam + 1, z)
+        if S is not None or S_ > n or len(counts) * S_next * S_next > limit:
             return None, tried
 
 
 def routed_code(counts: tuple[int, ...], n: int, z: int, S: int | None = None) -> tuple[int, int] | None:
     """(S, λ) of the routed construction at n positions: the smallest code degree λ whose S = λz + 1
     positions per instance hold every type in its own range (with S given, λ = (S − 1) // z)."""
-    return _search(counts, z, S, lambda S_, lam: n)[0]
+    return _search(counts, z, S, lambda S_, lam: n, n)[0]
 
 
 def routed_capacity(circuit: Circuit, D: int, z: int, S: int | None = None) -> tuple[int, int, int]:
@@ -123,7 +137,19 @@ def plan_routed(name: str, config: Config, circuits: tuple[Circuit, ...], counts
     def n_at(S: int, lam: int) -> int:
         return config.D // max(t.d for t in lowered(S, lam))
 
-    found, tried = _search(counts, z, config.S, n_at)
+    found, tried = _search(counts, z, config.S, n_at, config.D)
+    if found is None and len(counts) > 1:
+        # The limit several types hit is the positions their ranges need, not a code's capacity.
+        short = min(tried, key=lambda t: least_positions(counts, t[0], t[1]) / max(t[2], 1))
+        need = least_positions(counts, short[0], short[1])
+        d = max(t.d for t in lowered(short[0], short[1]))
+        raise CircuitError(Diagnostic(
+            f"width D = {config.D} is narrower than {len(counts)} circuit types need in the routed construction: "
+            f"each type takes its own range of positions, and at the best code tried (degree {short[1]}, S = "
+            f"{short[0]} position{'s' if short[0] > 1 else ''} per instance) the ranges need at least {need} "
+            f"positions, while the lowered width d = {d} leaves n = {short[2]}",
+            hint=f"raise the width D to at least {need * d}, or use fewer circuit types (the routed construction "
+                 f"holds copies of a few types best)"))
     if found is None:
         cap, b_lam, b_S, b_n = max((polynomial_capacity(n, S, lam) if n >= S else 0, lam, S, n)
                                    for S, lam, n in tried)
