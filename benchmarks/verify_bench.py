@@ -104,9 +104,9 @@ def main(argv=None) -> None:
 
     def exact_layers():
         for inst, x, _ in batches:
-            V._exact_layers(comp, inst, x)
+            V.exact_layers(comp, inst, x)
 
-    exact = [V._exact_layers(comp, inst, x) for inst, x, _ in batches]
+    exact = [V.exact_layers(comp, inst, x) for inst, x, _ in batches]
 
     def readoffs():
         errs = V._ReadoffErrors(net.L + 1)

@@ -11,7 +11,7 @@ The public API, by job:
   `circuit_graph`, `check_acyclic`, `levels`, `depth`, `summary`, `to_dot`, `to_json`;
 - **networks of instances**: `compile(spec, network, **knobs)` → `Compilation`, `plan`,
   `budget(spec, network, **knobs)` (before any weight), `run(compiled, {instance: inputs})`,
-  `Config`;
+  `sample(compiled, rows)` (labelled activations), `Config`;
 - **circuits over feature sets**: `compile_features(spec, circuit, **knobs)` → `FeatureNetwork`;
 - **either back end**: `back_end(spec, circuit)` (which one a source asks for),
   `verify(compiled, samples, mode=...)`, `save(compiled, path)` / `load(path)` (artifacts).
@@ -46,6 +46,7 @@ _BACK_END = {
     "back_end": ("circuitc.back_ends", "back_end"),
     "verify": ("circuitc.back_ends", "verify"),
     "run": ("circuitc.instances.run", "run"),
+    "sample": ("circuitc.instances.sample", "sample"),
     "save": ("circuitc.artifact", "save"),
     "load": ("circuitc.artifact", "load"),
 }
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from .instances import compile_network as compile
     from .instances import plan_network as plan
     from .instances.run import run
+    from .instances.sample import sample
 
 __version__ = "0.1.0"
 
@@ -72,7 +74,7 @@ __all__ = [
     "evaluate", "evaluate_bits", "truth_table", "bits_to_int",
     "circuit_graph", "check_acyclic", "levels", "depth", "summary", "to_dot", "to_json",
     # networks of instances
-    "compile", "plan", "budget", "run", "Config", "Compilation", "LoadedNetwork",
+    "compile", "plan", "budget", "run", "sample", "Config", "Compilation", "LoadedNetwork",
     # circuits over feature sets
     "compile_features", "FeatureConfig", "FeatureNetwork",
     # either back end

@@ -47,12 +47,15 @@ def error(message: str, hint: str | None = None) -> CircuitError:
     return CircuitError(Diagnostic(message, hint=hint))
 
 
-def is_artifact(path: Path) -> bool:
-    return path.is_dir() and (path / METADATA).is_file()
+def is_artifact(path: Path, marker: str = METADATA) -> bool:
+    return path.is_dir() and (path / marker).is_file()
 
 
-def check_target(path: str | os.PathLike, force: bool = False) -> None:
-    """Refuse (CircuitError) before any work when `save(…, path, force)` could not write `path`."""
+def check_target(path: str | os.PathLike, force: bool = False, *, marker: str = METADATA,
+                 what: str = "a compiled network") -> None:
+    """Refuse (CircuitError) before any work when `save(…, path, force)` could not write `path`:
+    an existing path is replaced only with `force`, and only when it is a directory of the same
+    kind (it holds `marker`) or empty."""
     target = Path(path)
     shown = os.fspath(path)
     parent = target.parent
@@ -67,8 +70,8 @@ def check_target(path: str | os.PathLike, force: bool = False) -> None:
     if not target.is_dir():
         raise error(f"{shown} exists and is not a directory; not replacing it",
                      hint="an artifact is a directory: give another output path")
-    if not is_artifact(target) and any(target.iterdir()):
-        raise error(f"{shown} exists and is not a compiled network (it has no {METADATA}); not replacing it",
+    if not is_artifact(target, marker) and any(target.iterdir()):
+        raise error(f"{shown} exists and is not {what} (it has no {marker}); not replacing it",
                      hint="give another output directory, or remove this one first")
 
 
@@ -112,12 +115,12 @@ def _write_weights(path: Path, tensors_: dict[str, torch.Tensor]) -> None:
     fsync_path(path)
 
 
-def _publish(tmp: Path, target: Path, force: bool) -> None:
+def publish(tmp: Path, target: Path, force: bool, *, marker: str = METADATA) -> None:
     """Move the finished directory `tmp` to `target`, replacing an existing one only with `force`."""
     if not (target.exists() or target.is_symlink()):
         os.rename(tmp, target)
         return
-    check_target(target, force)
+    check_target(target, force, marker=marker)
     # Move the old one aside first, so that a failure here puts it back untouched.
     aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
     os.rename(target, aside / target.name)
@@ -127,8 +130,8 @@ def _publish(tmp: Path, target: Path, force: bool) -> None:
         try:
             os.rename(aside / target.name, target)
         except OSError as e:
-            raise error(f"cannot write {os.fspath(target)}: {os_reason(e)}; the previous network is "
-                         f"kept at {os.fspath(aside / target.name)}") from None
+            raise error(f"cannot write {os.fspath(target)}: {os_reason(e)}; the previous directory is "
+                        f"kept at {os.fspath(aside / target.name)}") from None
         shutil.rmtree(aside, ignore_errors=True)
         raise
     shutil.rmtree(aside, ignore_errors=True)
@@ -153,7 +156,7 @@ def write_artifact(path: str | os.PathLike, force: bool, tensors_: dict[str, tor
         for f in FILES:
             os.chmod(tmp / f, default_mode())
         fsync_path(tmp)
-        _publish(tmp, target, force)
+        publish(tmp, target, force)
     except CircuitError:
         raise
     except OSError as e:

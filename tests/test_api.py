@@ -53,3 +53,14 @@ def test_back_end_is_chosen_in_the_library():
     assert circuitc.back_end(circuitc.load_spec(ROOT / "examples" / "deep_features.circ")) == "features"
     with pytest.raises(circuitc.CircuitError, match="not a circuit over a feature set"):
         circuitc.back_end(circuitc.load_spec(ROOT / "examples" / "full_adder.circ"), "full_adder")
+
+
+def test_using_md_python_example_states_what_run_returns():
+    """docs/using.md's `run` example: instances 3 and 400 are 4-bit ripple adders in the example
+    network it names and in this smaller one, and both are exact, so the outputs are the same."""
+    text = (ROOT / "docs" / "using.md").read_text()
+    claimed = re.search(r"circuitc\.run\(comp, (\{.*?\})\)\n# -> (.*)\n", text)
+    spec = circuitc.parse('include "routed_adders.circ";\nnetwork small { use ripple_adder<4> * 500; '
+                          'use comparator<4> * 100; active = 3; width = 2268; }', base_dir=ROOT / "examples")
+    comp = circuitc.compile(spec, "small")
+    assert str(circuitc.run(comp, eval(claimed.group(1)))) == claimed.group(2)

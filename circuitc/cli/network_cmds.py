@@ -21,6 +21,7 @@ from ..instances.budget import budget_of_plan
 from ..instances.compile import compile_network
 from ..instances.planner import fallback_warning, plan_network
 from ..instances.run import run
+from ..instances.sample import INDEX, write_shards
 from ..instances.verdicts import judge
 from ..instances.verify import exhaustive_rows, verify
 from ..plot import neuron_loads, require_matplotlib, verification_figure
@@ -407,4 +408,22 @@ def cmd_run(args) -> int:
             name = loaded.circuits[loaded.network.type_of[t]].name
             shown = ", ".join(f"{port} = {value}" for port, value in ports.items())
             print(f"{'  ' if len(results) > 1 else ''}instance {t} (`{name}`): {shown}")
+    return EXIT_OK
+
+
+def cmd_sample(args) -> int:
+    parser = args.parser
+    _positive("--rows", args.rows, parser)
+    _positive("--batch", args.batch, parser)
+    check_target(args.output, args.force, marker=INDEX, what="a directory of samples")   # before any work
+    loaded = load(args.artifact)
+    if isinstance(loaded, FeatureNetwork):
+        raise error(f"{args.artifact} holds a network over a feature set; `circuitc sample` samples networks of "
+                    f"circuit instances")
+    mode = "adversarial" if args.adversarial else "exhaustive" if args.exhaustive else "random"
+    path = write_shards(loaded, args.output, args.rows, batch=args.batch, seed=args.seed, mode=mode, force=args.force)
+    index = json.loads((path / INDEX).read_text())
+    print(f"sampled {plural(index['rows'], 'row')} of {args.artifact} ({mode}, seed {args.seed}) into "
+          f"{args.output}: {plural(len(index['shards']), 'shard')} of activations at layers 0..{index['L']} "
+          f"with the ground truth of every active instance (see {INDEX})")
     return EXIT_OK

@@ -15,7 +15,7 @@ from ..instances.verdicts import DEFAULT_MIN_ACCURACY, DEFAULT_TOLERANCE
 from ..spec import ALLOCATIONS, CONSTRUCTIONS
 
 __all__ = ["build_parser", "add_check", "add_eval", "add_graph", "add_fmt", "add_compile", "add_budget",
-           "add_verify", "add_run"]
+           "add_verify", "add_run", "add_sample"]
 
 DEFAULT_MAX_INPUTS = 16
 
@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"circuitc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (add_check, add_eval, add_graph, add_fmt, add_compile, add_budget, add_verify, add_run):
+    for add in (add_check, add_eval, add_graph, add_fmt, add_compile, add_budget, add_verify, add_run, add_sample):
         add(sub)
     return parser
 
@@ -294,4 +294,29 @@ def add_run(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--raw", action="store_true", help="print the read-outs instead of decoded outputs")
     p.add_argument("--json", action="store_true", help="print the outputs as JSON")
     _output_options(p, "the outputs as JSON")
+    return p
+
+
+def add_sample(subparsers) -> argparse.ArgumentParser:
+    p = _command(subparsers, "sample", "network_cmds.cmd_sample",
+                 "Write labelled activations of a compiled network: promise-keeping rows, every layer's "
+                 "activations, and the ground truth of every active instance.",
+                 "Each shard (safetensors) holds a batch of rows: `active` (the instances on), `inputs`,\n"
+                 "`layer.{l}` (the network's activations at every layer), `truth.{l}` (the exact value of\n"
+                 "each active instance's circuit neurons), `outputs` and `expected`, and the static\n"
+                 "`supports` and `type_of` that say which network neurons carry which instance;\n"
+                 "index.json lists the shards and the figures (n, d, S, z).\n\n"
+                 "examples:\n  circuitc sample adders --rows 10000 -o adders-samples\n"
+                 "  circuitc sample routed --rows 2048 --adversarial --seed 1 -o hard")
+    p.add_argument("artifact", metavar="ARTIFACT_DIR", help="a directory written by `circuitc compile`")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="the directory of shards to write")
+    p.add_argument("-f", "--force", action="store_true", help="replace DIR if it holds samples already")
+    p.add_argument("--rows", type=int, default=10_000, metavar="N", help="rows to sample (default 10000)")
+    p.add_argument("--batch", type=int, default=1024, metavar="N", help="rows per shard (default 1024)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the rows (default 0)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--adversarial", action="store_true",
+                      help="rows of a random target and the z - 1 instances sharing the most neurons with it")
+    mode.add_argument("--exhaustive", action="store_true",
+                      help="every set of 1 to z instances with every input (tiny networks; ignores --rows)")
     return p

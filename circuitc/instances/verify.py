@@ -269,7 +269,7 @@ def _probe_inactive(T: int, active: np.ndarray, rng: np.random.Generator) -> np.
     return probes
 
 
-def _exact_layers(comp: Compilation, instances: np.ndarray, inputs: np.ndarray) -> list[np.ndarray]:
+def exact_layers(comp: Compilation, instances: np.ndarray, inputs: np.ndarray) -> list[np.ndarray]:
     """Per layer, (batch, z, d) exact activations of each listed instance run alone (NaN if unused)."""
     net = comp.network
     out = [np.full(instances.shape + (net.d,), np.nan) for _ in range(net.L + 1)]
@@ -386,6 +386,21 @@ def _sampled_batches(comp: Compilation, samples: int, batch: int, rng: np.random
         done += m
 
 
+def promise_rows(comp: Compilation, mode: str, samples: int, batch: int, rng: np.random.Generator,
+                 max_rows: int = MAX_ROWS):
+    """(rows, batches): the rows `mode` draws ("random", "adversarial" or "exhaustive"; see
+    `verify`) and an iterator of (instances (b, z), inputs (b, z, n_in_max)) batches of them."""
+    net, z = comp.network, comp.config.z
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode == "exhaustive":
+        return _check_exhaustive(comp, max_rows), _exhaustive_batches(comp, batch)
+    if mode == "adversarial":
+        overlaps = Overlaps(net.supports, net.n)
+        return samples, _sampled_batches(comp, samples, batch, rng, lambda m: sample_adversarial(overlaps, z, m, rng))
+    return samples, _sampled_batches(comp, samples, batch, rng, lambda m: random_active(net.T, z, m, rng))
+
+
 def verify(comp: Compilation, samples: int = 10_000, batch: int = 1024, seed: int = 0, mode: str = "random", *,
            max_rows: int = MAX_ROWS, layer_errors: bool = True) -> dict:
     """Accuracy and per-layer read-off errors of the compiled network on promise-keeping rows.
@@ -405,8 +420,6 @@ def verify(comp: Compilation, samples: int = 10_000, batch: int = 1024, seed: in
     outputs), the MLP errors, "layers" and "worst_instances" (with "targeted": the rows that had the
     instance as their target, in adversarial mode; None otherwise).
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if batch < 1:
         raise ValueError(f"batch must be 1 or more, got {batch}")
     net = comp.network
@@ -415,14 +428,7 @@ def verify(comp: Compilation, samples: int = 10_000, batch: int = 1024, seed: in
     # per-layer read-offs; they measure the coherent construction's error terms.
     layer_errors = layer_errors and comp.construction.reads_hidden_layers
     rng = np.random.default_rng(seed)
-    if mode == "exhaustive":
-        samples = _check_exhaustive(comp, max_rows)
-        rows = _exhaustive_batches(comp, batch)
-    elif mode == "adversarial":
-        overlaps = Overlaps(net.supports, net.n)
-        rows = _sampled_batches(comp, samples, batch, rng, lambda m: sample_adversarial(overlaps, z, m, rng))
-    else:
-        rows = _sampled_batches(comp, samples, batch, rng, lambda m: random_active(net.T, z, m, rng))
+    samples, rows = promise_rows(comp, mode, samples, batch, rng, max_rows)
 
     tally = _Tally(comp, mode)
     readoffs = _ReadoffErrors(net.L + 1)
@@ -436,7 +442,7 @@ def verify(comp: Compilation, samples: int = 10_000, batch: int = 1024, seed: in
         with torch.no_grad():
             acts = net.forward_layers(net.encode(inst, x))
         if layer_errors:
-            ahat = readoffs.add_batch(net, acts, inst, probes, _exact_layers(comp, inst, x),
+            ahat = readoffs.add_batch(net, acts, inst, probes, exact_layers(comp, inst, x),
                                       tally.kinds[ty] & live)
         else:
             ahat = _read_off(net, acts[-1], net.L, inst)

@@ -26,6 +26,7 @@ from ..embed.allocate import (
     lam_of,
     least_clean,
     polynomial_capacity,
+    positions_needed,
     routed_ranges,
 )
 from ..guarantee import Guarantee
@@ -52,17 +53,6 @@ def _codes(z: int, S: int | None) -> Iterator[tuple[int, int]]:
     while True:
         yield cover_free_redundancy(lam, z), lam
         lam += 1
-
-
-def least_positions(counts, S: int, lam: int) -> int:
-    """A lower bound on the positions that one range per type needs at the code (S, λ): each type
-    its own S·q, with q >= S and q^(λ+1) >= its count (a partition, one position per instance, at
-    S = 1)."""
-    counts = np.asarray(counts, dtype=np.float64)
-    if S == 1:
-        return int(counts.sum())
-    q = np.maximum(S, np.ceil(counts ** (1.0 / (lam + 1)) - 1e-9))
-    return int(S * q.sum())
 
 
 def _search(counts, z: int, S: int | None, n_at: Callable[[int, int], int], limit: int):
@@ -140,8 +130,8 @@ def plan_routed(name: str, config: Config, circuits: tuple[Circuit, ...], counts
     found, tried = _search(counts, z, config.S, n_at, config.D)
     if found is None and len(counts) > 1:
         # The limit several types hit is the positions their ranges need, not a code's capacity.
-        short = min(tried, key=lambda t: least_positions(counts, t[0], t[1]) / max(t[2], 1))
-        need = least_positions(counts, short[0], short[1])
+        short = min(tried, key=lambda t: positions_needed(counts, t[0], t[1]) / max(t[2], 1))
+        need = positions_needed(counts, short[0], short[1])
         d = max(t.d for t in lowered(short[0], short[1]))
         raise CircuitError(Diagnostic(
             f"width D = {config.D} is narrower than {len(counts)} circuit types need in the routed construction: "

@@ -391,7 +391,14 @@ def routed_ranges(counts, n: int, S: int, lam: int) -> list[int] | None:
     if len(counts) == 1:
         q = polynomial_prime(n, S)
         return [q] if q is not None and q ** (lam + 1) >= counts[0] else None
-    primes = _primes_below(n + 2)
+    qs = _type_primes(counts, S, lam, n + 1)
+    return qs if qs is not None and S * sum(qs) <= n else None
+
+
+def _type_primes(counts, S: int, lam: int, limit: int) -> list[int] | None:
+    """Per type, the smallest prime q >= S whose q^(λ+1) codewords hold its count (None if one
+    needs a prime above `limit`)."""
+    primes = _primes_below(limit + 1)
     qs = []
     for c in counts:
         need = max(S, int(np.ceil(c ** (1.0 / (lam + 1)) - 1e-9)))
@@ -401,7 +408,18 @@ def routed_ranges(counts, n: int, S: int, lam: int) -> list[int] | None:
         if not len(fit):
             return None
         qs.append(int(fit[0]))
-    return qs if S * sum(qs) <= n else None
+    return qs
+
+
+def positions_needed(counts, S: int, lam: int) -> int:
+    """The positions one range per type takes at the code (S, λ) with several types: S·q for each
+    (the smallest prime q >= S whose q^(λ+1) holds its count), one per instance at S = 1."""
+    counts = [int(c) for c in counts]
+    if S == 1:
+        return sum(counts)
+    bound = max(S, max(counts)) + 1
+    qs = _type_primes(counts, S, lam, 2 * bound)          # a prime lies between x and 2x
+    return S * sum(qs)
 
 
 def allocate_routed(counts, n: int, S: int, lam: int) -> Allocation:
