@@ -36,7 +36,8 @@ from .fileio import default_mode, fsync_path, os_reason, write_durable
 FORMAT = "circuitc-network"
 # 3: `config.construction` and routed networks (per-type biases); 2: coherent networks only, clean
 # steps of slope `gain` (on-indicator biases −1, −2), read as coherent; 1 had slope 2.
-VERSION = 3
+# 4: routed networks store no layer tensors (their layers are rebuilt from the lowered types);
+VERSION = 4
 WEIGHTS = "weights.safetensors"
 METADATA = "network.json"
 CIRCUITS = "circuits.circ"
@@ -254,8 +255,8 @@ def read_json(r: Reader) -> dict:
     if version == 1:
         raise r.fail(METADATA, "format version 1: compiled by an older circuitc whose clean steps had slope 2",
                      hint="compile the source again with this circuitc")
-    if version not in (2, VERSION):
-        raise r.fail(METADATA, f"unknown format version {version} (this circuitc reads versions 2 and {VERSION})")
+    if version not in (2, 3, VERSION):
+        raise r.fail(METADATA, f"unknown format version {version} (this circuitc reads versions 2 to {VERSION})")
     return meta
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -114,9 +114,10 @@ def metadata(comp: Compilation, *, source_hash: str = "", name: str | None = Non
 def tensors(comp: Compilation) -> dict[str, torch.Tensor]:
     """The weights.safetensors tensors of a compilation (on the CPU, contiguous)."""
     out: dict[str, torch.Tensor] = {}
-    for l, lin in enumerate(comp.network.linears()):
-        out[f"layers.{l}.weight"] = lin.weight.detach().to("cpu", torch.float32).contiguous()
-        out[f"layers.{l}.bias"] = lin.bias.detach().to("cpu", torch.float32).contiguous()
+    if not comp.construction.layers_from_types:
+        for l, lin in enumerate(comp.network.linears()):
+            out[f"layers.{l}.weight"] = lin.weight.detach().to("cpu", torch.float32).contiguous()
+            out[f"layers.{l}.bias"] = lin.bias.detach().to("cpu", torch.float32).contiguous()
     for k, ty in enumerate(comp.network.types):
         out[f"types.{k}.weights"] = torch.from_numpy(np.ascontiguousarray(ty.weights, dtype=np.float64))
         if isinstance(ty, RoutedMLP):
@@ -225,6 +226,14 @@ def _read_circuits(r: Reader, types: list[dict]) -> tuple[Circuit, ...]:
     return tuple(out)
 
 
+def _assembled(r: Reader, made_by, plan: Plan) -> CompiledNetwork:
+    """The network its construction assembles from the stored types (what `compile` built)."""
+    try:
+        return made_by.assemble(plan)
+    except CircuitError as e:
+        raise r.fail(METADATA, "; ".join(d.message for d in e.diagnostics)) from None
+
+
 def _rebuild(r: Reader, types: list[SmallMLP], type_of: np.ndarray, supports: np.ndarray, n: int,
              tensors_: dict[str, torch.Tensor]) -> CompiledNetwork:
     """The `CompiledNetwork` that `assemble` would build, with the stored weights instead of a scatter-add."""
@@ -242,21 +251,27 @@ def load_network(r: Reader, meta: dict) -> "LoadedNetwork":
     config = _read_config(r, meta)
     D, d, n, L, T, S, margin = _read_shape(r, meta, config)
     # Only a construction whose hidden layers are position-local stores per-type biases.
-    routed = not REGISTRY[config.construction].reads_hidden_layers
-    tensors_ = _read_network_tensors(r, meta, D, d, L, routed)
+    made_by = REGISTRY[config.construction]
+    routed = not made_by.reads_hidden_layers
+    # Format 4 stores no layers where the construction rebuilds them; older files hold them dense.
+    stored_layers = not made_by.layers_from_types or r.get(meta, "version", (int,), "") < 4
+    tensors_ = _read_network_tensors(r, meta, D, d, L, routed, stored_layers)
     types = _read_types(r, meta, tensors_, d, L)
     type_of = _read_type_of(r, meta, types, T)
     supports, perms = _read_supports(r, meta, L, T, S, n)
     allocation = _read_allocation(r, meta, n, S, T, supports, perms)
     smalls = _lowered_types(r, types, tensors_, config, allocation, margin, routed)
-    network = _rebuild(r, smalls, type_of, supports, n, tensors_)
     circuits = _read_circuits(r, types)
-
     source_hash = r.get(meta, "source_hash", (str,), "")
     name = r.get(meta, "network", (str,), "", nullable=True)
-    plan = Plan(name or "", config, circuits, tuple(int(ty["count"]) for ty in types), tuple(network.types),
-                allocation, network.supports, perms, n)
-    return LoadedNetwork(plan, network, source_hash, path=r.directory, metadata=meta)
+    plan = Plan(name or "", config, circuits, tuple(int(ty["count"]) for ty in types), tuple(smalls),
+                allocation, supports, perms, n)
+    if made_by.layers_from_types:
+        network = _assembled(r, made_by, plan)
+    else:
+        network = _rebuild(r, smalls, type_of, supports, n, tensors_)
+    return LoadedNetwork(replace(plan, types=tuple(network.types)), network, source_hash, path=r.directory,
+                         metadata=meta)
 
 
 def _read_shape(r: Reader, meta: dict, config: Config) -> tuple[int, int, int, int, int, int, float]:
@@ -275,11 +290,12 @@ def _read_shape(r: Reader, meta: dict, config: Config) -> tuple[int, int, int, i
     return D, d, n, L, T, S, margin
 
 
-def _read_network_tensors(r: Reader, meta: dict, D: int, d: int, L: int, routed: bool) -> dict[str, torch.Tensor]:
+def _read_network_tensors(r: Reader, meta: dict, D: int, d: int, L: int, routed: bool,
+                          stored_layers: bool) -> dict[str, torch.Tensor]:
     """Every tensor of weights.safetensors, with the shape and dtype the network's figures imply."""
     raw_types = r.get(meta, "types", (list,), "")
     expected: dict[str, tuple[tuple[int, ...], str]] = {}
-    for l in range(L):
+    for l in range(L if stored_layers else 0):
         expected[f"layers.{l}.weight"] = ((D, D), "F32")
         expected[f"layers.{l}.bias"] = ((D,), "F32")
     for k in range(len(raw_types)):

@@ -40,12 +40,63 @@ from .lower.small_mlp import ON_HI, RoutedMLP, SmallMLP, layer_bias
 CHUNK_ENTRIES = 1 << 22
 
 
+class PositionLocal(nn.Module):
+    """One layer of a routed network, stored as what it is: position k (neuron k of every block)
+    reads only position k of the layer below and runs the lowered circuit of the type that uses
+    it, so the layer is `n` blocks of d × d weights, one per type, not a D × D matrix.
+
+    `weight` (types + 1, d, d) and `bias` (types + 1, d) hold the types' layer (the last entry is
+    zero: positions nobody uses); `position_type` (n,) says which one each position runs. The
+    forward pass is one product per type over its positions; `dense()` gives the (D, D) matrix and
+    (D,) bias of the same layer (neuron i·n + k is unit i of position k)."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, position_type: torch.Tensor):
+        super().__init__()
+        self.weight = nn.Parameter(weight)
+        self.bias = nn.Parameter(bias)
+        self.register_buffer("position_type", position_type)
+        # The positions of each type, so that the forward pass is one dense product per type (a
+        # handful) over all of its positions at once, not one small product per position.
+        for k in range(weight.shape[0] - 1):
+            self.register_buffer(f"positions_{k}", torch.nonzero(position_type == k).flatten())
+
+    @property
+    def d(self) -> int:
+        return int(self.weight.shape[1])
+
+    @property
+    def n(self) -> int:
+        return int(self.position_type.shape[0])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        blocks = x.reshape(x.shape[0], self.d, self.n)                          # (batch, d, n)
+        out = torch.zeros_like(blocks)
+        for k in range(self.weight.shape[0] - 1):
+            where = getattr(self, f"positions_{k}")
+            out[:, :, where] = torch.einsum("ij,bjp->bip", self.weight[k], blocks[:, :, where]) \
+                + self.bias[k][:, None]
+        return out.reshape(x.shape[0], self.d * self.n)
+
+    def dense(self) -> tuple[torch.Tensor, torch.Tensor]:
+        d, n = self.d, self.n
+        k = torch.arange(n, device=self.weight.device)
+        i = torch.arange(d, device=self.weight.device)
+        W = torch.zeros(d * n, d * n, dtype=self.weight.dtype, device=self.weight.device)
+        rows = (i[:, None, None] * n + k[None, None, :]).expand(d, d, n)
+        cols = (i[None, :, None] * n + k[None, None, :]).expand(d, d, n)
+        W[rows, cols] = self.weight.detach()[self.position_type].permute(1, 2, 0)
+        b = self.bias.detach()[self.position_type].T.reshape(-1).clone()
+        return W, b
+
+
 @dataclass(frozen=True, eq=False)
 class CompiledNetwork:
     """The superposed network and the maps between instances and its neurons.
 
-    `model` is a plain `nn.Sequential` of L (`Linear(D, D)`, `ReLU`) pairs, float32, so standard
-    hooks and `.to(device)` work. Every other field is a numpy array on the host.
+    `model` is a plain `nn.Sequential` of L (layer, `ReLU`) pairs, float32, so standard hooks and
+    `.to(device)` work: each layer a `Linear(D, D)`, or for a routed network a `PositionLocal`
+    (the same map, stored as blocks); `to_dense()` gives the same network with `Linear` layers only.
+    Every other field is a numpy array on the host.
     """
 
     model: nn.Sequential
@@ -98,8 +149,22 @@ class CompiledNetwork:
         self.model.to(device)
         return self
 
-    def linears(self) -> list[nn.Linear]:
-        return [m for m in self.model if isinstance(m, nn.Linear)]
+    def linears(self) -> list[nn.Module]:
+        """The L layers (`Linear` or `PositionLocal`), without the ReLUs."""
+        return [m for m in self.model if not isinstance(m, nn.ReLU)]
+
+    def dense_layers(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(W (D, D), b (D,)) of every layer, whatever its storage."""
+        return [m.dense() if isinstance(m, PositionLocal) else (m.weight.detach(), m.bias.detach())
+                for m in self.linears()]
+
+    def to_dense(self) -> nn.Sequential:
+        """The same network as an `nn.Sequential` of `Linear(D, D)` and `ReLU`, for tools that need
+        dense layers (equal to `model` up to float32 rounding of the summation order)."""
+        modules: list[nn.Module] = []
+        for W, b in self.dense_layers():
+            modules += [_linear(W.clone(), b.clone()), nn.ReLU()]
+        return nn.Sequential(*modules)
 
     # ------------------------------------------------------------ instances ↔ neurons
 
@@ -338,20 +403,17 @@ def assemble(types: Sequence[SmallMLP], type_of: np.ndarray, supports: np.ndarra
 
 
 def network_from_layers(types: Sequence[SmallMLP], type_of: np.ndarray, supports: np.ndarray, n: int,
-                        layers: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> CompiledNetwork:
-    """A `CompiledNetwork` around given (weight, bias) tensors: what `assemble` builds after its
-    scatter-add, and what loading an artifact rebuilds without one. Checks the layout the same way."""
+                        layers: Sequence[tuple[torch.Tensor, torch.Tensor] | nn.Module]) -> CompiledNetwork:
+    """A `CompiledNetwork` around given layers, (weight, bias) tensors or modules: what `assemble`
+    builds after its scatter-add, and what loading an artifact rebuilds without one. Checks the
+    layout the same way."""
     types = _common_types(types)
     type_of = np.asarray(type_of, dtype=np.int64)
     supports = np.asarray(supports, dtype=np.int64)
     _check_layout(types, type_of, supports, n)
     modules: list[nn.Module] = []
-    for W, b in layers:
-        # Built on the meta device so that no default initialisation is computed and discarded.
-        lin = nn.Linear(W.shape[1], W.shape[0], device="meta")
-        lin.weight = nn.Parameter(W)
-        lin.bias = nn.Parameter(b)
-        modules += [lin, nn.ReLU()]
+    for layer in layers:
+        modules += [layer if isinstance(layer, nn.Module) else _linear(*layer), nn.ReLU()]
     d = types[0].d
     n_in = np.array([len(ty.input_index) for ty in types], dtype=np.int64)
     n_out = np.array([ty.readout.shape[0] for ty in types], dtype=np.int64)
@@ -365,36 +427,40 @@ def network_from_layers(types: Sequence[SmallMLP], type_of: np.ndarray, supports
                            n_inputs=n_in, n_outputs=n_out)
 
 
-def routed_weights(types: Sequence[SmallMLP], type_of: np.ndarray, supports: np.ndarray,
-                   n: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(W^l, b^l) of the routed construction: position k of layer l reads only position k of layer
-    l − 1 and runs the lowered circuit of the type whose instances use it (positions nobody uses
-    hold nothing). It is `assemble_weights` with one pseudo-instance of support {k} per position,
-    so the same scatter-add, and so the same determinism, build it."""
+def _linear(W: torch.Tensor, b: torch.Tensor) -> nn.Linear:
+    # Built on the meta device so that no default initialisation is computed and discarded.
+    lin = nn.Linear(W.shape[1], W.shape[0], device="meta")
+    lin.weight = nn.Parameter(W)
+    lin.bias = nn.Parameter(b)
+    return lin
+
+
+def position_layers(types: Sequence[SmallMLP], type_of: np.ndarray, supports: np.ndarray,
+                    n: int) -> list[PositionLocal]:
+    """The routed construction's layers: position k runs the lowered circuit of the type whose
+    instances use it (positions nobody uses hold nothing); `types` share (d, L)."""
     d, L = types[0].d, types[0].L
-    position_type = np.full(n, -1, dtype=np.int64)
+    position_type = np.full(n, len(types), dtype=np.int64)                  # unused: the zero entry
     position_type[supports[0].ravel()] = np.repeat(type_of, supports.shape[2])
-    used = np.flatnonzero(position_type >= 0)
-    pseudo = np.broadcast_to(used[None, :, None], (L + 1, len(used), 1))
-    weights = assemble_weights(types, position_type[used], np.ascontiguousarray(pseudo), n)
-    out = []
-    for l, W in enumerate(weights):
-        bias = np.zeros((d, n))
-        for k, ty in enumerate(types):        # a handful of types
-            mine = used[position_type[used] == k]
-            bias[:, mine] = ty.layer_biases()[l][:, None]
-        out.append((W, torch.from_numpy(bias.reshape(-1)).to(torch.float32)))
-    return out
+    weights = np.zeros((L, len(types) + 1, d, d))
+    biases = np.zeros((L, len(types) + 1, d))
+    for k, ty in enumerate(types):          # a handful of types
+        weights[:, k] = ty.weights
+        biases[:, k] = ty.layer_biases()
+    index = torch.from_numpy(position_type)
+    return [PositionLocal(torch.from_numpy(weights[l]).to(torch.float32), torch.from_numpy(biases[l]).to(torch.float32),
+                          index.clone()) for l in range(L)]
 
 
 def assemble_routed(types: Sequence[SmallMLP], type_of: np.ndarray, supports: np.ndarray, n: int) -> CompiledNetwork:
     """The routed network of T instances (Config.construction = "routed"): `types` routed
     lowerings (`lower/routed.py`), `supports` (L+1, T, S) the same positions at every layer (only
-    layer 0's, where inputs are written, and layer L's, where outputs are read, matter)."""
+    layer 0's, where inputs are written, and layer L's, where outputs are read, matter). Its
+    layers are `PositionLocal`: parameters grow with the types, not with D²."""
     types = _common_types(types)
     type_of = np.asarray(type_of, dtype=np.int64)
     supports = np.asarray(supports, dtype=np.int64)
     _check_layout(types, type_of, supports, n)
     if not all(isinstance(ty, RoutedMLP) for ty in types):
         raise CircuitError(Diagnostic("cannot assemble a routed network from shared-neuron lowerings"))
-    return network_from_layers(types, type_of, supports, n, routed_weights(types, type_of, supports, n))
+    return network_from_layers(types, type_of, supports, n, position_layers(types, type_of, supports, n))

@@ -78,8 +78,10 @@ def test_verify_calls_a_broken_guarantee_a_bug(compiled, tmp_path, capsys):
     damaged = tmp_path / "damaged"
     shutil.copytree(compiled, damaged)
     tensors = load_file(str(damaged / WEIGHTS))
-    w = tensors["layers.0.weight"]
-    tensors["layers.0.weight"] = w + (torch.rand(w.shape, generator=torch.Generator().manual_seed(0)) < 0.05)
+    # A routed network's layers are its lowered types placed at their positions (format 4).
+    key = "layers.0.weight" if "layers.0.weight" in tensors else "types.0.weights"
+    w = tensors[key]
+    tensors[key] = w + (torch.rand(w.shape, generator=torch.Generator().manual_seed(0)) < 0.2)
     save_file(tensors, str(damaged / WEIGHTS))
     code, out, err = run(capsys, "verify", damaged, "--samples", "2000", "--min-accuracy", "0")
     assert code == 1 and "contradicts the guarantee" in out and "this is a bug in circuitc" in err

@@ -89,7 +89,7 @@ def test_layout(saved, comp):
     assert tensors["layers.0.weight"].dtype == torch.float32 and tensors["layers.0.weight"].shape == (D, D)
     assert tensors["types.1.weights"].dtype == torch.float64 and tensors["types.1.weights"].shape == (L, d, d)
     meta = json.loads((saved / METADATA).read_text())
-    assert (meta["format"], meta["version"], meta["network"]) == ("circuitc-network", 3, "mixed")
+    assert (meta["format"], meta["version"], meta["network"]) == ("circuitc-network", 4, "mixed")
     assert meta["type_of"] == [[0, 8], [1, 4], [2, 4]]
     assert np.array(meta["supports"]).shape == (L + 1, 16, comp.network.S)
     assert np.array(meta["permutations"]).shape == (L + 1, 16)
@@ -267,8 +267,8 @@ def test_invalid_json(copy):
 
 
 def test_newer_and_unknown_versions(copy):
-    edit_json(copy, lambda m: m.update(version=4))
-    fails(copy, f"{METADATA}: format version 4 is newer than this circuitc reads (3)", "upgrade circuitc")
+    edit_json(copy, lambda m: m.update(version=5))
+    fails(copy, f"{METADATA}: format version 5 is newer than this circuitc reads (4)", "upgrade circuitc")
     edit_json(copy, lambda m: m.update(version=1))
     fails(copy, "format version 1: compiled by an older circuitc", "compile the source again")
     edit_json(copy, lambda m: m.update(version=0))

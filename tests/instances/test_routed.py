@@ -10,9 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from cli_runs import ok
+from safetensors.torch import load_file, save_file
 
 import circuitc
+from circuitc.active_sets import random_active
 from circuitc.artifact import load, save
 from circuitc.instances import compile_network, plan_network
 from circuitc.instances.budget import budget
@@ -207,7 +210,7 @@ def test_artifact_round_trip_and_determinism(spec, tmp_path):
     x = np.random.default_rng(0).integers(0, 2, (2, 2, comp.network.n_in_max)).astype(float)
     assert np.array_equal(loaded.network.run(rows, x), comp.network.run(rows, x), equal_nan=True)
     meta = json.loads((tmp_path / "a" / "network.json").read_text())
-    assert meta["version"] == 3 and meta["config"]["construction"] == "routed"
+    assert meta["version"] == 4 and meta["config"]["construction"] == "routed"
 
 
 def test_cli_compile_and_verify_routed(tmp_path, capsys):
@@ -263,3 +266,52 @@ def test_many_types_are_refused_by_the_positions_their_ranges_need():
     wide = int(re.search(r"raise the width D to at least (\d+)", text).group(1))
     comp = compile_network(spec, D=wide)
     assert comp.guarantee.exact and verify(comp, samples=500, mode="adversarial")["bit_accuracy"] == 1.0
+
+
+def test_routed_layers_are_position_blocks_equal_to_their_dense_export(tmp_path):
+    """A routed layer is stored as the types' d × d blocks per position: its dense export puts
+    w_type[i, j] at (i·n + k, j·n + k) for every position k the type uses and nothing elsewhere,
+    the compact and dense networks compute the same outputs, and the artifact stores no D × D layer."""
+    from circuitc.instances.artifact import tensors as artifact_tensors
+    from circuitc.instances.assemble import PositionLocal
+
+    spec = circuitc.parse('include "ripple_adder.circ";\nnetwork mixed { use ripple_adder<N=4> * 200; '
+                          'use full_adder * 100; active = 3; width = 2048; }', base_dir=EXAMPLES)
+    comp = compile_network(spec)
+    net = comp.network
+    assert all(isinstance(m, PositionLocal) for m in net.linears())
+    position_type = np.full(net.n, -1)
+    position_type[net.supports[0].ravel()] = np.repeat(net.type_of, net.S)
+    for l, (W, b) in enumerate(net.dense_layers()):
+        want = np.zeros((net.D, net.D), dtype=np.float32)
+        bias = np.zeros(net.D, dtype=np.float32)
+        for k in np.flatnonzero(position_type >= 0):          # a slow loop, independent of the code
+            ty = net.types[position_type[k]]
+            rows = np.arange(net.d) * net.n + k
+            want[np.ix_(rows, rows)] = ty.weights[l]
+            bias[rows] = ty.layer_biases()[l]
+        assert np.array_equal(W.numpy(), want) and np.array_equal(b.numpy(), bias)
+    rng = np.random.default_rng(2)
+    inst = random_active(net.T, 3, 256, rng)
+    x = net.encode(inst, rng.integers(0, 2, (256, 3, net.n_in_max)).astype(float))
+    with torch.no_grad():
+        assert torch.equal(net.model(x), net.to_dense()(x))        # small integers: exact either way
+    parameters = sum(p.numel() for p in net.model.parameters())
+    assert parameters == net.L * (len(net.types) + 1) * (net.d * net.d + net.d) and parameters * 100 < net.D ** 2
+    assert not any(key.startswith("layers.") for key in artifact_tensors(comp))
+
+
+def test_a_format_3_routed_artifact_with_dense_layers_still_loads(tmp_path):
+    spec = circuitc.parse('include "ripple_adder.circ";\nnetwork n { use full_adder * 60; active = 2; '
+                          'width = 256; }', base_dir=EXAMPLES)
+    comp = compile_network(spec)
+    circuitc.save(comp, tmp_path / "net")
+    tensors = load_file(str(tmp_path / "net" / "weights.safetensors"))
+    for l, (W, b) in enumerate(comp.network.dense_layers()):
+        tensors[f"layers.{l}.weight"], tensors[f"layers.{l}.bias"] = W.contiguous(), b.contiguous()
+    save_file(tensors, str(tmp_path / "net" / "weights.safetensors"))
+    meta = json.loads((tmp_path / "net" / "network.json").read_text())
+    meta["version"] = 3
+    (tmp_path / "net" / "network.json").write_text(json.dumps(meta))
+    loaded = circuitc.load(tmp_path / "net")
+    assert verify(loaded, samples=500, mode="adversarial")["bit_accuracy"] == 1.0

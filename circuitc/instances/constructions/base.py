@@ -25,6 +25,9 @@ class Construction(ABC):
     # Whether an instance's values can be read off at every hidden layer (the mean of its
     # neurons there): `verify`'s per-layer read-off errors measure exactly that.
     reads_hidden_layers: bool
+    # Whether its layers follow from the lowered types and the supports alone (`assemble` is cheap
+    # and exact): an artifact then stores no layer tensors and loading assembles them again.
+    layers_from_types: bool = False
 
     @abstractmethod
     def own_settings(self, config: Config) -> list[str]:

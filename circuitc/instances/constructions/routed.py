@@ -221,6 +221,7 @@ class Routed(Construction):
     name = "routed"
     allocations = ("polynomial",)
     reads_hidden_layers = False         # hidden layers hold positions, not instances
+    layers_from_types = True            # `PositionLocal` layers: the types' weights per position
 
     def own_settings(self, config: Config) -> list[str]:
         return ["the polynomial allocation"] if config.allocation in self.allocations else []
