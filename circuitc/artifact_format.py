@@ -243,6 +243,8 @@ def read_json(r: Reader) -> dict:
         raise r.fail(METADATA, f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
     except RecursionError:
         raise r.fail(METADATA, "not valid JSON (nested too deeply)") from None
+    except ValueError:                      # an integer of thousands of digits
+        raise r.fail(METADATA, "not valid JSON for circuitc (a number too long to read)") from None
     if not isinstance(meta, dict):
         raise r.fail(METADATA, f"must hold a JSON object, got {json_type(meta)}")
     fmt = r.get(meta, "format", (str,), "")

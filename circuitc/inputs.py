@@ -401,6 +401,8 @@ def read_instance_rows(path_text: str) -> list[dict[int, dict]]:
                        source_line=line, hint='write a list of rows: [{"17": {"a": 3, "b": 5}}]') from None
     except RecursionError:
         raise error_at(f"`{path_text}` is not valid JSON (nested too deeply)") from None
+    except ValueError:                      # an integer of thousands of digits
+        raise error_at(f"`{path_text}` is not valid JSON for circuitc (a number too long to read)") from None
     if not isinstance(data, list):
         raise error_at(f"`{path_text}` must hold a JSON list of rows", hint='[{"17": {"a": 3, "b": 5}}]')
     rows, problems = [], []

@@ -48,6 +48,7 @@ MLP circuits are evaluated with float64 matmuls, `act(x @ W.T + b)` per layer, b
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -481,6 +482,15 @@ def input_matrix(circuit: Circuit, inputs: Mapping[str, Any]) -> np.ndarray:
     return X
 
 
+MAX_TRUTH_TABLE_BITS = 30      # 2**30 rows of 30 bits: 30 GiB, beyond any machine this runs on
+
+
+def rows_text(n: int) -> str:
+    """2**n as text: exactly while it stays short, else its order of magnitude (never building a
+    huge decimal string)."""
+    return f"2**{n} = {1 << n:,}" if n <= 64 else f"2**{n} (about 10^{int(n * math.log10(2))})"
+
+
 def truth_table(circuit: Circuit, max_inputs: int = 20) -> tuple[np.ndarray, np.ndarray]:
     """Every input row and its outputs: (X, Y) with X of shape (2**n, n) uint8.
 
@@ -489,10 +499,12 @@ def truth_table(circuit: Circuit, max_inputs: int = 20) -> tuple[np.ndarray, np.
     (an MLP is evaluated on the 0/1 corners). CircuitError when n exceeds `max_inputs`.
     """
     n = len(circuit.input_bits)
-    if n > max_inputs:
-        raise _error(f"`{circuit.name}` has {n} input bits: a truth table would have 2**{n} rows, "
-                     f"above the limit of {max_inputs} input bits",
-                     hint="raise max_inputs, or evaluate a sample of rows with evaluate_bits")
+    if n > min(max_inputs, MAX_TRUTH_TABLE_BITS):
+        limit = (f"the limit of {max_inputs} input bits" if max_inputs <= MAX_TRUTH_TABLE_BITS else
+                 f"the {MAX_TRUTH_TABLE_BITS} input bits a truth table can have here (2**{MAX_TRUTH_TABLE_BITS} rows "
+                 f"already take {(1 << MAX_TRUTH_TABLE_BITS) * MAX_TRUTH_TABLE_BITS >> 30} GiB)")
+        raise _error(f"`{circuit.name}` has {n} input bits: a truth table would have {rows_text(n)} rows, "
+                     f"above {limit}", hint="evaluate a sample of rows with evaluate_bits")
     word = ">u4" if n <= 32 else ">u8"                 # big-endian: most significant bit first
     r = np.arange(1 << n, dtype=word)
     X = np.unpackbits(r.view(np.uint8).reshape(1 << n, -1), axis=1)[:, 8 * r.itemsize - n:]

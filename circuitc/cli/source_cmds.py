@@ -13,7 +13,7 @@ from ..frontend.printer import spec_to_circ
 from ..frontend.syntax.format import format_source
 from ..graph import depth, summary, to_dot, to_json
 from ..inputs import active_warning, parse_assignments, read_input_csv
-from ..interpret import evaluate_bits, truth_table
+from ..interpret import evaluate_bits, rows_text, truth_table
 from ..spec import BoolCircuit, MLPCircuit, Spec
 from .render import csv_text, format_outputs, truth_table_csv, truth_table_text
 from .tables import EXIT_CHANGED, EXIT_OK, emit, error, load_warned, plural, print_tables, table
@@ -118,7 +118,7 @@ def _eval_single(args, spec: Spec, circuit) -> int:
 def _eval_truth_table(args, circuit) -> int:
     n = len(circuit.input_bits)
     if n > args.max_inputs:
-        raise error(f"`{circuit.name}` has {n} input bits: its truth table would have 2**{n} = {1 << n:,} "
+        raise error(f"`{circuit.name}` has {n} input bits: its truth table would have {rows_text(n)} "
                     f"rows, above --max-inputs {args.max_inputs}",
                     hint=f"pass --max-inputs {n} to print it anyway, or evaluate chosen rows "
                          f"with --inputs FILE.csv")

@@ -35,13 +35,25 @@ def display_name(path: Path) -> str:
     return rel if not rel.startswith("..") else str(path)
 
 
+def resolve_path(path: Path, span: Span | None = None, source_line: str | None = None) -> Path:
+    """The absolute path with every symbolic link followed, or a CircuitError for a path the
+    system cannot follow (a symbolic link loop, a NUL byte)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError) as e:     # RuntimeError: a link loop before 3.13
+        reason = "a NUL byte" if isinstance(e, ValueError) else "a loop of symbolic links"
+        shown = str(path).replace("\0", "\\0")
+        raise CircuitError(Diagnostic(f"cannot follow `{shown}`: it holds {reason}", span, source_line,
+                                      hint="give the path of a file")) from None
+
+
 def read_text(path: Path, span: Span | None = None, source_line: str | None = None) -> str:
     """A source file's text, or a CircuitError saying why it cannot be read."""
     try:
         return path.read_text("utf-8")
     except FileNotFoundError:
         raise CircuitError(Diagnostic(f"cannot find `{display_name(path)}`", span, source_line,
-                                      hint=f"looked for {path.resolve()}")) from None
+                                      hint=f"looked for {path.absolute()}")) from None
     except IsADirectoryError:
         raise CircuitError(Diagnostic(f"`{display_name(path)}` is a directory, not a source file",
                                       span, source_line)) from None
@@ -77,8 +89,8 @@ class _Loader:
                 self.items.append((item, directory))
 
     def include(self, inc: ast.Include, directory: Path, stack: tuple[Path, ...]) -> None:
-        path = (directory / inc.path).resolve()
         line = self.sources.line(inc.span)
+        path = resolve_path(directory / inc.path, inc.span, line)
         if path in stack:
             chain = " -> ".join(display_name(p) for p in stack[stack.index(path):] + (path,))
             raise CircuitError(Diagnostic(f"recursive include: {chain}", inc.span, line,
@@ -127,10 +139,10 @@ def load_spec(path: str | os.PathLike) -> Spec:
         if not path.is_file():
             read_text(path)  # raises the right message
         return load_netlist(path)
-    name = display_name(path.resolve()) if path.is_absolute() else str(path)
+    resolved = resolve_path(path)
+    name = display_name(resolved) if path.is_absolute() else str(path)
     text = read_text(path)
     loader = _Loader()
-    resolved = path.resolve()
     loader.done.add(resolved)
     with nesting_guard():
         loader.module(text, name, resolved.parent, (resolved,))

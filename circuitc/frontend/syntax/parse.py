@@ -9,6 +9,7 @@ reserved word used as a name, an integer operator in a signal expression).
 from __future__ import annotations
 
 import importlib.resources
+import math
 import re
 import threading
 from functools import lru_cache
@@ -176,10 +177,10 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, filename: str) -> Diagnost
             span = Span(filename, prev[0], prev[1], prev[0], prev[1] + 1)
             return Diagnostic("missing `;` at the end of the statement", span, _line_of(text, prev[0]),
                               expected="`;`", hint=f"the next statement starts on line {tok.line}")
-    before = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", text[:tok.start_pos])
-    if before and before.group(1) in RESERVED and value in ("=", "[", ";", ","):
+    before = _word_before(text, tok.start_pos)
+    if before and before[0] in RESERVED and value in ("=", "[", ";", ","):
         # `for = a;`: the keyword was taken as a keyword; the real mistake is the name before.
-        word, start = before.group(1), before.start(1)
+        word, start = before
         line = text.count("\n", 0, start) + 1
         column = start - text.rfind("\n", 0, start)
         return Diagnostic(f"`{word}` is a reserved word and cannot be a name",
@@ -220,6 +221,23 @@ def _int(tok: Token, filename: str) -> int:
     except ValueError:
         raise CircuitError(Diagnostic(f"malformed integer `{tok}`", _tok_span(tok, filename),
                                       hint="integers are decimal (42), binary (0b101010) or hex (0x2a)")) from None
+
+
+def _word_before(text: str, end: int) -> tuple[str, int] | None:
+    """The name that ends just before `end` (whitespace between allowed) and where it starts, or
+    None. Scans back from `end` only, so a long run of name characters costs one pass, not one
+    per start position as a regular expression anchored at the end would."""
+    i = end
+    while i > 0 and text[i - 1].isspace():
+        i -= 1
+    stop = i
+    while i > 0 and (text[i - 1].isascii() and (text[i - 1].isalnum() or text[i - 1] == "_")):
+        i -= 1
+        if stop - i > 64:                    # longer than any reserved word: not one
+            return None
+    if i == stop or text[i].isdigit():
+        return None
+    return text[i:stop], i
 
 
 def _tok_span(tok: Token, filename: str) -> Span:
@@ -493,8 +511,15 @@ class _ToAst(Transformer):
     def array(self, c):
         # Numbers arrive as REAL tokens, so the array's span can be taken from them.
         items = [x for x in c if x is not None]
-        values = tuple(x.values if isinstance(x, ast.ArrayLit) else float(x) for x in items)
+        values = tuple(x.values if isinstance(x, ast.ArrayLit) else self._real(x) for x in items)
         return ast.ArrayLit(values, self._span(items, "["))
+
+    def _real(self, tok: Token) -> float:
+        value = float(tok)
+        if not math.isfinite(value):         # 1e309 reads as inf: a weight no network can hold
+            raise CircuitError(Diagnostic(f"`{tok}` is out of range for a real number",
+                                          _tok_span(tok, self.f), hint="reals lie within ±1.8e308"))
+        return value
 
     def real(self, c):
         return c[0]

@@ -1,0 +1,76 @@
+"""Inputs that once crashed or hung the front end: each now gets a clear error (the project's
+error type, exit 2 on the command line), in bounded time."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from cli_runs import fails
+
+import circuitc
+from circuitc.frontend.syntax.parse import _word_before
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_a_nul_byte_in_an_include_path(tmp_path):
+    (tmp_path / "a.circ").write_bytes(b'include "a\x00b.circ";\n')
+    with pytest.raises(circuitc.CircuitError, match=r"cannot follow `.*a\\0b.circ`: it holds a NUL byte"):
+        circuitc.load_spec(tmp_path / "a.circ")
+
+
+def test_symbolic_link_loops(tmp_path, capsys):
+    os.symlink(tmp_path / "loop2", tmp_path / "loop1")
+    os.symlink(tmp_path / "loop1", tmp_path / "loop2")
+    (tmp_path / "inc.circ").write_text('include "loop1";\n')
+    with pytest.raises(circuitc.CircuitError, match="inc.circ:1:1: error: cannot follow .* a loop of symbolic links"):
+        circuitc.load_spec(tmp_path / "inc.circ")
+    assert "a loop of symbolic links" in fails(capsys, "check", tmp_path / "loop1")
+
+
+def test_a_real_literal_that_overflows(tmp_path, capsys):
+    src = "mlp m { in x; out y; layer linear { weights = [[1e309]]; } }\n"
+    with pytest.raises(circuitc.CircuitError, match="`1e309` is out of range for a real number"):
+        circuitc.parse(src)
+    (tmp_path / "big.circ").write_text(src)
+    assert "out of range" in fails(capsys, "fmt", tmp_path / "big.circ")
+    assert "out of range" in fails(capsys, "eval", tmp_path / "big.circ", "x=1")
+    assert circuitc.parse("mlp m { in x; out y; layer linear { weights = [[1e308]]; } }").circuit("m")
+
+
+def test_truth_tables_of_huge_circuits_are_refused_with_printable_sizes(tmp_path, capsys):
+    (tmp_path / "tt.circ").write_text("circuit big { in a[15000]; out y; y = a[0]; }\n")
+    assert "2**15000 (about 10^4515) rows, above --max-inputs 16" in fails(capsys, "eval", tmp_path / "tt.circ",
+                                                                          "--truth-table")
+    err = fails(capsys, "eval", tmp_path / "tt.circ", "--truth-table", "--max-inputs", "20000")
+    assert "above the 30 input bits a truth table can have here" in err
+    with pytest.raises(circuitc.CircuitError, match=r"2\*\*40 = 1,099,511,627,776 rows"):
+        circuitc.truth_table(circuitc.parse("circuit m { in a[40]; out y; y = a[0]; }").circuit(), max_inputs=64)
+
+
+def test_an_artifact_with_a_huge_integer(tmp_path, capsys):
+    comp = circuitc.compile(circuitc.load_spec(EXAMPLES / "adders_network.circ"))
+    circuitc.save(comp, tmp_path / "net")
+    meta = (tmp_path / "net" / "network.json").read_text()
+    (tmp_path / "net" / "network.json").write_text(re.sub(r'"seed": \d+', '"seed": ' + "9" * 5000, meta, count=1))
+    assert "not valid JSON for circuitc (a number too long to read)" in fails(capsys, "verify", tmp_path / "net")
+    rows = tmp_path / "rows.json"
+    rows.write_text('[{"1": {"a": ' + "9" * 5000 + "}}]")
+    shutil.rmtree(tmp_path / "net")
+    circuitc.save(comp, tmp_path / "net")
+    assert "a number too long to read" in fails(capsys, "run", tmp_path / "net", "--inputs", rows)
+
+
+def test_a_syntax_error_after_a_long_name_is_found_in_one_pass():
+    """The hint that looks for a reserved word before a bad token scans back from the token only
+    (it was a regular expression anchored at the end: quadratic in a run of name characters)."""
+    text = "#" + "x" * 100_000 + "\ncircuit a { in x; out y; y = x +; }\n"
+    with pytest.raises(circuitc.CircuitError, match="unexpected"):
+        circuitc.parse(text)
+    assert _word_before("a = for  ", 9) == ("for", 4)
+    assert _word_before("x" * 100 + " ", 101) is None            # longer than any reserved word
+    assert _word_before("  9abc", 6) is None and _word_before("  ", 2) is None
