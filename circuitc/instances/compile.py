@@ -23,6 +23,7 @@ from .config import Config
 from .constructions import Construction, construction
 from .embed.allocate import Allocation
 from .guarantee import Guarantee
+from .module import SuperposedNetwork
 from .plan import Plan, naive_network
 from .planner import fallback_warning, plan_network
 from .verdicts import Budget
@@ -67,6 +68,11 @@ class Compilation:
     @property
     def construction(self) -> Construction:
         return construction(self.config.construction)
+
+    def module(self) -> SuperposedNetwork:
+        """The network as one self-contained `nn.Module` (instances and inputs in, outputs out;
+        instances/module.py); it shares its layers with `network.model`."""
+        return SuperposedNetwork(self.network)
 
     @cached_property
     def guarantee(self) -> Guarantee:

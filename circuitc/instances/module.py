@@ -1,0 +1,82 @@
+"""A compiled network of instances as one self-contained `torch.nn.Module`: per-instance inputs in,
+per-instance outputs out, every table a buffer, so `.to(device)` moves everything and no batch
+goes through the host.
+
+    module = circuitc.load("routed").module()          # or compiled.module()
+    y = module(instances, inputs)                      # (batch, z) ids, (batch, z, n_in) values
+    module.layers[2]                                    # the third layer; hooks see (batch, D)
+
+Submodule names are stable: `layers.{2l}` is network layer l + 1 (a `Linear`, or `PositionLocal`
+for a routed network) and `layers.{2l+1}` its ReLU, as in `CompiledNetwork.model`, whose modules
+it shares. Encoding and read-out are those of `CompiledNetwork.encode` / `decode` (math.md §1.1),
+computed in torch: instance t's layer-0 vector (its on unit at index 0, its inputs at its
+`input_index`) is added onto its S layer-0 neurons in every block, and its outputs are its type's
+read-out of the mean of its S neurons per block at the last layer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from .assemble import CompiledNetwork
+from .lower.small_mlp import ON_HI
+
+__all__ = ["SuperposedNetwork"]
+
+
+class SuperposedNetwork(nn.Module):
+    def __init__(self, net: CompiledNetwork):
+        super().__init__()
+        self.d, self.n, self.S, self.T = net.d, net.n, net.S, net.T
+        self.layers = net.model
+        device = net.device
+
+        def tensor(a, dtype):
+            return torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)
+
+        self.register_buffer("type_of", tensor(net.type_of, torch.int64))
+        self.register_buffer("supports_in", tensor(net.supports[0], torch.int64))          # (T, S)
+        self.register_buffer("supports_out", tensor(net.supports[-1], torch.int64))        # (T, S)
+        # Where each input of each type goes in its layer-0 vector; padding points at a sink unit d.
+        self.register_buffer("input_unit", tensor(np.where(net.input_table >= 0, net.input_table, net.d),
+                                                  torch.int64))
+        self.register_buffer("readout_table", tensor(net.readout_table, torch.float32))
+        self.register_buffer("n_outputs", tensor(net.n_outputs, torch.int64))
+
+    @property
+    def D(self) -> int:
+        return self.d * self.n
+
+    def encode(self, instances: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        """(batch, D) layer-0 vectors: `instances` (batch, z) int64, −1 for an unused slot;
+        `inputs` (batch, z, n_in_max), each instance's inputs in its `input_bits` order."""
+        batch, z = instances.shape
+        active = instances >= 0
+        t = instances.clamp(min=0)
+        a0 = torch.zeros(batch, z, self.d + 1, dtype=torch.float32, device=inputs.device)
+        a0[..., ON_HI] = 1.0
+        a0.scatter_(2, self.input_unit[self.type_of[t]], inputs.to(torch.float32))
+        a0 = a0[..., :self.d] * active[..., None]
+        units = torch.arange(self.d, device=inputs.device)
+        index = units[None, None, :, None] * self.n + self.supports_in[t][:, :, None, :]     # (b, z, d, S)
+        values = a0[..., None].expand(index.shape)
+        A0 = torch.zeros(batch, self.D, dtype=torch.float32, device=inputs.device)
+        return A0.scatter_add_(1, index.reshape(batch, -1), values.reshape(batch, -1))
+
+    def read(self, A: torch.Tensor, instances: torch.Tensor) -> torch.Tensor:
+        """(batch, z, d): the mean of each listed instance's S neurons per block of the last layer."""
+        batch, z = instances.shape
+        units = torch.arange(self.d, device=A.device)
+        index = units[None, None, :, None] * self.n + self.supports_out[instances.clamp(min=0)][:, :, None, :]
+        return A.gather(1, index.reshape(batch, -1)).reshape(batch, z, self.d, self.S).mean(-1)
+
+    def forward(self, instances: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        """(batch, z, n_out_max) read-outs of the listed instances (0 for unused slots and past an
+        instance's own outputs); a boolean output is 1 where its read-out exceeds 0.5."""
+        A = self.layers(self.encode(instances, inputs))
+        ty = self.type_of[instances.clamp(min=0)]
+        y = torch.einsum("bzod,bzd->bzo", self.readout_table[ty], self.read(A, instances))
+        valid = torch.arange(y.shape[-1], device=y.device) < self.n_outputs[ty][..., None]
+        return torch.where(valid & (instances >= 0)[..., None], y, torch.zeros((), device=y.device))
