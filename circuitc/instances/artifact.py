@@ -5,11 +5,13 @@
                           for l = 0..L-1 (the Linear computing network layer l+1); and the lowered
                           circuits, float64: `types.{k}.weights` (L, d, d) for instance type k (and
                           `types.{k}.biases` (L, d) for a routed network)
+                          and the routing tables, int64: `allocation.supports` (T, S) and
+                          `permutations` (L+1, T) (layer l's supports are allocation.supports[
+                          permutations[l]])
     network.json          everything else: format and version, the `Config`, the source hash, the
                           compile report, per instance type its circuit, kind, shape, margin,
                           input_index, readout, bit names, count and tolerances; `type_of` as
-                          run-lengths; the allocation (with its base supports (T, S)); the per-layer
-                          `permutations` (L+1, T) and `supports` (L+1, T, S)
+                          run-lengths; the allocation's strategy and figures
     circuits.circ         the source circuits of the instance types
 
 `load_network` checks every file against the others (keys, types, shapes, index ranges) and
@@ -33,6 +35,7 @@ from ..artifact_format import (
     FORMAT,
     METADATA,
     VERSION,
+    WEIGHTS,
     Reader,
     error,
     is_a,
@@ -98,15 +101,15 @@ def metadata(comp: Compilation, *, source_hash: str = "", name: str | None = Non
         "tensors": {"layers.{l}.weight": "(D, D) float32: the weights of network layer l + 1",
                     "layers.{l}.bias": "(D,) float32",
                     "types.{k}.weights": "(L, d, d) float64: the lowered circuit of instance type k",
-                    "types.{k}.biases": "(L, d) float64: its biases (routed construction only)"},
+                    "types.{k}.biases": "(L, d) float64: its biases (routed construction only)",
+                    "allocation.supports": "(T, S) int64: the S neurons (per block) each instance owns",
+                    "permutations": "(L+1, T) int64: layer l's supports are allocation.supports[permutations[l]]"},
         "report": comp.report(),
         "budget": comp.budget.as_dict(),
         "types": types,
         "type_of": _run_lengths(net.type_of),
         "allocation": {"strategy": alloc.strategy, "n": alloc.n, "S": alloc.S, "capacity": alloc.capacity,
-                       "degree": alloc.lam, "summary": alloc.summary(), "supports": alloc.supports},
-        "permutations": comp.permutations,
-        "supports": net.supports,
+                       "degree": alloc.lam, "summary": alloc.summary()},
     }
     return jsonable(record)
 
@@ -118,6 +121,10 @@ def tensors(comp: Compilation) -> dict[str, torch.Tensor]:
         for l, lin in enumerate(comp.network.linears()):
             out[f"layers.{l}.weight"] = lin.weight.detach().to("cpu", torch.float32).contiguous()
             out[f"layers.{l}.bias"] = lin.bias.detach().to("cpu", torch.float32).contiguous()
+    # Which neurons carry which instance: the allocation's supports and the per-layer
+    # permutations (every layer's supports are `allocation.supports[permutations[l]]`).
+    out["allocation.supports"] = torch.from_numpy(np.ascontiguousarray(comp.allocation.supports, dtype=np.int64))
+    out["permutations"] = torch.from_numpy(np.ascontiguousarray(comp.permutations, dtype=np.int64))
     for k, ty in enumerate(comp.network.types):
         out[f"types.{k}.weights"] = torch.from_numpy(np.ascontiguousarray(ty.weights, dtype=np.float64))
         if isinstance(ty, RoutedMLP):
@@ -253,13 +260,21 @@ def load_network(r: Reader, meta: dict) -> "LoadedNetwork":
     # Only a construction whose hidden layers are position-local stores per-type biases.
     made_by = REGISTRY[config.construction]
     routed = not made_by.reads_hidden_layers
-    # Format 4 stores no layers where the construction rebuilds them; older files hold them dense.
-    stored_layers = not made_by.layers_from_types or r.get(meta, "version", (int,), "") < 4
-    tensors_ = _read_network_tensors(r, meta, D, d, L, routed, stored_layers)
+    # Format 4 stores no layers where the construction rebuilds them, and the routing tables as
+    # tensors; older files hold layers dense and the tables in network.json.
+    version = r.get(meta, "version", (int,), "")
+    stored_layers = not made_by.layers_from_types or version < 4
+    tensors_ = _read_network_tensors(r, meta, D, d, L, routed, stored_layers, (T, S) if version >= 4 else None)
     types = _read_types(r, meta, tensors_, d, L)
     type_of = _read_type_of(r, meta, types, T)
-    supports, perms = _read_supports(r, meta, L, T, S, n)
-    allocation = _read_allocation(r, meta, n, S, T, supports, perms)
+    if version >= 4:
+        base, perms = _routing_tensors(r, tensors_, T, n)
+        supports = base[perms]
+    else:
+        supports, perms = _read_supports(r, meta, L, T, S, n)
+        base = r.array(r.get(r.get(meta, "allocation", (dict,), ""), "supports", (list,), "allocation"),
+                       "allocation.supports", 2, True)
+    allocation = _read_allocation(r, meta, n, S, T, base, supports, perms)
     smalls = _lowered_types(r, types, tensors_, config, allocation, margin, routed)
     circuits = _read_circuits(r, types)
     source_hash = r.get(meta, "source_hash", (str,), "")
@@ -290,11 +305,16 @@ def _read_shape(r: Reader, meta: dict, config: Config) -> tuple[int, int, int, i
     return D, d, n, L, T, S, margin
 
 
-def _read_network_tensors(r: Reader, meta: dict, D: int, d: int, L: int, routed: bool,
-                          stored_layers: bool) -> dict[str, torch.Tensor]:
-    """Every tensor of weights.safetensors, with the shape and dtype the network's figures imply."""
+def _read_network_tensors(r: Reader, meta: dict, D: int, d: int, L: int, routed: bool, stored_layers: bool,
+                          routing: tuple[int, int] | None) -> dict[str, torch.Tensor]:
+    """Every tensor of weights.safetensors, with the shape and dtype the network's figures imply
+    (`routing`: (T, S) when the routing tables are tensors)."""
     raw_types = r.get(meta, "types", (list,), "")
     expected: dict[str, tuple[tuple[int, ...], str]] = {}
+    if routing is not None:
+        T, S = routing
+        expected["allocation.supports"] = ((T, S), "I64")
+        expected["permutations"] = ((L + 1, T), "I64")
     for l in range(L if stored_layers else 0):
         expected[f"layers.{l}.weight"] = ((D, D), "F32")
         expected[f"layers.{l}.bias"] = ((D,), "F32")
@@ -344,7 +364,18 @@ def _read_supports(r: Reader, meta: dict, L: int, T: int, S: int, n: int) -> tup
     return supports, perms
 
 
-def _read_allocation(r: Reader, meta: dict, n: int, S: int, T: int, supports: np.ndarray,
+def _routing_tensors(r: Reader, tensors_: dict[str, torch.Tensor], T: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The allocation's supports (T, S) and the per-layer permutations (L+1, T), in range."""
+    base, perms = tensors_["allocation.supports"].numpy(), tensors_["permutations"].numpy()
+    outside = base[(base < 0) | (base >= n)]
+    if outside.size:
+        raise r.fail(WEIGHTS, f"allocation.supports holds neuron {int(outside[0])}, outside [0, n) = [0, {n})")
+    if not np.array_equal(np.sort(perms, axis=1), np.broadcast_to(np.arange(T), perms.shape)):
+        raise r.fail(WEIGHTS, "permutations: a row is not a permutation of the T instances")
+    return base, perms
+
+
+def _read_allocation(r: Reader, meta: dict, n: int, S: int, T: int, base: np.ndarray, supports: np.ndarray,
                      perms: np.ndarray) -> Allocation:
     """The allocation, whose base supports reshuffled by `perms` must be `supports`."""
     raw_alloc = r.get(meta, "allocation", (dict,), "")
@@ -353,7 +384,6 @@ def _read_allocation(r: Reader, meta: dict, n: int, S: int, T: int, supports: np
     a_S = r.get(raw_alloc, "S", (int,), "allocation")
     capacity = r.get(raw_alloc, "capacity", (int,), "allocation")
     degree = r.get(raw_alloc, "degree", (int,), "allocation", nullable=True) if "degree" in raw_alloc else None
-    base = r.array(r.get(raw_alloc, "supports", (list,), "allocation"), "allocation.supports", 2, True)
     if (a_n, a_S) != (n, S) or base.shape != (T, S):
         raise r.fail(METADATA, f"`allocation` (n = {a_n}, S = {a_S}, supports {shape_text(base.shape)}) does not "
                                f"match the network (n = {n}, S = {S}, T = {T})")

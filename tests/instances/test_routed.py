@@ -306,12 +306,17 @@ def test_a_format_3_routed_artifact_with_dense_layers_still_loads(tmp_path):
                           'width = 256; }', base_dir=EXAMPLES)
     comp = compile_network(spec)
     circuitc.save(comp, tmp_path / "net")
+    # Format 3: dense layer tensors, and the routing tables as JSON lists in network.json.
     tensors = load_file(str(tmp_path / "net" / "weights.safetensors"))
     for l, (W, b) in enumerate(comp.network.dense_layers()):
         tensors[f"layers.{l}.weight"], tensors[f"layers.{l}.bias"] = W.contiguous(), b.contiguous()
+    base, perms = tensors.pop("allocation.supports"), tensors.pop("permutations")
     save_file(tensors, str(tmp_path / "net" / "weights.safetensors"))
     meta = json.loads((tmp_path / "net" / "network.json").read_text())
     meta["version"] = 3
+    meta["allocation"]["supports"] = base.tolist()
+    meta["permutations"] = perms.tolist()
+    meta["supports"] = base[perms].tolist()
     (tmp_path / "net" / "network.json").write_text(json.dumps(meta))
     loaded = circuitc.load(tmp_path / "net")
     assert verify(loaded, samples=500, mode="adversarial")["bit_accuracy"] == 1.0
