@@ -2,10 +2,11 @@
 (artifact_format.py), `load_network` it back as a `LoadedNetwork`.
 
     weights.safetensors   the network, float32: `layers.{l}.weight` (D, D) and `layers.{l}.bias` (D,)
-                          for l = 0..L-1 (the Linear computing network layer l+1); and the lowered
-                          circuits, float64: `types.{k}.weights` (L, d, d) for instance type k (and
-                          `types.{k}.biases` (L, d) for a routed network)
-                          and the routing tables, int64: `allocation.supports` (T, S) and
+                          for l = 0..L-1 (the Linear computing network layer l+1; none for a
+                          construction whose layers follow from its types, the routed one); the
+                          lowered circuits, float64: `types.{k}.weights` (L, d, d) for instance
+                          type k (and `types.{k}.biases` (L, d) for a routed network); and the
+                          routing tables, int64: `allocation.supports` (T, S) and
                           `permutations` (L+1, T) (layer l's supports are allocation.supports[
                           permutations[l]])
     network.json          everything else: format and version, the `Config`, the source hash, the
@@ -16,7 +17,8 @@
 
 `load_network` checks every file against the others (keys, types, shapes, index ranges) and
 reports any problem as a `CircuitError` naming the file; it rebuilds the `nn.Sequential` from the
-stored weights without re-running assembly, so a loaded network computes exactly what was saved.
+stored weights without re-running assembly (a routed network's position blocks are assembled from
+its stored types, exactly as compiling did), so a loaded network computes exactly what was saved.
 The same compilation always gives byte-identical files.
 """
 
