@@ -19,6 +19,7 @@ from ..fileio import check_writable, write_atomic
 from ..inputs import parse_assignments, read_instance_rows
 from ..instances.budget import budget_of_plan
 from ..instances.compile import compile_network
+from ..instances.components import write_components
 from ..instances.planner import fallback_warning, plan_network
 from ..instances.run import run
 from ..instances.sample import INDEX, write_shards
@@ -426,4 +427,16 @@ def cmd_sample(args) -> int:
     print(f"sampled {plural(index['rows'], 'row')} of {args.artifact} ({mode}, seed {args.seed}) into "
           f"{args.output}: {plural(len(index['shards']), 'shard')} of activations at layers 0..{index['L']} "
           f"with the ground truth of every active instance (see {INDEX})")
+    return EXIT_OK
+
+
+def cmd_components(args) -> int:
+    check_writable(args.output, args.force)                # refuse before any work
+    loaded = load(args.artifact)
+    if isinstance(loaded, FeatureNetwork):
+        raise error(f"{args.artifact} holds a network over a feature set, whose layers are not per instance")
+    write_components(loaded, args.output, force=args.force)
+    print(f"wrote the per-instance weight components of {args.artifact} (T = {loaded.network.T}, layers "
+          f"1..{loaded.network.L}) to {args.output}: layer.{{l}}.indices (instance, row, column) and "
+          f"layer.{{l}}.values; they add up to each layer's weights")
     return EXIT_OK

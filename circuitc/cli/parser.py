@@ -15,7 +15,7 @@ from ..instances.verdicts import DEFAULT_MIN_ACCURACY, DEFAULT_TOLERANCE
 from ..spec import ALLOCATIONS, CONSTRUCTIONS
 
 __all__ = ["build_parser", "add_check", "add_eval", "add_graph", "add_fmt", "add_compile", "add_budget",
-           "add_verify", "add_run", "add_sample"]
+           "add_verify", "add_run", "add_sample", "add_components"]
 
 DEFAULT_MAX_INPUTS = 16
 
@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"circuitc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (add_check, add_eval, add_graph, add_fmt, add_compile, add_budget, add_verify, add_run, add_sample):
+    for add in (add_check, add_eval, add_graph, add_fmt, add_compile, add_budget, add_verify, add_run, add_sample,
+                add_components):
         add(sub)
     return parser
 
@@ -319,4 +320,20 @@ def add_sample(subparsers) -> argparse.ArgumentParser:
                       help="rows of a random target and the z - 1 instances sharing the most neurons with it")
     mode.add_argument("--exhaustive", action="store_true",
                       help="every set of 1 to z instances with every input (tiny networks; ignores --rows)")
+    return p
+
+
+def add_components(subparsers) -> argparse.ArgumentParser:
+    p = _command(subparsers, "components", "network_cmds.cmd_components",
+                 "Write every layer's weights as one sparse component per instance (W = sum of the "
+                 "components): ground truth for parameter decomposition.",
+                 "A safetensors file with layer.{l}.indices (3, nnz: instance, row, column) and\n"
+                 "layer.{l}.values (nnz) for l = 1..L; the instances active on a row are its active\n"
+                 "components. Networks of the coherent construction have them; a routed network's\n"
+                 "layers are position blocks shared by the instances routed there (refused).\n\n"
+                 "examples:\n  circuitc compile examples/adders_network.circ --construction coherent -o co\n"
+                 "  circuitc components co -o co-components.safetensors")
+    p.add_argument("artifact", metavar="ARTIFACT_DIR", help="a directory written by `circuitc compile`")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.safetensors", help="the file to write")
+    p.add_argument("-f", "--force", action="store_true", help="replace FILE if it exists")
     return p

@@ -28,6 +28,8 @@ class Construction(ABC):
     # Whether its layers follow from the lowered types and the supports alone (`assemble` is cheap
     # and exact): an artifact then stores no layer tensors and loading assembles them again.
     layers_from_types: bool = False
+    # Whether every layer is a sum of one component per instance, W^l = Σ_t C_t^l (components.py).
+    instance_components: bool = False
 
     @abstractmethod
     def own_settings(self, config: Config) -> list[str]:

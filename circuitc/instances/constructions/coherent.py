@@ -39,6 +39,7 @@ class Coherent(Construction):
     name = "coherent"
     allocations = ("prime-step", "affine")
     reads_hidden_layers = True
+    instance_components = True          # W^l = Σ_t (1/S)·w_t ⊗ e_t^l (e_t^{l-1})ᵀ
 
     def own_settings(self, config: Config) -> list[str]:
         """A prime-step or affine allocation, a gain, a margin other than the default,
