@@ -23,7 +23,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -138,26 +138,25 @@ def publish(tmp: Path, target: Path, force: bool, *, marker: str = METADATA) -> 
     shutil.rmtree(aside, ignore_errors=True)
 
 
-def write_artifact(path: str | os.PathLike, force: bool, tensors_: dict[str, torch.Tensor], meta: dict,
-                   circ: str) -> Path:
-    """Write the three files of an artifact into a hidden temporary sibling, then rename it into
-    place (replacing an artifact at `path` only with `force`)."""
+def write_directory(path: str | os.PathLike, force: bool, fill: Callable[[Path], None], *,
+                    marker: str = METADATA, what: str = "a compiled network") -> Path:
+    """Build a directory with `fill(tmp)` in a hidden temporary sibling, then rename it into place,
+    replacing a directory of the same kind (one that holds `marker`) only with `force`: an
+    interrupted write leaves the old directory or the new one, never a mixture."""
     target = Path(path)
     shown = os.fspath(path)
-    check_target(target, force)
+    check_target(target, force, marker=marker, what=what)
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     except OSError as e:
         raise error(f"cannot write {shown}: {os_reason(e)}") from None
     try:
         os.chmod(tmp, default_mode(directory=True))
-        _write_weights(tmp / WEIGHTS, tensors_)
-        write_durable(tmp / METADATA, (dump_json(meta) + "\n").encode("utf-8"))
-        write_durable(tmp / CIRCUITS, circ.encode("utf-8"))
-        for f in FILES:
-            os.chmod(tmp / f, default_mode())
+        fill(tmp)
+        for f in tmp.iterdir():
+            os.chmod(f, default_mode())
         fsync_path(tmp)
-        publish(tmp, target, force)
+        publish(tmp, target, force, marker=marker)
     except CircuitError:
         raise
     except OSError as e:
@@ -167,6 +166,18 @@ def write_artifact(path: str | os.PathLike, force: bool, tensors_: dict[str, tor
             shutil.rmtree(tmp, ignore_errors=True)
     fsync_path(target.parent)
     return target
+
+
+def write_artifact(path: str | os.PathLike, force: bool, tensors_: dict[str, torch.Tensor], meta: dict,
+                   circ: str) -> Path:
+    """Write the three files of an artifact (`write_directory`: atomically, replacing an artifact
+    at `path` only with `force`)."""
+    def fill(tmp: Path) -> None:
+        _write_weights(tmp / WEIGHTS, tensors_)
+        write_durable(tmp / METADATA, (dump_json(meta) + "\n").encode("utf-8"))
+        write_durable(tmp / CIRCUITS, circ.encode("utf-8"))
+
+    return write_directory(path, force, fill)
 
 
 class Reader:

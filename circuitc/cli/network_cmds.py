@@ -359,6 +359,15 @@ def cmd_verify(args) -> int:
 
 
 
+def _load_instances(artifact: str, command: str, hint: str | None = None):
+    """The network of instances at `artifact`; a feature network is refused for `command`."""
+    loaded = load(artifact)
+    if isinstance(loaded, FeatureNetwork):
+        raise error(f"{artifact} holds a network over a feature set; `circuitc {command}` takes networks of "
+                    f"circuit instances", hint=hint)
+    return loaded
+
+
 def _instance_rows(args, loaded) -> list[dict]:
     """The rows of `circuitc run`: one row from the --instance groups, or the rows of --inputs."""
     if args.instance and args.inputs:
@@ -391,10 +400,7 @@ def _instance_rows(args, loaded) -> list[dict]:
 def cmd_run(args) -> int:
     if args.output:
         check_writable(args.output, args.force)          # refuse before any work
-    loaded = load(args.artifact)
-    if isinstance(loaded, FeatureNetwork):
-        raise error(f"{args.artifact} holds a network over a feature set; `circuitc run` runs networks of "
-                    f"circuit instances", hint="evaluate the feature circuit with `circuitc eval`")
+    loaded = _load_instances(args.artifact, "run", hint="evaluate the feature circuit with `circuitc eval`")
     rows = _instance_rows(args, loaded)
     results = run(loaded, rows, raw=args.raw)
     if args.json or args.output:
@@ -417,10 +423,7 @@ def cmd_sample(args) -> int:
     _positive("--rows", args.rows, parser)
     _positive("--batch", args.batch, parser)
     check_target(args.output, args.force, marker=INDEX, what="a directory of samples")   # before any work
-    loaded = load(args.artifact)
-    if isinstance(loaded, FeatureNetwork):
-        raise error(f"{args.artifact} holds a network over a feature set; `circuitc sample` samples networks of "
-                    f"circuit instances")
+    loaded = _load_instances(args.artifact, "sample")
     mode = "adversarial" if args.adversarial else "exhaustive" if args.exhaustive else "random"
     path = write_shards(loaded, args.output, args.rows, batch=args.batch, seed=args.seed, mode=mode, force=args.force)
     index = json.loads((path / INDEX).read_text())
@@ -432,9 +435,7 @@ def cmd_sample(args) -> int:
 
 def cmd_components(args) -> int:
     check_writable(args.output, args.force)                # refuse before any work
-    loaded = load(args.artifact)
-    if isinstance(loaded, FeatureNetwork):
-        raise error(f"{args.artifact} holds a network over a feature set, whose layers are not per instance")
+    loaded = _load_instances(args.artifact, "components")
     write_components(loaded, args.output, force=args.force)
     print(f"wrote the per-instance weight components of {args.artifact} (T = {loaded.network.T}, layers "
           f"1..{loaded.network.L}) to {args.output}: layer.{{l}}.indices (instance, row, column) and "

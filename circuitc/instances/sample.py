@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Iterator
 
@@ -31,8 +29,8 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from ..artifact_format import check_target, error, publish
-from ..fileio import default_mode, fsync_path, os_reason, write_durable
+from ..artifact_format import write_directory
+from ..fileio import fsync_path, write_durable
 from .compile import Compilation
 from .verify import exact_layers, promise_rows, reference_outputs
 
@@ -71,17 +69,11 @@ def write_shards(compiled: Compilation, path: str | os.PathLike, rows: int, *, b
     """Write `sample(...)` as a directory of safetensors shards (one per batch) and an index.json,
     atomically: built as a hidden sibling and renamed into place; an existing directory of shards
     is replaced only with `force`."""
-    target = Path(path)
-    check_target(target, force, marker=INDEX, what="a directory of samples")
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    except OSError as e:
-        raise error(f"cannot write {os.fspath(path)}: {os_reason(e)}") from None
     net = compiled.network
     static = {"supports": torch.from_numpy(np.ascontiguousarray(net.supports, dtype=np.int64)),
               "type_of": torch.from_numpy(np.ascontiguousarray(net.type_of, dtype=np.int64))}
-    try:
-        os.chmod(tmp, default_mode(directory=True))
+
+    def fill(tmp: Path) -> None:
         shards, total = [], 0
         for k, part in enumerate(sample(compiled, rows, batch=batch, seed=seed, mode=mode)):
             name = f"shard-{k:05d}.safetensors"
@@ -95,10 +87,6 @@ def write_shards(compiled: Compilation, path: str | os.PathLike, rows: int, *, b
                  "circuits": [c.name for c in compiled.circuits], "shards": shards,
                  "carriers": "neuron i of instance t at layer l: network neurons i*n + supports[l, t, s], s < S"}
         write_durable(tmp / INDEX, (json.dumps(index, indent=2) + "\n").encode("utf-8"))
-        fsync_path(tmp)
-        publish(tmp, target, force, marker=INDEX)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
+
+    return write_directory(path, force, fill, marker=INDEX, what="a directory of samples")
 

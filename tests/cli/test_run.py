@@ -101,3 +101,11 @@ def test_malformed_json_names_the_place(capsys, compiled, tmp_path):
     bad.write_text('[{"3": {"a": 1, "b": 0, "cin": 1}},\n {"4": ')
     err = fails(capsys, "run", net, "--inputs", bad)
     assert "bad.json:2:" in err and "is not valid JSON" in err
+
+
+@pytest.mark.parametrize("argv", [["run", "--instance", "1", "f=1"], ["sample", "-o", "{tmp}/s"],
+                                  ["components", "-o", "{tmp}/c.safetensors"]])
+def test_feature_networks_are_refused_by_the_commands_for_instances(capsys, tmp_path, argv):
+    ok(capsys, "compile", EXAMPLES / "features.circ", "-o", tmp_path / "feat")
+    err = fails(capsys, argv[0], tmp_path / "feat", *[a.format(tmp=tmp_path) for a in argv[1:]])
+    assert f"holds a network over a feature set; `circuitc {argv[0]}` takes networks of circuit instances" in err
