@@ -425,6 +425,12 @@ def evaluate(circuit: Circuit, inputs: Mapping[str, Any]) -> dict[str, np.ndarra
     """
     X = input_matrix(circuit, inputs)
     Y = evaluate_bits(circuit, X)
+    return split_outputs(circuit, Y)
+
+
+def split_outputs(circuit: Circuit, Y: np.ndarray) -> dict[str, np.ndarray]:
+    """Output rows `Y` (batch, len(circuit.output_bits)) by output port: (batch,) for a scalar
+    port, (batch, w) for a vector (copies, in `circuit.outputs` order)."""
     out: dict[str, np.ndarray] = {}
     col = 0
     for port in circuit.outputs:

@@ -39,6 +39,7 @@ def plan_network(spec: Spec, network: str | None = None, **overrides) -> Plan:
     if found:
         raise CircuitError(found)
     plan = construction(choice.name).plan(net.name, replace(config, construction=choice.name), circuits, counts)
+    plan.check()                            # what every construction promises its plan holds
     return replace(plan, fallback=choice.why if choice.fallback else "")
 
 

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..errors import CircuitError, Diagnostic
-from ..interpret import bits_to_int, input_matrix
+from ..interpret import bits_to_int, input_matrix, split_outputs
 from ..spec import Circuit, MLPCircuit
 from .compile import Compilation
 
@@ -96,14 +96,8 @@ def _input_row(circuit: Circuit, values) -> np.ndarray:
 def output_ports(circuit: Circuit, y: np.ndarray, raw: bool = False) -> dict[str, Any]:
     """One instance's read-outs `y` (in `circuit.output_bits` order) by output port: decoded
     (bits at 0.5, vectors as integers) unless `raw` or the circuit is an MLP."""
-    decode = not raw and not isinstance(circuit, MLPCircuit)
-    out, col = {}, 0
-    for port in circuit.outputs:
-        block = y[col:col + port.size]
-        col += port.size
-        if decode:
-            bits = (block > 0.5).astype(np.uint8)
-            out[port.name] = int(bits[0]) if port.width is None else int(bits_to_int(bits))
-        else:
-            out[port.name] = float(block[0]) if port.width is None else [float(v) for v in block]
-    return out
+    if raw or isinstance(circuit, MLPCircuit):
+        return {name: (float(v[0]) if v.ndim == 1 else [float(x) for x in v[0]])
+                for name, v in split_outputs(circuit, y[None, :]).items()}
+    return {name: (int(v[0]) if v.ndim == 1 else int(bits_to_int(v[0])))
+            for name, v in split_outputs(circuit, (y[None, :] > 0.5).astype(np.uint8)).items()}

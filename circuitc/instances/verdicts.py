@@ -88,10 +88,6 @@ class Judgement:
     def compared(self) -> bool:
         return self.bits_ok is not None or self.real_ok is not None
 
-    def as_dict(self) -> dict:
-        return {"passed": self.passed, "contradicted": self.contradicted, "bits_ok": self.bits_ok,
-                "real_ok": self.real_ok, "min_accuracy": self.min_accuracy, "tolerance": self.tolerance}
-
 
 def judge(result: dict, *, guaranteed: bool, min_accuracy: float = DEFAULT_MIN_ACCURACY,
           tolerance: float = DEFAULT_TOLERANCE) -> Judgement:
