@@ -1,4 +1,5 @@
-"""Front-end throughput on one generated netlist: parse + elaborate, graph, reference evaluation.
+"""Front-end throughput on one generated netlist: parse + elaborate, graph, reference evaluation;
+and the elaboration of a family of FAMILY different MLPs declared in a dozen lines.
 
 A random combinational netlist of GATES gates (fan-in 1-3, AND/OR/XOR/NOT, seeded) is written in
 three forms — `.circ`, ISCAS `.bench`, BLIF — and each is read into a Spec. The Specs are checked
@@ -81,6 +82,7 @@ def main(argv=None) -> int:
     ap.add_argument("--inputs", type=int, default=64)
     ap.add_argument("--outputs", type=int, default=32)
     ap.add_argument("--rows", type=int, default=10_000)
+    ap.add_argument("--family", type=int, default=10_000, help="different MLPs in the family measured")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -117,6 +119,19 @@ def main(argv=None) -> int:
     seconds, spec = best_of(args.repeat, lambda: circuitc.parse(loop_src))
     result["loop_circ_parse_elaborate_s"] = round(seconds, 3)
     result["loop_circ_spec_gates"] = len(spec.circuit("looped").gates)
+
+    # A family of different MLPs declared in 12 lines: one stacked weight file sliced by the
+    # parameter, one `use` with a range. Measures the per-member cost of elaboration.
+    with tempfile.TemporaryDirectory() as tmp:
+        members = args.family
+        np.save(Path(tmp) / "w.npy", np.random.default_rng(args.seed).normal(size=(members, 4, 4)))
+        layer = '    layer relu { weights = load("w.npy")[i]; bias = [-0.5, -1.5, -1, -1]; }\n'
+        family_src = ("mlp r<i> {\n    in a[4];\n    out y[4];\n" + layer * 5 + "}\n"
+                      f"network n {{ use r<i=0..{members}>; active = 2; }}\n")
+        seconds, spec = best_of(args.repeat, lambda: circuitc.parse(family_src, base_dir=tmp))
+    result["family_lines"] = len(family_src.splitlines())
+    result["family_circuits"] = len(spec.circuits)
+    result["family_parse_elaborate_s"] = round(seconds, 3)
 
     def fresh_graph():
         graph.clear_caches()

@@ -11,8 +11,8 @@ The public API, by job:
   `circuit_graph`, `check_acyclic`, `levels`, `depth`, `summary`, `to_dot`, `to_json`;
 - **networks of instances**: `compile(spec, network, **knobs)` → `Compilation`, `plan`,
   `budget(spec, network, **knobs)` (before any weight), `run(compiled, {instance: inputs})`,
-  `sample(compiled, rows)` (labelled activations), `components(compiled, layer)` (W = Σ_t C_t),
-  `Config`;
+  `sample(compiled, rows)` (labelled activations), `components(compiled, layer)` and
+  `shared_part(compiled, layer)` (W = Σ_t C_t + w̄ ⊗ M), `Config`;
 - **circuits over feature sets**: `compile_features(spec, circuit, **knobs)` → `FeatureNetwork`;
 - **either back end**: `back_end(spec, circuit)` (which one a source asks for),
   `verify(compiled, samples, mode=...)`, `save(compiled, path)` / `load(path)` (artifacts).
@@ -49,6 +49,7 @@ _BACK_END = {
     "run": ("circuitc.instances.run", "run"),
     "sample": ("circuitc.instances.sample", "sample"),
     "components": ("circuitc.instances.components", "components"),
+    "shared_part": ("circuitc.instances.components", "shared_part"),
     "save": ("circuitc.artifact", "save"),
     "load": ("circuitc.artifact", "load"),
 }
@@ -61,7 +62,7 @@ if TYPE_CHECKING:
     from .instances import Compilation, Config, LoadedNetwork, budget
     from .instances import compile_network as compile
     from .instances import plan_network as plan
-    from .instances.components import components
+    from .instances.components import components, shared_part
     from .instances.run import run
     from .instances.sample import sample
 
@@ -77,7 +78,7 @@ __all__ = [
     "evaluate", "evaluate_bits", "truth_table", "bits_to_int",
     "circuit_graph", "check_acyclic", "levels", "depth", "summary", "to_dot", "to_json",
     # networks of instances
-    "compile", "plan", "budget", "run", "sample", "components", "Config", "Compilation", "LoadedNetwork",
+    "compile", "plan", "budget", "run", "sample", "components", "shared_part", "Config", "Compilation", "LoadedNetwork",
     # circuits over feature sets
     "compile_features", "FeatureConfig", "FeatureNetwork",
     # either back end

@@ -236,7 +236,7 @@ class InstanceGroup:
 
 # Allocation strategies a network may request; "auto" lets the compiler pick.
 ALLOCATIONS = ("auto", "prime-step", "affine", "polynomial")
-CONSTRUCTIONS = ("auto", "routed", "coherent")
+CONSTRUCTIONS = ("auto", "routed", "coherent", "cis2")
 
 
 @dataclass(frozen=True)

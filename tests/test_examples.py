@@ -7,6 +7,7 @@ example is wrong, not merely when the two disagree with each other in the same w
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 from pathlib import Path
@@ -25,7 +26,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TESTED = {
     "half_adder", "full_adder", "ripple_adder", "comparator", "mux", "parity", "majority",
     "multiplier2", "mlp_xor", "network", "features", "adders_network", "budget_levels", "deep_features",
-    "routed_adders",
+    "routed_adders", "rotations",
 }
 
 
@@ -270,6 +271,71 @@ def test_mlp_xor():
     got = evaluate(c, {"x": np.array(pts)})["y"]
     for (x0, x1), y in zip(pts, got.tolist()):
         assert y == pytest.approx(by_hand(x0, x1), abs=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# rotations.circ: a hundred different MLPs from one stacked weight file
+
+def rotation_matrix(theta: float) -> np.ndarray:
+    return np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+
+
+def rotation_layer(theta: float) -> np.ndarray:
+    """W_t = Wbar + dW_t, built entry by entry from the description in rotations.circ."""
+    r = rotation_matrix(theta)
+    w = np.array([[2.0, -2.0, 0.0, 0.0]] * 4)                  # Wbar: every row (2, -2, 0, 0)
+    for k in (2, 3):
+        w[k, 0] += -(r[k - 2, 0] + r[k - 2, 1])                 # -r_t @ (1, 1)
+        w[k, 1] += +(r[k - 2, 0] + r[k - 2, 1])                 # +r_t @ (1, 1)
+        w[k, 2:] += r[k - 2]                                    # r_t
+    return w
+
+
+def test_rotations_weights_file(tmp_path):
+    import importlib.util
+    spec_ = importlib.util.spec_from_file_location("make_rotations", EXAMPLES / "make_rotations.py")
+    module = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(module)
+    module.main(["make_rotations.py", str(tmp_path / "r.npy")])
+    assert (tmp_path / "r.npy").read_bytes() == (EXAMPLES / "rotations.npy").read_bytes()
+    w = np.load(EXAMPLES / "rotations.npy", allow_pickle=False)
+    assert w.shape == (100, 4, 4) and w.dtype == np.float64
+    theta = np.random.default_rng(0).uniform(0, 2 * np.pi, size=100)
+    for t in (0, 7, 99):
+        assert np.allclose(w[t], rotation_layer(theta[t]), atol=1e-15)
+
+
+def test_rotations_network_declares_100_different_circuits():
+    s = spec("rotations")
+    net = s.network("rotations")
+    assert [(g.circuit, g.count) for g in net.groups] == [(f"rotation<i={t}>", 1) for t in range(100)]
+    assert (net.T, net.z, net.D, net.S, net.construction, net.seed) == (100, 2, 1000, 6, "cis2", 0)
+    theta = np.random.default_rng(0).uniform(0, 2 * np.pi, size=100)
+    bias = [-0.5, -1.5, -1.0, -1.0]
+    for t in range(100):
+        c = s.circuit(f"rotation<i={t}>")
+        assert isinstance(c, MLPCircuit) and c.params == (("i", t),)
+        assert [(p.name, p.width) for p in c.inputs + c.outputs] == [("a", 4), ("y", 4)]
+        assert [layer.activation for layer in c.layers] == ["relu"] * 5
+        for layer in c.layers:
+            assert np.allclose(layer.weights, rotation_layer(theta[t]), atol=1e-15)
+            assert layer.bias.tolist() == bias
+    assert not np.allclose(s.circuit("rotation<i=7>").layers[0].weights, s.circuit("rotation<i=8>").layers[0].weights)
+
+
+@pytest.mark.parametrize("t", [0, 7, 63, 99])
+def test_rotation_circuits_rotate_the_payload(t):
+    c = spec("rotations").circuit(f"rotation<i={t}>")
+    theta = np.random.default_rng(0).uniform(0, 2 * np.pi, size=100)[t]
+    phi = np.linspace(0, 2 * np.pi, 25)
+    a = np.stack([np.full_like(phi, 1.5), np.full_like(phi, 0.5), np.cos(phi) + 1, np.sin(phi) + 1], axis=1)
+    one = dataclasses.replace(c, layers=c.layers[:1])
+    for circuit, turns in ((one, 1), (c, 5)):
+        y = evaluate(circuit, {"a": a})["y"]
+        assert np.allclose(y[:, :2], [1.5, 0.5], atol=1e-12)          # the constants come back
+        payload = y[:, 2:] - (y[:, 0] - y[:, 1])[:, None]              # (a2, a3) - (a0 - a1)
+        expected = (rotation_matrix(turns * theta) @ np.stack([np.cos(phi), np.sin(phi)])).T
+        assert np.allclose(payload, expected, atol=1e-12)
 
 
 # --------------------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ def _overrides(args) -> dict:
     given = {"D": args.width, "z": args.active, "S": args.redundancy, "allocation": args.allocation,
              "seed": args.seed, "margin": args.margin, "shuffle": True if args.reshuffle else None,
              "schedule": args.schedule, "gain": args.gain, "segregate": False if args.no_segregate else None,
-             "construction": args.construction}
+             "construction": args.construction, "shared_mean": args.shared_mean}
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -138,7 +138,7 @@ def cmd_compile(args) -> int:
 def _budget_rows(b) -> tuple[list, list]:
     f, r = b.figures, b.risk
     figures = [
-        ("construction", f["construction"], "routed: position-local layers on a cover-free code; coherent: shared"),
+        ("construction", f["construction"], "routed: position-local layers on a code; coherent, cis2: shared neurons"),
         ("D, L, T", f"{f['D']}, {f['L']}, {f['T']}", "width, ReLU layers, instances"),
         ("d, z, S", f"{f['d']}, {f['z']}, {f['S']}", "lowered width, active at once, redundancy"),
         ("gain, margin", f"{fmt(f['gain'])}, {fmt(f['margin'])}", "slope of the clean steps, β"),
@@ -154,9 +154,12 @@ def _budget_rows(b) -> tuple[list, list]:
         ("pairs whose fields meet", fmt(r["pairs_reached"]), "instance pairs whose copies meet by the last layer"),
         ("random rows at risk", fmt(r["random_rows_at_risk"]), "an upper bound on failing random rows"),
         ("instances wrong", fmt(r["instances_wrong"]), "estimated: active instances decoded wrong"),
-        ("computed", "exactly" if r["exact"] else f"from {r['sources']} source instances", "graph figures"),
+        ("computed", "exactly" if r["exact"] else None if r["sources"] is None
+         else f"from {r['sources']} source instances", "graph figures"),
+        ("activation rms", fmt(r.get("activation_rms")), "the circuits' own rms activation per neuron (last layer)"),
     ]
-    return figures, risk
+    # A construction states only the figures its model has; the rest would print as rows of dashes.
+    return figures, [row for row in risk if row[1] is not None]
 
 
 def _estimate(risk: dict) -> str:
@@ -170,11 +173,14 @@ LAYER_TERMS = (("active_rms", "active rms"), ("active_pair_rms", "active pair rm
                ("inactive_rms", "inactive rms"), ("inactive_pair_rms", "inactive pair rms"))
 
 
-def _layer_rows(b) -> list[tuple]:
-    """The budget's per-layer table: verdict, predicted terms, and math.md's formulas beside them."""
-    return [(str(l["layer"]), l["verdict"], *(fmt(l[key]) for key, _ in LAYER_TERMS), fmt(l["values_wrong"]),
+def _layer_rows(b) -> tuple[tuple[str, ...], list[tuple]]:
+    """The budget's per-layer table (header, rows): verdict, predicted terms, and math.md's formulas
+    beside them; a column the model does not predict at any layer is left out."""
+    rows = [(str(l["layer"]), l["verdict"], *(fmt(l[key]) for key, _ in LAYER_TERMS), fmt(l["values_wrong"]),
              fmt(l["pairs_reached"]), fmt(l["paper_active_rms"]), fmt(l["paper_inactive_rms"]))
             for l in b["layers"]]
+    keep = [i for i in range(len(LAYER_HEADER)) if i < 2 or any(row[i] is not None for row in rows)]
+    return tuple(LAYER_HEADER[i] for i in keep), [tuple(row[i] for i in keep) for row in rows]
 
 
 LAYER_HEADER = ("layer", "verdict", *(name for _, name in LAYER_TERMS), "values wrong", "pairs met",
@@ -196,7 +202,7 @@ def cmd_budget(args) -> int:
         return EXIT_OK
     figures, risk = _budget_rows(b)
     record = b.as_dict()
-    layers = _layer_rows(record)
+    header, layers = _layer_rows(record)
     guarantee = ("exact for every promise-keeping input: " if b.guarantee.exact else "none: ") + b.guarantee.reason
     model = (f"{record['model']['name']} ({record['model']['why']})" if record["model"] else
              "none: the routed construction has no error terms; its code decides exactness")
@@ -208,7 +214,7 @@ def cmd_budget(args) -> int:
             out += [f"| {a} | {'-' if v is None else v} | {m} |" for a, v, m in rows] + [""]
         out += ["### Per layer (predicted read-off errors)", "", f"Model: {model}.", ""]
         if layers:
-            out += ["| " + " | ".join(LAYER_HEADER) + " |", "|" + "---|" * len(LAYER_HEADER)]
+            out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
             out += ["| " + " | ".join(row) + " |" for row in layers] + [""]
         if b.knobs:
             out += ["### Knobs", ""] + [f"- {k}" for k in b.knobs] + [""]
@@ -219,8 +225,8 @@ def cmd_budget(args) -> int:
     tables = [table("figures", ("figure", "value", "meaning"), figures, right=("value",)),
               table("risk", ("figure", "value", "meaning"), risk, right=("value",))]
     if layers:
-        tables.append(table("per layer: predicted read-off errors (paper: math.md §1.5's formulas)", LAYER_HEADER,
-                            layers, right=LAYER_HEADER[2:]))
+        tables.append(table("per layer: predicted read-off errors (paper: math.md §1.5's formulas)", header,
+                            layers, right=header[2:]))
     print_tables(tables)
     print(f"\nmodel: {model}")
     print(f"guarantee: {guarantee}")

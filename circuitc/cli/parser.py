@@ -10,6 +10,7 @@ from .. import __version__
 from ..features.correct import KINDS as EC_KINDS
 from ..features.readoffs import READOFFS
 from ..inputs import VALUE_FORMS
+from ..instances.config import SHARED_MEANS
 from ..instances.lower.boolean import SCHEDULES
 from ..instances.verdicts import DEFAULT_MIN_ACCURACY, DEFAULT_TOLERANCE
 from ..spec import ALLOCATIONS, CONSTRUCTIONS
@@ -101,10 +102,14 @@ def _network_options(p: argparse.ArgumentParser, verb: str) -> None:
     p.add_argument("--active", type=int, metavar="Z", help="instances active at once, at most (`active`)")
     p.add_argument("--redundancy", type=int, metavar="S", help="neurons per circuit neuron (`redundancy`)")
     p.add_argument("--construction", choices=CONSTRUCTIONS,
-                   help="routed (exact at any z; MLP circuits at z = 1 only) or coherent (shared neurons); "
-                        "default auto: routed unless an MLP circuit at z >= 2 or a coherent-only option")
+                   help="routed (exact at any z; MLP circuits at z = 1 only), coherent (shared neurons) or "
+                        "cis2 (the papers' construction: different MLP circuits sharing neurons); default auto: "
+                        "routed, unless MLP circuits at z >= 2 outgrow it (then cis2 or coherent) or a "
+                        "coherent-only option")
     p.add_argument("--allocation", choices=ALLOCATIONS,
-                   help="allocation strategy (polynomial: routed; prime-step, affine: coherent)")
+                   help="allocation strategy (polynomial: routed; prime-step, affine: coherent and cis2)")
+    p.add_argument("--shared-mean", choices=SHARED_MEANS,
+                   help="cis2: how the circuits' mean weights are embedded (default union; docs/lowering.md)")
     p.add_argument("--seed", type=int, metavar="N", help="seed of the assignment of supports to instances")
     p.add_argument("--margin", type=float, metavar="B",
                    help="how far below threshold inactive units sit (default 0.1)")
@@ -329,8 +334,10 @@ def add_components(subparsers) -> argparse.ArgumentParser:
                  "components): ground truth for parameter decomposition.",
                  "A safetensors file with layer.{l}.indices (3, nnz: instance, row, column) and\n"
                  "layer.{l}.values (nnz) for l = 1..L; the instances active on a row are its active\n"
-                 "components. Networks of the coherent construction have them; a routed network's\n"
-                 "layers are position blocks shared by the instances routed there (refused).\n\n"
+                 "components. Networks of the coherent and cis2 constructions have them (cis2 adds each\n"
+                 "layer's shared part as layer.{l}.shared_mean (d, d) and layer.{l}.shared_map (n, n),\n"
+                 "the part being their Kronecker product); a routed network's layers are position\n"
+                 "blocks shared by the instances routed there (refused).\n\n"
                  "examples:\n  circuitc compile examples/adders_network.circ --construction coherent -o co\n"
                  "  circuitc components co -o co-components.safetensors")
     p.add_argument("artifact", metavar="ARTIFACT_DIR", help="a directory written by `circuitc compile`")

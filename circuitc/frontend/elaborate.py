@@ -1,40 +1,38 @@
 """Syntax trees → `Spec`: names resolved, parameters bound, instances expanded, every problem collected.
 
-Boolean circuit bodies are expanded by expand.py; this module handles what sits around them:
-global parameters, the one namespace of top-level names, parameterised instantiation (with
-memoisation and a recursion guard), MLP layers and their weight files, feature sets and networks.
-All problems found are collected and raised together as one CircuitError.
+Boolean circuit bodies are expanded by expand.py and MLP bodies by mlp.py; this module handles
+what sits around them: global parameters, the one namespace of top-level names, parameterised
+instantiation (with memoisation and a recursion guard), feature sets and networks, whose `use`
+lines may name one circuit per value of a parameter range. All problems found are collected and
+raised together as one CircuitError.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Union
-
-import numpy as np
 
 from ..errors import CircuitError, Collector, SourceMap, Span, did_you_mean
 from ..graph import check_acyclic
 from ..spec import (
-    ACTIVATIONS,
     ALLOCATIONS,
     CONSTRUCTIONS,
     BoolCircuit,
     Circuit,
     FeatureSet,
     InstanceGroup,
-    Layer,
-    MLPCircuit,
     Network,
-    Port,
     Spec,
 )
 from .expand import BUILTINS, MAX_WIDTH, CircuitBuilder
 from .intexpr import INT_LIMIT, IntEvaluator, Skip
+from .mlp import MLPElaborator
 from .syntax import ast
-from .weights import WeightFileError, read_tensor
 
 MAX_NESTING = 64
+MAX_FAMILY = 1_000_000  # circuits named by the parameter ranges of one `use` line
 Definition = Union[ast.CircuitDef, ast.MLPDef, Circuit]  # a Circuit here was imported from a netlist
 
 FEATURE_KNOBS = ("active", "embed", "seed")
@@ -53,7 +51,8 @@ class Elaborator:
         self.features: dict[str, FeatureSet | None] = {}
         self.memo: dict[tuple, Circuit | None] = {}
         self.stack: list[tuple[str, tuple]] = []
-        self.on_weight_file = on_weight_file  # lets the loader hash weight files into the source hash
+        # on_weight_file lets the loader hash weight files into the source hash.
+        self.mlps = MLPElaborator(self.collector, on_weight_file)
 
     # ------------------------------------------------------------------ top level
     def run(self, items: Iterable[tuple[object, Path]], source: str = "<string>") -> Spec:
@@ -180,6 +179,16 @@ class Elaborator:
     def instantiate(self, name: str, targs: tuple[ast.TArg, ...] | None, env: Mapping[str, int],
                     span: Span | None) -> Circuit | None:
         """The circuit `name` elaborated with the given parameters (memoised), or None after an error."""
+        defn = self._definition(name, targs, span)
+        if not isinstance(defn, (ast.CircuitDef, ast.MLPDef)):
+            return defn  # None after an error, or the circuit of a netlist
+        try:
+            given = self._given(defn, targs, env, span)
+        except Skip:
+            return None
+        return self._instance(defn, given, span)
+
+    def _definition(self, name: str, targs, span: Span | None) -> Definition | None:
         defn = self.defs.get(name)
         if defn is None:
             if name in self.feature_defs:
@@ -188,16 +197,57 @@ class Elaborator:
                 self.collector.error(f"unknown circuit `{name}`", span,
                                      hint=did_you_mean(name, list(self.defs) + list(BUILTINS)))
             return None
-        if not isinstance(defn, (ast.CircuitDef, ast.MLPDef)):
-            if targs:
-                self.collector.error(f"`{name}` takes no parameters", span)
-                return None
-            return defn
+        if targs and not isinstance(defn, (ast.CircuitDef, ast.MLPDef)):
+            self.collector.error(f"`{name}` takes no parameters", span)
+            return None
+        return defn
+
+    def _given(self, defn, targs, env: Mapping[str, int], span: Span | None) -> dict[str, int | range]:
+        """The parameter values written in `<...>`, by name: an int, or a range in a `use` line."""
+        params = list(defn.params)
+        names = [p.name for p in params]
+        given: dict[str, int | range] = {}
+        targs = targs or ()
+        positional = [t for t in targs if t.name is None]
+        if len(positional) > len(params):
+            self.collector.error(f"`{defn.name}` takes {len(params)} parameter{'s' * (len(params) != 1)}, "
+                                 f"got {len(positional)}", span,
+                                 expected=f"<{', '.join(names)}>" if names else "no parameters")
+            raise Skip
+        for p, t in zip(params, positional):
+            given[p.name] = self._targ_value(p.name, t, env)
+        for t in targs:
+            if t.name is None:
+                continue
+            if t.name not in names:
+                self.collector.error(f"`{defn.name}` has no parameter `{t.name}`", t.span,
+                                     hint=did_you_mean(t.name, names) or f"parameters: {', '.join(names) or 'none'}")
+                raise Skip
+            if t.name in given:
+                self.collector.error(f"parameter `{t.name}` is given twice", t.span)
+                raise Skip
+            given[t.name] = self._targ_value(t.name, t, env)
+        return given
+
+    def _targ_value(self, name: str, t: ast.TArg | ast.TRange, env: Mapping[str, int]) -> int | range:
+        if isinstance(t, ast.TArg):
+            return self.ints.eval(t.value, env)
+        lo, hi = self.ints.eval(t.lo, env), self.ints.eval(t.hi, env)
+        if lo >= hi:
+            self.collector.error(f"the range {lo}..{hi} of parameter `{name}` holds no values", t.span,
+                                 expected="a range lo..hi with lo < hi",
+                                 hint="`lo..hi` runs from lo up to hi - 1, as in `for` loops")
+            raise Skip
+        return range(lo, hi)
+
+    def _instance(self, defn: ast.CircuitDef | ast.MLPDef, given: Mapping[str, int],
+                  span: Span | None) -> Circuit | None:
+        """`defn` elaborated with the parameter values `given` (the others take their defaults)."""
         try:
-            values, canonical = self._bind_params(defn, targs, env, span)
+            values, canonical = self._bind_params(defn, given, span)
         except Skip:
             return None
-        key = (name, tuple(values.items()))
+        key = (defn.name, tuple(values.items()))
         if key in self.memo:
             return self.memo[key]
         if key in self.stack:
@@ -221,7 +271,8 @@ class Elaborator:
                         self.collector.diagnostics.extend(e.diagnostics)
                         circuit = None
             else:
-                circuit = self._mlp(defn, env_c, canonical, tuple(values.items()))
+                circuit = self.mlps.build(defn, env_c, canonical, tuple(values.items()),
+                                          self.def_dirs.get(defn.name) or Path("."))
         finally:
             self.stack.pop()
         self.memo[key] = circuit
@@ -231,33 +282,11 @@ class Elaborator:
         name, values = key
         return name if not values else f"{name}<{', '.join(f'{k}={v}' for k, v in values)}>"
 
-    def _bind_params(self, defn, targs, env, span) -> tuple[dict[str, int], str]:
-        params = list(defn.params)
-        names = [p.name for p in params]
-        given: dict[str, int] = {}
-        targs = targs or ()
-        positional = [t for t in targs if t.name is None]
-        if len(positional) > len(params):
-            self.collector.error(f"`{defn.name}` takes {len(params)} parameter{'s' * (len(params) != 1)}, "
-                                 f"got {len(positional)}", span,
-                                 expected=f"<{', '.join(names)}>" if names else "no parameters")
-            raise Skip
-        for p, t in zip(params, positional):
-            given[p.name] = self.ints.eval(t.value, env)
-        for t in targs:
-            if t.name is None:
-                continue
-            if t.name not in names:
-                self.collector.error(f"`{defn.name}` has no parameter `{t.name}`", t.span,
-                                     hint=did_you_mean(t.name, names) or f"parameters: {', '.join(names) or 'none'}")
-                raise Skip
-            if t.name in given:
-                self.collector.error(f"parameter `{t.name}` is given twice", t.span)
-                raise Skip
-            given[t.name] = self.ints.eval(t.value, env)
+    def _bind_params(self, defn, given: Mapping[str, int], span) -> tuple[dict[str, int], str]:
+        """Every parameter's value (given or default) and the canonical name they make."""
         values: dict[str, int] = {}
         all_default = True
-        for p in params:
+        for p in defn.params:
             scope = {**self.globals, **values}
             default = self.ints.eval(p.default, scope) if p.default is not None else None
             if p.name in given:
@@ -266,135 +295,37 @@ class Elaborator:
             elif default is not None:
                 values[p.name] = default
             else:
+                names = [q.name for q in defn.params]
                 self.collector.error(f"`{defn.name}` needs a value for parameter `{p.name}`", span,
                                      hint=f"write `{defn.name}<{', '.join(f'{n}=…' for n in names)}>`")
                 raise Skip
         canonical = defn.name if all_default else self._key_name((defn.name, tuple(values.items())))
         return values, canonical
 
-    # ------------------------------------------------------------------ MLP circuits
-    def _mlp(self, defn: ast.MLPDef, env: dict[str, int], name: str, params) -> MLPCircuit | None:
-        c = self.collector
-        before = len(c.diagnostics)
-        ports: dict[str, list[Port]] = {"in": [], "out": []}
-        seen: dict[str, Span | None] = {}
-        layer_defs: list[ast.LayerDef] = []
-        env = dict(env)
-        for s in defn.body:
-            try:
-                if isinstance(s, ast.PortDecl):
-                    if s.direction == "wire":
-                        c.error("an MLP circuit has no wires; its layers connect inputs to outputs", s.span)
-                        continue
-                    for d in s.decls:
-                        if d.name in seen:
-                            c.error(f"`{d.name}` is declared twice", d.span, hint=f"first declared at {seen[d.name]}")
-                            continue
-                        width = None if d.width is None else \
-                            self.ints.bounded(d.width, env, 1, MAX_WIDTH, f"the width of `{d.name}`")
-                        seen[d.name] = d.span
-                        ports[s.direction].append(Port(d.name, width, d.span))
-                elif isinstance(s, ast.ParamDecl):
-                    env[s.name] = self.ints.eval(s.value, env)
-                else:
-                    layer_defs.append(s)
-            except Skip:
-                pass
-        if not ports["in"]:
-            c.error(f"mlp `{defn.name}` declares no inputs", defn.span, hint="add `in x[N];`")
-        if not ports["out"]:
-            c.error(f"mlp `{defn.name}` declares no outputs", defn.span, hint="add `out y[N];`")
-        if not layer_defs:
-            c.error(f"mlp `{defn.name}` has no layers", defn.span,
-                    hint="add `layer relu { weights = [[...]]; bias = [...]; }`")
-        width = sum(p.size for p in ports["in"])
-        layers: list[Layer] = []
-        for i, ld in enumerate(layer_defs, 1):
-            layer = self._layer(ld, i, width, self.def_dirs.get(defn.name, Path(".")))
-            if layer is not None:
-                layers.append(layer)
-                width = layer.weights.shape[0]
-            else:
-                width = None
-                break
-        n_out = sum(p.size for p in ports["out"])
-        if layers and width is not None and len(layers) == len(layer_defs) and width != n_out:
-            c.error(f"the last layer of `{defn.name}` gives {width} value{'s' * (width != 1)}, "
-                    f"but {n_out} output{'s' * (n_out != 1)} are declared", layer_defs[-1].span)
-        if len(c.diagnostics) > before and c.has_errors:
-            return None
-        return MLPCircuit(name, tuple(ports["in"]), tuple(ports["out"]), tuple(layers), params, defn.span)
-
-    def _layer(self, ld: ast.LayerDef, index: int, width_in: int, directory: Path) -> Layer | None:
-        c = self.collector
-        ok = True
-        if ld.activation not in ACTIVATIONS:
-            c.error(f"unknown activation `{ld.activation}`", ld.span,
-                    expected=" or ".join(f"`{a}`" for a in ACTIVATIONS), hint=did_you_mean(ld.activation, ACTIVATIONS))
-            ok = False
-        fields: dict[str, ast.LayerField] = {}
-        for f in ld.fields:
-            if f.name not in ("weights", "bias"):
-                c.error(f"unknown layer field `{f.name}`", f.span,
-                        hint=did_you_mean(f.name, ("weights", "bias")) or "a layer has `weights` and `bias`")
-                ok = False
-            elif f.name in fields:
-                c.error(f"`{f.name}` is given twice", f.span)
-                ok = False
-            else:
-                fields[f.name] = f
-        if "weights" not in fields:
-            c.error(f"layer {index} has no weights", ld.span, hint="add `weights = [[...]];` (shape: outputs × inputs)")
-            return None
-        w = self._tensor(fields["weights"], directory)
-        b = self._tensor(fields["bias"], directory) if "bias" in fields else None
-        if w is None or ("bias" in fields and b is None) or not ok:
-            return None
-        wspan = fields["weights"].span
-        if w.ndim != 2:
-            c.error(f"layer {index}: weights must be a matrix (outputs × inputs), got shape {tuple(w.shape)}", wspan,
-                    hint="write one row per output neuron: [[w11, w12], [w21, w22]]")
-            return None
-        if w.shape[1] != width_in:
-            c.error(f"layer {index}: weights of shape {tuple(w.shape)} take {w.shape[1]} input"
-                    f"{'s' * (w.shape[1] != 1)}, but {'the inputs give' if index == 1 else 'the layer before gives'} "
-                    f"{width_in}", wspan, expected=f"shape ({w.shape[0]}, {width_in})")
-            return None
-        if b is None:
-            b = np.zeros(w.shape[0])
-        elif b.shape != (w.shape[0],):
-            c.error(f"layer {index}: bias of shape {tuple(b.shape)} does not match {w.shape[0]} output"
-                    f"{'s' * (w.shape[0] != 1)}", fields["bias"].span, expected=f"shape ({w.shape[0]},)")
-            return None
-        return Layer(w, b, ld.activation, ld.span)
-
-    def _tensor(self, f: ast.LayerField, directory: Path) -> np.ndarray | None:
-        t = f.value
-        if t.span is None:  # an empty array has no token to point at
-            t = type(t)(**{**t.__dict__, "span": f.span})
-        if isinstance(t, ast.ArrayLit):
-            shape = _array_shape(t.values)
-            if shape is None:
-                self.collector.error("ragged array: rows have different lengths", t.span,
-                                     hint="every row of a matrix needs the same number of values")
-                return None
-            if 0 in shape:
-                self.collector.error("empty array", t.span)
-                return None
-            if len(shape) > 2:
-                self.collector.error(f"array of {len(shape)} dimensions", t.span,
-                                     expected="a matrix for weights (outputs × inputs), a list for a bias")
-                return None
-            return np.array(t.values, dtype=np.float64)
-        path = directory / t.path
+    def _used_circuits(self, ref: ast.CircuitRef) -> list[Circuit | None]:
+        """The circuits a `use` line names: one, or one per value of its parameter ranges (their
+        product, the last range varying fastest). None stands for a circuit that failed."""
+        targs = ref.targs or ()
+        if not any(isinstance(t, ast.TRange) for t in targs):
+            return [self.instantiate(ref.name, ref.targs, self.globals, ref.span)]
+        defn = self._definition(ref.name, targs, ref.span)
+        if not isinstance(defn, (ast.CircuitDef, ast.MLPDef)):
+            return [None]  # netlists take no parameters: reported
         try:
-            array, data = read_tensor(path, t.key)
-        except WeightFileError as e:
-            self.collector.error(e.message, t.span, hint=e.hint)
-            return None
-        if self.on_weight_file is not None:
-            self.on_weight_file(data)
-        return array
+            given = self._given(defn, targs, self.globals, ref.span)
+        except Skip:
+            return [None]
+        ranges = {k: v for k, v in given.items() if isinstance(v, range)}
+        size = math.prod(len(r) for r in ranges.values())
+        if size > MAX_FAMILY:
+            self.collector.error(f"the parameter ranges of `{ref.name}` name {size:,} circuits", ref.span,
+                                 expected=f"at most {MAX_FAMILY:,} circuits in one `use`")
+            return [None]
+        fixed = {k: v for k, v in given.items() if not isinstance(v, range)}
+        names = tuple(ranges)
+        # Each member is one binding; the definition is found and checked once for all of them.
+        return [self._instance(defn, {**fixed, **dict(zip(names, combo))}, ref.span)
+                for combo in itertools.product(*ranges.values())]
 
     # ------------------------------------------------------------------ networks
     def _network(self, nd: ast.NetworkDef, circuits: dict[str, Circuit]) -> Network | None:
@@ -406,25 +337,26 @@ class Elaborator:
         knob_items = [s for s in nd.body if isinstance(s, ast.Knob)]
         for u in (s for s in nd.body if isinstance(s, ast.Use)):
             try:
-                count = self.ints.bounded(u.count, self.globals, 1, INT_LIMIT - 1, "an instance count")
+                count = 1 if u.count is None else \
+                    self.ints.bounded(u.count, self.globals, 1, INT_LIMIT - 1, "an instance count")
             except Skip:
                 continue
-            circuit = self.instantiate(u.ref.name, u.ref.targs, self.globals, u.ref.span)
-            if circuit is None:
-                broken = True
-                continue
-            if isinstance(circuit, BoolCircuit) and circuit.features is not None:
-                c.error(f"`{circuit.name}` computes over feature set `{circuit.features}`; "
-                        f"a network holds circuit instances", u.span,
-                        hint="feature circuits compile on their own, without a network declaration")
-                continue
-            if circuit.name in used:
-                c.error(f"`{circuit.name}` is used twice in network `{nd.name}`", u.span,
-                        hint=f"first used at {used[circuit.name]}; add the counts into one `use`")
-                continue
-            used[circuit.name] = u.span
-            circuits.setdefault(circuit.name, circuit)
-            groups.append(InstanceGroup(circuit.name, count, u.span))
+            for circuit in self._used_circuits(u.ref):
+                if circuit is None:
+                    broken = True
+                    continue
+                if isinstance(circuit, BoolCircuit) and circuit.features is not None:
+                    c.error(f"`{circuit.name}` computes over feature set `{circuit.features}`; "
+                            f"a network holds circuit instances", u.span,
+                            hint="feature circuits compile on their own, without a network declaration")
+                    break  # every member of a range would say the same
+                if circuit.name in used:
+                    c.error(f"`{circuit.name}` is used twice in network `{nd.name}`", u.span,
+                            hint=f"first used at {used[circuit.name]}; add the counts into one `use`")
+                    continue
+                used[circuit.name] = u.span
+                circuits.setdefault(circuit.name, circuit)
+                groups.append(InstanceGroup(circuit.name, count, u.span))
         if broken:
             return None
         if not groups and len(c.diagnostics) == before:
@@ -464,13 +396,3 @@ class Elaborator:
             return None
         return Network(nd.name, tuple(groups), span=nd.span, **values)
 
-
-def _array_shape(values) -> tuple[int, ...] | None:
-    """The shape of a nested tuple of numbers, or None if it is ragged."""
-    if not isinstance(values, tuple):
-        return ()
-    shapes = {_array_shape(v) for v in values}
-    if len(shapes) > 1 or None in shapes:
-        return None
-    inner = shapes.pop() if shapes else ()
-    return (len(values),) + inner

@@ -2,9 +2,10 @@
 
 `load_spec(path)` picks the front end by the file's suffix; `parse(text)` reads `.circ` text.
 Includes resolve relative to the including file, are read once each (a diamond is fine), and a
-cycle of includes is an error naming the chain. An included netlist makes its circuits usable by
-name, so a network can instantiate ISCAS or BLIF circuits. The source hash covers every file read,
-weight files included, so a compiled artifact can cite exactly what it was built from.
+cycle of includes is an error naming the chain; a path with `*` or `?` includes every file it
+matches, in sorted order. An included netlist makes its circuits usable by name, so a network can
+instantiate ISCAS or BLIF circuits. The source hash covers every file read, weight files
+included, so a compiled artifact can cite exactly what it was built from.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..spec import Spec
 from .elaborate import Elaborator
 from .importers.bench import load_bench
 from .importers.blif import load_blif
+from .patterns import expand_pattern, is_pattern
 from .syntax import ast
 from .syntax.parse import parse_module
 
@@ -89,8 +91,16 @@ class _Loader:
                 self.items.append((item, directory))
 
     def include(self, inc: ast.Include, directory: Path, stack: tuple[Path, ...]) -> None:
+        if is_pattern(inc.path):
+            line = self.sources.line(inc.span)
+            for path in expand_pattern(directory, inc.path, inc.span, line):
+                self.include_file(path, inc, stack)
+            return
+        self.include_file(directory / inc.path, inc, stack)
+
+    def include_file(self, path: Path, inc: ast.Include, stack: tuple[Path, ...]) -> None:
         line = self.sources.line(inc.span)
-        path = resolve_path(directory / inc.path, inc.span, line)
+        path = resolve_path(path, inc.span, line)
         if path in stack:
             chain = " -> ".join(display_name(p) for p in stack[stack.index(path):] + (path,))
             raise CircuitError(Diagnostic(f"recursive include: {chain}", inc.span, line,

@@ -50,7 +50,7 @@ from ..errors import CircuitError
 from ..frontend.load import parse, read_text
 from ..frontend.printer import spec_to_circ
 from ..spec import BoolCircuit, Circuit, Spec
-from .assemble import CompiledNetwork, network_from_layers
+from .assemble import CompiledNetwork
 from .compile import Compilation
 from .config import Config
 from .constructions import REGISTRY
@@ -243,13 +243,13 @@ def _assembled(r: Reader, made_by, plan: Plan) -> CompiledNetwork:
         raise r.fail(METADATA, "; ".join(d.message for d in e.diagnostics)) from None
 
 
-def _rebuild(r: Reader, types: list[SmallMLP], type_of: np.ndarray, supports: np.ndarray, n: int,
+def _rebuild(r: Reader, made_by, types: list[SmallMLP], type_of: np.ndarray, supports: np.ndarray, n: int,
              tensors_: dict[str, torch.Tensor]) -> CompiledNetwork:
     """The `CompiledNetwork` that `assemble` would build, with the stored weights instead of a scatter-add."""
     L = max(ty.L for ty in types)
     layers = [(tensors_[f"layers.{l}.weight"], tensors_[f"layers.{l}.bias"]) for l in range(L)]
     try:
-        return network_from_layers(types, type_of, supports, n, layers)
+        return made_by.network_from_layers(types, type_of, supports, n, layers)
     except CircuitError as e:
         raise r.fail(METADATA, "; ".join(d.message for d in e.diagnostics)) from None
 
@@ -277,8 +277,9 @@ def load_network(r: Reader, meta: dict) -> "LoadedNetwork":
         base = r.array(r.get(r.get(meta, "allocation", (dict,), ""), "supports", (list,), "allocation"),
                        "allocation.supports", 2, True)
     allocation = _read_allocation(r, meta, n, S, T, base, supports, perms)
-    smalls = _lowered_types(r, types, tensors_, config, allocation, margin, routed)
     circuits = _read_circuits(r, types)
+    smalls = _relowered(r, made_by, circuits, types) or _lowered_types(r, types, tensors_, config, allocation,
+                                                                        margin, routed)
     source_hash = r.get(meta, "source_hash", (str,), "")
     name = r.get(meta, "network", (str,), "", nullable=True)
     plan = Plan(name or "", config, circuits, tuple(int(ty["count"]) for ty in types), tuple(smalls),
@@ -286,7 +287,7 @@ def load_network(r: Reader, meta: dict) -> "LoadedNetwork":
     if made_by.layers_from_types:
         network = _assembled(r, made_by, plan)
     else:
-        network = _rebuild(r, smalls, type_of, supports, n, tensors_)
+        network = _rebuild(r, made_by, smalls, type_of, supports, n, tensors_)
     return LoadedNetwork(replace(plan, types=tuple(network.types)), network, source_hash, path=r.directory,
                          metadata=meta)
 
@@ -392,6 +393,21 @@ def _read_allocation(r: Reader, meta: dict, n: int, S: int, T: int, base: np.nda
     if not np.array_equal(base[perms], supports):
         raise r.fail(METADATA, "`supports` do not match the allocation's supports reshuffled by `permutations`")
     return Allocation(strategy, n, S, base, capacity, degree)
+
+
+def _relowered(r: Reader, made_by, circuits: tuple[Circuit, ...], types: list[dict]) -> list[SmallMLP] | None:
+    """The types lowered again from the stored circuits, for a construction whose lowering is a pure
+    function of them (checked against the stored types); None for the others."""
+    try:
+        again = made_by.types_from_circuits(circuits)
+    except CircuitError as e:
+        raise r.fail(CIRCUITS, "; ".join(d.message for d in e.diagnostics)) from None
+    if again is None:
+        return None
+    for k, (ty, stored) in enumerate(zip(again, types)):
+        if ty.weights.shape != stored["weights"].shape or not np.array_equal(ty.weights, stored["weights"]):
+            raise r.fail(WEIGHTS, f"types.{k}.weights differ from circuit `{circuits[k].name}` in {CIRCUITS}")
+    return list(again)
 
 
 def _lowered_types(r: Reader, types: list[dict], tensors_: dict[str, torch.Tensor], config: Config,

@@ -27,6 +27,7 @@ give byte-identical weights, whatever the chunk size.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -178,6 +179,23 @@ class CompiledNetwork:
             raise ValueError(f"instance ids must lie in [0, {self.T}) or be -1 (unused slot)")
         return inst
 
+    def _checked_rows(self, instances: np.ndarray) -> np.ndarray:
+        """`instances` as encoding takes them: checked, and no instance twice in a row."""
+        inst = self._check_instances(instances)
+        if inst.shape[1] > 1:
+            srt = np.sort(inst, axis=1)
+            if np.any((srt[:, 1:] == srt[:, :-1]) & (srt[:, 1:] >= 0)):
+                raise ValueError("an instance appears twice in one row of `instances`")
+        return inst
+
+    def _checked_inputs(self, inputs: np.ndarray | None, batch: int, z: int) -> np.ndarray:
+        if inputs is None:
+            return np.zeros((batch, z, self.n_in_max))
+        inputs = np.asarray(inputs, dtype=np.float64)
+        if inputs.shape != (batch, z, self.n_in_max):
+            raise ValueError(f"inputs must have shape {(batch, z, self.n_in_max)}, got {inputs.shape}")
+        return inputs
+
     def encode(self, instances: np.ndarray, inputs: np.ndarray | None = None, *,
                device=None) -> torch.Tensor:
         """The network's layer-0 vectors, (batch, D) float32 on `device` (default: the model's).
@@ -188,38 +206,21 @@ class CompiledNetwork:
         Instance t's layer-0 vector (`a0[ON_HI] = 1`, inputs at its `input_index`) is added onto
         its layer-0 support in every block: `A0[b, i*n + supports[0, t, s]] += a0_t[i]`.
         """
-        inst = self._check_instances(instances)
+        inst = self._checked_rows(instances)
         batch, z = inst.shape
-        if z > 1:
-            srt = np.sort(inst, axis=1)
-            if np.any((srt[:, 1:] == srt[:, :-1]) & (srt[:, 1:] >= 0)):
-                raise ValueError("an instance appears twice in one row of `instances`")
-        if inputs is None:
-            inputs = np.zeros((batch, z, self.n_in_max))
-        inputs = np.asarray(inputs, dtype=np.float64)
-        if inputs.shape != (batch, z, self.n_in_max):
-            raise ValueError(f"inputs must have shape {(batch, z, self.n_in_max)}, got {inputs.shape}")
+        inputs = self._checked_inputs(inputs, batch, z)
         d, n, D = self.d, self.n, self.D
-        active = inst >= 0
-        t = np.where(active, inst, 0)
-        # a0: (batch, z, d + 1); column d is a sink for padded input slots.
-        a0 = np.zeros((batch, z, d + 1))
-        a0[..., ON_HI] = 1.0
-        col = self.input_table[self.type_of[t]]                       # (batch, z, n_in_max)
-        col = np.where(col >= 0, col, d)
-        b_ix, z_ix = np.indices((batch, z))
-        a0[b_ix[..., None], z_ix[..., None], col] = inputs
-        a0 = a0[..., :d] * active[..., None]
-        # Flat index of (b, slot, i, s): b*D + i*n + supports[0, t, s].
-        sup0 = self.supports[0][t]                                    # (batch, z, S)
-        flat = (np.arange(batch)[:, None, None, None] * D
-                + np.arange(d)[None, None, :, None] * n
-                + sup0[:, :, None, :])                                # (batch, z, d, S)
+        b, s = np.nonzero(inst >= 0)                                   # active slots, row by row
+        t = inst[b, s]
+        a0 = self.written(self.type_of[t], inputs[b, s])              # (m, d)
+        # Flat index of (slot, i, s): b*D + i*n + supports[0, t, s].
+        flat = b[:, None, None] * D + np.arange(d)[None, :, None] * n + self.supports[0][t][:, None, :]
         vals = np.broadcast_to(a0[..., None], flat.shape)
-        keep = np.broadcast_to(active[:, :, None, None], flat.shape)
-        A0 = np.bincount(flat[keep], weights=vals[keep], minlength=batch * D)
+        A0 = np.bincount(flat.ravel(), weights=vals.ravel(), minlength=batch * D).reshape(batch, D)
+        if self.first_layer_bias is not None:       # the written values are pre-activations
+            A0 = np.maximum(A0 + np.repeat(self.first_layer_bias, n)[None, :], 0.0)
         dev = self.device if device is None else device
-        return torch.from_numpy(A0.reshape(batch, D)).to(device=dev, dtype=torch.float32)
+        return torch.from_numpy(A0).to(device=dev, dtype=torch.float32)
 
     def encode_dicts(self, rows: Sequence[Mapping[int, np.ndarray]], *, device=None) -> torch.Tensor:
         """`encode` for a batch given as one {instance: input vector} mapping per row.
@@ -278,6 +279,53 @@ class CompiledNetwork:
         valid = (np.arange(self.n_out_max)[None, None, :] < self.n_outputs[ty][..., None]) & active[..., None]
         y[~valid] = np.nan
         return y
+
+    # ------------------------------------------------------------ each instance alone
+
+    @cached_property
+    def _stacked(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every type's weights (types, L, d, d) and biases (types, L, d), stacked once."""
+        return (np.stack([ty.weights for ty in self.types]), np.stack([ty.layer_biases() for ty in self.types]))
+
+    @property
+    def first_layer_bias(self) -> np.ndarray | None:
+        """(d,): when encoding writes pre-activations (`written`), the bias then applied with a ReLU."""
+        return None
+
+    def written(self, ty: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        """What `encode` writes onto the layer-0 support of each of m active instances of types `ty`
+        (m,) with inputs (m, n_in_max): (m, d), `on` at ON_HI and the inputs at the type's
+        `input_index` (column d takes the padded input slots and is dropped)."""
+        a = np.zeros((len(ty), self.d + 1))
+        a[:, ON_HI] = 1.0
+        col = self.input_table[ty]
+        a[np.arange(len(ty))[:, None], np.where(col >= 0, col, self.d)] = inputs
+        return a[:, :self.d]
+
+    def layer0(self, ty: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        """The layer-0 activations (m, d) of m active instances, each alone."""
+        a = self.written(ty, inputs)
+        return a if self.first_layer_bias is None else np.maximum(a + self.first_layer_bias, 0.0)
+
+    def alone(self, instances: np.ndarray, inputs: np.ndarray) -> list[np.ndarray]:
+        """Every layer's exact activations of each listed instance run alone, without superposition:
+        L+1 arrays (batch, z, d), NaN for unused slots; one batched product per layer over all the
+        listed instances, whatever their types."""
+        inst = np.asarray(instances, dtype=np.int64)
+        b, s = np.nonzero(inst >= 0)
+        ty = self.type_of[inst[b, s]]
+        W, B = self._stacked
+        a = self.layer0(ty, np.asarray(inputs, dtype=np.float64)[b, s])
+        values = [a]
+        for l in range(self.L):
+            a = np.maximum(np.einsum("mij,mj->mi", W[ty, l], a) + B[ty, l], 0.0)
+            values.append(a)
+        out = []
+        for v in values:
+            full = np.full(inst.shape + (self.d,), np.nan)
+            full[b, s] = v
+            out.append(full)
+        return out
 
     # ------------------------------------------------------------ running
 

@@ -16,6 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from ..errors import Diagnostic
+from ..interpret import MLPStack
 from ..spec import Circuit, Spec
 from .assemble import CompiledNetwork
 from .budget import budget_of_plan
@@ -73,6 +74,12 @@ class Compilation:
         """The network as one self-contained `nn.Module` (instances and inputs in, outputs out;
         instances/module.py); it shares its layers with `network.model`."""
         return SuperposedNetwork(self.network)
+
+    @cached_property
+    def mlp_stack(self) -> MLPStack | None:
+        """The circuits evaluated together when they are MLP circuits of one shape (the reference
+        `verify` and `sample` compare with), else None."""
+        return MLPStack.of(self.circuits)
 
     @cached_property
     def guarantee(self) -> Guarantee:

@@ -12,6 +12,9 @@ from dataclasses import dataclass, replace
 from ..spec import Network
 
 DEFAULT_MARGIN = 0.1
+# cis2: the ways the circuits' mean weights can be embedded (given_network.mean_map); the first is
+# the default.
+SHARED_MEANS = ("union", "expected", "sum")
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class Config:
     # construction has asks for coherent, or MLP circuits at z >= 2 outgrow disjoint positions.
     # The routed layout does not depend on `seed` (the code is deterministic).
     construction: str = "auto"
+    # cis2: how the circuits' mean weights are embedded (SHARED_MEANS); None: the first, "union".
+    shared_mean: str | None = None
 
     @classmethod
     def for_network(cls, net: Network, **overrides) -> "Config":

@@ -10,8 +10,9 @@ Submodule names are stable: `layers.{2l}` is network layer l + 1 (a `Linear`, or
 for a routed network) and `layers.{2l+1}` its ReLU, as in `CompiledNetwork.model`, whose modules
 it shares. Encoding and read-out are those of `CompiledNetwork.encode` / `decode` (math.md §1.1),
 computed in torch: instance t's layer-0 vector (its on unit at index 0, its inputs at its
-`input_index`) is added onto its S layer-0 neurons in every block, and its outputs are its type's
-read-out of the mean of its S neurons per block at the last layer.
+`input_index`; for the cis2 construction its first circuit layer's pre-activations, after which
+the shared bias and a ReLU apply) is added onto its S layer-0 neurons in every block, and its
+outputs are its type's read-out of the mean of its S neurons per block at the last layer.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 from torch import nn
 
 from .assemble import CompiledNetwork
+from .given_network import GivenNetwork
 from .lower.small_mlp import ON_HI
 
 __all__ = ["SuperposedNetwork"]
@@ -44,6 +46,12 @@ class SuperposedNetwork(nn.Module):
                                                   torch.int64))
         self.register_buffer("readout_table", tensor(net.readout_table, torch.float32))
         self.register_buffer("n_outputs", tensor(net.n_outputs, torch.int64))
+        # A network of circuits embedded as given (the cis2 construction) writes the first circuit
+        # layer from the inputs: its weights per type and the shared bias (given_network.py).
+        self.first_layer = isinstance(net, GivenNetwork)
+        if self.first_layer:
+            self.register_buffer("first_weights", tensor(net.first_weights, torch.float32))
+            self.register_buffer("first_bias", tensor(np.repeat(net.first_bias, net.n), torch.float32))
 
     @property
     def D(self) -> int:
@@ -55,15 +63,20 @@ class SuperposedNetwork(nn.Module):
         batch, z = instances.shape
         active = instances >= 0
         t = instances.clamp(min=0)
-        a0 = torch.zeros(batch, z, self.d + 1, dtype=torch.float32, device=inputs.device)
-        a0[..., ON_HI] = 1.0
-        a0.scatter_(2, self.input_unit[self.type_of[t]], inputs.to(torch.float32))
-        a0 = a0[..., :self.d] * active[..., None]
+        if self.first_layer:
+            a0 = torch.einsum("bzdi,bzi->bzd", self.first_weights[self.type_of[t]], inputs.to(torch.float32))
+        else:
+            a0 = torch.zeros(batch, z, self.d + 1, dtype=torch.float32, device=inputs.device)
+            a0[..., ON_HI] = 1.0
+            a0.scatter_(2, self.input_unit[self.type_of[t]], inputs.to(torch.float32))
+            a0 = a0[..., :self.d]
+        a0 = a0 * active[..., None]
         units = torch.arange(self.d, device=inputs.device)
         index = units[None, None, :, None] * self.n + self.supports_in[t][:, :, None, :]     # (b, z, d, S)
         values = a0[..., None].expand(index.shape)
         A0 = torch.zeros(batch, self.D, dtype=torch.float32, device=inputs.device)
-        return A0.scatter_add_(1, index.reshape(batch, -1), values.reshape(batch, -1))
+        A0 = A0.scatter_add_(1, index.reshape(batch, -1), values.reshape(batch, -1))
+        return torch.relu(A0 + self.first_bias) if self.first_layer else A0
 
     def read(self, A: torch.Tensor, instances: torch.Tensor) -> torch.Tensor:
         """(batch, z, d): the mean of each listed instance's S neurons per block of the last layer."""

@@ -24,7 +24,7 @@ loops run over batches, layers, instance types and (for the few rows whose targe
 with fewer than z − 1 others) the redraws of zero-overlap partners.
 
 Besides accuracy, every layer's read-off error is measured: for the active instances against their
-exact activations when run alone (`lower.small_mlp.layer_values`), and for a few random inactive
+exact activations when run alone (`CompiledNetwork.alone`), and for a few random inactive
 instances per row, whose read-off should be exactly 0 — the embedding overlap and propagation
 errors of math.md §1.5, as measured quantities. A boolean lowering carries its values as
 differences of neuron pairs (2j, 2j + 1), and an error that lands on both neurons of a pair
@@ -57,7 +57,6 @@ from ..active_sets import combinations, random_active
 from ..errors import CircuitError, Diagnostic
 from ..interpret import evaluate_bits
 from .compile import Compilation
-from .lower.small_mlp import layer_values
 
 MODES = ("random", "adversarial", "exhaustive")
 MAX_ROWS = 2_000_000      # the most rows exhaustive verification checks
@@ -249,10 +248,17 @@ def _exhaustive_batches(comp: Compilation, batch: int):
 # ---------------------------------------------------------------- reference values
 
 def reference_outputs(comp: Compilation, instances: np.ndarray, inputs: np.ndarray) -> np.ndarray:
-    """The exact outputs, (batch, z, n_out_max), NaN where `decode` gives NaN."""
+    """The exact outputs, (batch, z, n_out_max), NaN where `decode` gives NaN. MLP circuits of one
+    shape (thousands of different ones, say) are evaluated together (`interpret.MLPStack`)."""
     net = comp.network
     out = np.full(instances.shape + (net.n_out_max,), np.nan)
     ty = np.where(instances >= 0, net.type_of[np.maximum(instances, 0)], -1)
+    stack = comp.mlp_stack
+    if stack is not None:
+        b, s = np.nonzero(ty >= 0)
+        n_in, n_out = len(comp.circuits[0].input_bits), len(comp.circuits[0].output_bits)
+        out[b, s, :n_out] = stack.evaluate(ty[b, s], inputs[b, s, :n_in])
+        return out
     for k, circuit in enumerate(comp.circuits):
         b, s = np.nonzero(ty == k)
         if len(b):
@@ -271,16 +277,7 @@ def _probe_inactive(T: int, active: np.ndarray, rng: np.random.Generator) -> np.
 
 def exact_layers(comp: Compilation, instances: np.ndarray, inputs: np.ndarray) -> list[np.ndarray]:
     """Per layer, (batch, z, d) exact activations of each listed instance run alone (NaN if unused)."""
-    net = comp.network
-    out = [np.full(instances.shape + (net.d,), np.nan) for _ in range(net.L + 1)]
-    ty = np.where(instances >= 0, net.type_of[np.maximum(instances, 0)], -1)
-    for k, mlp in enumerate(net.types):
-        b, s = np.nonzero(ty == k)
-        if len(b):
-            values = layer_values(mlp, inputs[b, s, :len(mlp.input_index)])
-            for layer, v in enumerate(values):
-                out[layer][b, s] = v
-    return out
+    return comp.network.alone(instances, inputs)
 
 
 # ---------------------------------------------------------------- read-offs

@@ -143,12 +143,15 @@ def network_examples():
 def test_budget_of_every_example_network(path, name, capsys):
     assert cli.main(["budget", str(path), "--network", name, "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
-    # Every shipped network is guaranteed, except budget_levels.circ's, one per verdict by design.
-    want = {"close": "expected", "crowded": "at risk", "packed": "over budget"}.get(name, "guaranteed")
+    # Every shipped network is guaranteed, except budget_levels.circ's, one per verdict by design,
+    # and the papers' rotation task, whose errors are a sizeable fraction of the circuits' values
+    # (docs/frontier.md: rms read-off error about 0.2 per neuron at z = 2, against values near 1).
+    want = {"close": "expected", "crowded": "at risk", "packed": "over budget",
+            "rotations": "over budget"}.get(name, "guaranteed")
     assert record["network"] == name and record["verdict"] == want
-    # Per-layer predictions belong to the coherent construction; a routed network has none to make.
-    coherent = record["figures"]["construction"] == "coherent"
-    assert len(record["layers"]) == (record["figures"]["L"] + 1 if coherent else 0)
+    # Per-layer predictions belong to the constructions that share neurons; a routed network has none.
+    shares = record["figures"]["construction"] in ("coherent", "cis2")
+    assert len(record["layers"]) == (record["figures"]["L"] + 1 if shares else 0)
 
 
 def test_compile_stores_and_verify_shows_the_budget(tmp_path, capsys):

@@ -264,9 +264,12 @@ class ArrayLit:
 
 @dataclass(frozen=True)
 class Load:
+    """`load("file", "key")[i][j]`: a tensor file, optionally sliced by integer expressions."""
+
     path: str
     key: Optional[str] = None
     span: Optional[Span] = _span()
+    index: tuple[IExpr, ...] = ()
 
 
 Tensor = Union[ArrayLit, Load]
@@ -332,16 +335,26 @@ class FeaturesDef:
 
 
 @dataclass(frozen=True)
+class TRange:
+    """A parameter in a `use` line given a range `lo..hi` (`name is None` when positional)."""
+
+    name: Optional[str]
+    lo: IExpr
+    hi: IExpr
+    span: Optional[Span] = _span()
+
+
+@dataclass(frozen=True)
 class CircuitRef:
     name: str
-    targs: Optional[tuple[TArg, ...]]
+    targs: Optional[tuple[Union[TArg, TRange], ...]]
     span: Optional[Span] = _span()
 
 
 @dataclass(frozen=True)
 class Use:
     ref: CircuitRef
-    count: IExpr
+    count: Optional[IExpr]  # None: written without `* COUNT`, one instance of each circuit
     span: Optional[Span] = _span()
 
 

@@ -107,8 +107,13 @@ def expr_text(e: ast.Expr) -> str:
 def targs_text(targs) -> str:
     if targs is None:
         return ""
-    return "<" + ", ".join(int_text(t.value) if t.name is None else f"{quote_name(t.name)}={int_text(t.value)}"
-                           for t in targs) + ">"
+
+    def value(t) -> str:
+        if isinstance(t, ast.TRange):
+            return f"{int_text(t.lo)}..{int_text(t.hi)}"
+        return int_text(t.value)
+
+    return "<" + ", ".join(value(t) if t.name is None else f"{quote_name(t.name)}={value(t)}" for t in targs) + ">"
 
 
 def call_text(name: str, targs, args) -> str:
@@ -304,7 +309,8 @@ class _Printer:
     def field(self, f: ast.LayerField, indent: int) -> None:
         if isinstance(f.value, ast.Load):
             key = f", {format_string(f.value.key)}" if f.value.key is not None else ""
-            self.simple(f, indent, [f"{quote_name(f.name)} = load({format_string(f.value.path)}{key});"])
+            index = "".join(f"[{int_text(i)}]" for i in f.value.index)
+            self.simple(f, indent, [f"{quote_name(f.name)} = load({format_string(f.value.path)}{key}){index};"])
             return
         lines = format_array(f.value.values, indent)
         lines[0] = f"{quote_name(f.name)} = {lines[0]}"
@@ -318,7 +324,8 @@ class _Printer:
     def net_stmt(self, s, indent: int) -> None:
         if isinstance(s, ast.Use):
             ref = quote_name(s.ref.name) + targs_text(s.ref.targs)
-            self.simple(s, indent, [f"use {ref} * {int_text(s.count)};"])
+            count = f" * {int_text(s.count)}" if s.count is not None else ""
+            self.simple(s, indent, [f"use {ref}{count};"])
         else:
             self.knob(s, indent)
 

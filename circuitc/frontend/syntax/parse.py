@@ -201,6 +201,12 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, filename: str) -> Diagnost
         hint = "a statement assigns once: `name = expression;`"
     elif words == {"`=`"}:
         hint = "settings are written `name = value;`"
+    elif value == "..":
+        hint = ("a slice is written `v[lo:hi]`" if "`:`" in words else
+                "ranges `lo..hi` appear in `for` loops and in a network's `use` line (`use c<N=1..8>;`); "
+                "an instance takes one value per parameter")
+    elif tok.type == "REAL" and "`]`" in words:
+        hint = "an index is an integer expression"
     elif tok.type == "REAL" and any(ch in value for ch in ".eE"):
         hint = "numbers with a fraction appear only in MLP weight arrays"
     what = f"`{value}`" if tok.type in ("NAME", "QNAME", "INT", "REAL", "STRING") else _describe(tok.type)
@@ -506,7 +512,12 @@ class _ToAst(Transformer):
         return ast.LayerField(c[0][0], c[1], self._span(c))
 
     def load(self, c):
-        return ast.Load(_string(c[0]), _string(c[1]) if c[1] is not None else None, self._span(c, "load("))
+        path, key, *index = c
+        return ast.Load(_string(path), _string(key) if key is not None else None, self._span(c, "load("),
+                        tuple(index))
+
+    def tensor_index(self, c):
+        return c[0]
 
     def array(self, c):
         # Numbers arrive as REAL tokens, so the array's span can be taken from them.
@@ -538,6 +549,15 @@ class _ToAst(Transformer):
 
     def circuit_ref(self, c):
         return ast.CircuitRef(c[0][0], c[1], self._span(c))
+
+    def use_targs(self, c):
+        return tuple(c)
+
+    def targ_range_pos(self, c):
+        return ast.TRange(None, c[0], c[1], self._span(c))
+
+    def targ_range_kw(self, c):
+        return ast.TRange(c[0][0], c[1], c[2], self._span(c))
 
     def knob(self, c):
         return ast.Knob(c[0][0], c[1], self._span(c))

@@ -12,7 +12,7 @@ import numpy as np
 
 from ...errors import Diagnostic
 from ...spec import Circuit
-from ..assemble import CompiledNetwork
+from ..assemble import CompiledNetwork, network_from_layers
 from ..config import Config
 from ..guarantee import Guarantee
 from ..plan import Plan
@@ -55,6 +55,22 @@ class Construction(ABC):
     @abstractmethod
     def budget(self, plan: Plan, figures: dict, guarantee: Guarantee, *, sources: int, seed: int) -> Budget:
         """The verdict, the risk figures and the knobs, from the plan alone."""
+
+    def types_from_circuits(self, circuits: tuple[Circuit, ...]) -> tuple | None:
+        """The lowered types as a pure function of the source circuits, when they are one (loading
+        an artifact then lowers again and checks the stored types against it); None otherwise."""
+        return None
+
+    def network_from_layers(self, types, type_of: np.ndarray, supports: np.ndarray, n: int,
+                            layers) -> CompiledNetwork:
+        """The network around stored layers ((W, b) pairs), as `assemble` would have built it."""
+        return network_from_layers(types, type_of, supports, n, layers)
+
+    def layer_parts(self, plan: Plan, network: CompiledNetwork, layer: int) -> tuple[np.ndarray, np.ndarray | None,
+                                                                                     np.ndarray | None]:
+        """Layer `layer` (1..L) of `plan`'s `network` as `Σ_t (1/S)·w_t ⊗ e_t^l (e_t^{l−1})ᵀ + w̄ ⊗ M`:
+        (w (T, d, d), w̄ (d, d) or None, M (n, n) or None), for a construction with `instance_components`."""
+        raise NotImplementedError(f"the {self.name} construction's layers are not a sum over instances")
 
     def routing_tally(self, plan: Plan) -> "RoutingTally | None":
         """What `verify` counts of how the rows met the allocation, or None (the default)."""

@@ -69,6 +69,10 @@ class Coherent(Construction):
     def guarantee(self, plan: Plan) -> Guarantee:
         return coherent_guarantee(plan)
 
+    def layer_parts(self, plan: Plan, network: CompiledNetwork, layer: int):
+        stacked = np.stack([ty.weights[layer - 1] for ty in network.types])            # (types, d, d)
+        return stacked[network.type_of], None, None
+
     def budget(self, plan: Plan, figures: dict, guarantee: Guarantee, *, sources: int, seed: int) -> Budget:
         z, S, n = plan.config.z, plan.config.S, plan.n
         _, shared, exact_count = near_fractions(plan.supports, n, 1, sources, seed)

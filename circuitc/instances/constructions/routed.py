@@ -108,7 +108,8 @@ def mlp_positions(config: Config, circuits: tuple[Circuit, ...], counts: tuple[i
         f"the routed construction holds MLP circuits at z = {z} only on disjoint positions: at most "
         f"n = {n0} instances with S = 1 (`{mlp[0]}` is an MLP circuit; {T} instances"
         f"{'' if config.S in (None, 1) else f', S = {config.S}'} asked for)",
-        hint="use fewer instances or a wider D, z = 1, or the coherent construction (--construction coherent)")
+        hint="use fewer instances or a wider D, z = 1, or a construction that shares neurons "
+             "(--construction cis2 for MLP circuits of one shape, or coherent)")
 
 
 def plan_routed(name: str, config: Config, circuits: tuple[Circuit, ...], counts: tuple[int, ...]) -> Plan:

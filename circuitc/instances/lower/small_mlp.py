@@ -96,6 +96,14 @@ class SmallMLP:
         """(L, d): the bias of every unit of every layer."""
         return np.broadcast_to(layer_bias(self.d, self.margin), (self.L, self.d))
 
+    def layer0(self, X: np.ndarray, on: np.ndarray) -> np.ndarray:
+        """The layer-0 vectors (batch, d) of inputs X (batch, n_inputs): `on` (batch,) at ON_HI and
+        the inputs at `input_index`, both 0 in an inactive row."""
+        a = np.zeros((X.shape[0], self.d))
+        a[:, ON_HI] = on
+        a[:, self.input_index] = X * on[:, None]
+        return a
+
     @property
     def inactive_tolerance(self) -> float:
         """Largest read-off error per neuron under which an INACTIVE instance stays exactly 0.
@@ -245,9 +253,7 @@ def layer_values(mlp: SmallMLP, X: np.ndarray, active: np.ndarray | bool = True)
     X = np.asarray(X, dtype=np.float64)
     batch = X.shape[0]
     on = np.broadcast_to(np.asarray(active, dtype=np.float64), (batch,))
-    a = np.zeros((batch, mlp.d))
-    a[:, ON_HI] = on
-    a[:, mlp.input_index] = X * on[:, None]
+    a = mlp.layer0(X, on)
     out = [a]
     for w, bias in zip(mlp.weights, mlp.layer_biases()):
         a = np.maximum(a @ w.T + bias, 0.0)

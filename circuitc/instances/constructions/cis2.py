@@ -1,0 +1,181 @@
+"""The papers' construction (CiS2, math.md §1): T different MLP circuits sharing neurons.
+
+Every circuit keeps its own weights; circuit t owns an S-hot support per layer from a prime-step
+allocation (any two share at most one neuron), reassigned by a fresh seeded permutation at every
+layer (§1.3); layer l is `(1/S) Σ_t w_t^l ⊗ e_t^l (e_t^{l−1})ᵀ` with the circuits' shared biases
+on every neuron, and the first circuit layer is written from the inputs (given_network.py). The
+circuits are embedded as given (lower/given.py): they must bring their own noise robustness.
+
+Approximate: with shared neurons nothing is exact, and the budget states the papers' error
+estimate per layer (math.md §1.5) with the circuits' own activation sizes, measured on the small
+circuits alone; `benchmarks/reference_task.py` measures it against the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ...errors import CircuitError, Diagnostic
+from ..assemble import CompiledNetwork
+from ..config import SHARED_MEANS, Config
+from ..embed.allocate import allocate, capacities
+from ..embed.shuffle import layer_supports
+from ..error_model import LayerPrediction, Prediction
+from ..given_network import deviations, given_network, mean_map
+from ..guarantee import Guarantee, supports_disjoint
+from ..lower.given import check_family, lower_given
+from ..lower.small_mlp import layer_values
+from ..plan import Plan
+from ..verdicts import Budget
+from .base import Construction
+
+DEFAULT_S = 6              # the papers' redundancy; fewer when the allocation cannot hold T at 6
+STATS_ROWS = 256           # standard-normal input rows per circuit for its activation sizes
+STATS_CIRCUITS = 64        # circuits sampled for them (all when fewer)
+# Verdict bands on the predicted rms read-off error of the last layer, per neuron, against the
+# circuits' own rms activation there: within 1 % `expected`, within 10 % `at risk`.
+EXPECTED_RELATIVE, AT_RISK_RELATIVE = 0.01, 0.1
+
+
+class Cis2(Construction):
+    name = "cis2"
+    allocations = ("prime-step", "affine")
+    reads_hidden_layers = True
+    instance_components = True          # W^l = Σ_t (1/S)·w_t ⊗ e_t^l (e_t^{l-1})ᵀ
+
+    def own_settings(self, config: Config) -> list[str]:
+        """Its allocations (shared with the coherent construction) and reshuffling, which it
+        always does."""
+        return [name for name, given in (
+            ("allocation " + repr(config.allocation), config.allocation in self.allocations),
+            ("reshuffling", config.shuffle), ("a shared mean", config.shared_mean is not None)) if given]
+
+    def problems(self, config: Config, others: list[tuple[str, str]]) -> list[Diagnostic]:
+        out = [Diagnostic(f"{setting} belongs to the {owner} construction, not the cis2 one",
+                          hint="the cis2 construction takes the circuits' own biases and always reshuffles")
+               for setting, owner in others]
+        if config.shared_mean is not None and config.shared_mean not in SHARED_MEANS:
+            out.append(Diagnostic(f"unknown shared mean {config.shared_mean!r}", expected=", ".join(SHARED_MEANS)))
+        return out
+
+    def plan(self, name, config, circuits, counts) -> Plan:
+        found = check_family(circuits)
+        if found:
+            raise CircuitError(found)
+        types = tuple(lower_given(c) for c in circuits)
+        d, L = types[0].d, types[0].L
+        n, T = config.D // d, sum(counts)
+        strategy = "prime-step" if config.allocation == "auto" else config.allocation
+        S = config.S or default_redundancy(T, n, strategy)
+        allocation = allocate(T, n, S, strategy, d=d)           # refuses with the numbers when T does not fit
+        supports, perms = layer_supports(allocation, L + 1, config.seed)
+        # The margin is the circuits' own (how far below 0 their biases sit), said in the config.
+        resolved = replace(config, S=S, allocation=strategy, shuffle=True, margin=types[0].margin,
+                           shared_mean=config.shared_mean or SHARED_MEANS[0])
+        return Plan(name, resolved, circuits, counts, types,
+                    allocation, supports, perms, n)
+
+    def assemble(self, plan: Plan) -> CompiledNetwork:
+        return given_network(plan.types, plan.type_of, plan.supports, plan.n, mean_part=plan.config.shared_mean)
+
+    def types_from_circuits(self, circuits):
+        return tuple(lower_given(c) for c in circuits)
+
+    def network_from_layers(self, types, type_of, supports, n, layers) -> CompiledNetwork:
+        return given_network(types, type_of, supports, n, layers=layers)
+
+    def layer_parts(self, plan: Plan, network: CompiledNetwork, layer: int):
+        mean, delta = deviations(network.types, network.type_of, layer)
+        return delta, mean, mean_map(network.supports[layer], network.supports[layer - 1], network.n,
+                                     plan.config.shared_mean)
+
+    def guarantee(self, plan: Plan) -> Guarantee:
+        failed = [] if supports_disjoint(plan.supports) else [
+            ("shared", "circuits share neurons: an inactive circuit reads 1/S of every active circuit it meets "
+                       "(math.md §1.5), so outputs are approximate")]
+        return Guarantee.unless(failed, "no two circuits share a neuron in any layer")
+
+    def budget(self, plan: Plan, figures: dict, guarantee: Guarantee, *, sources: int, seed: int) -> Budget:
+        prediction, scale = paper_prediction(plan, seed)
+        last = prediction.layers[-1]
+        risk = {"pairs_sharing_a_neuron": None, "exact": False, "sources": None, "pairs_reached": None,
+                "random_rows_at_risk": None, "instances_wrong": 0.0 if guarantee.exact else None,
+                "active_rms": last.active_rms, "activation_rms": scale}
+        if guarantee.exact:
+            return Budget(plan.name, figures, guarantee, risk, "guaranteed", (), prediction,
+                          ("guaranteed",) * len(prediction.layers))
+        verdicts = tuple(_band(p.active_rms, scale) for p in prediction.layers)
+        knobs = (f"the estimated read-off error grows with z·T·L·(d/D)² = {figures['load_figure']:.3g}: "
+                 f"lower T or z, or raise D",)
+        return Budget(plan.name, figures, guarantee, risk, verdicts[-1], knobs, prediction, verdicts)
+
+
+def _band(rms: float, scale: float) -> str:
+    ratio = rms / scale if scale > 0 else 0.0
+    return "expected" if ratio <= EXPECTED_RELATIVE else "at risk" if ratio <= AT_RISK_RELATIVE else "over budget"
+
+
+def default_redundancy(T: int, n: int, strategy: str) -> int:
+    """DEFAULT_S, or the largest S below it whose allocation holds T (2 when none does: `allocate`
+    then refuses with the numbers)."""
+    return next((S for S in range(DEFAULT_S, 1, -1) if n >= S and capacities(n, S)[strategy] >= T), 2)
+
+
+def activation_sizes(plan: Plan, seed: int) -> dict[str, np.ndarray]:
+    """Per layer 0..L, over up to STATS_CIRCUITS circuits run alone on standard-normal inputs (the
+    rows `verify` draws), from the small circuits only: E|a^l|² ("a"), and what layer l + 1's
+    weights make of a^l: E|w a|² ("w"), E|w̄ a|² ("mean") and E|Δw a|² ("deviation"), w̄ the mean
+    weights of all the circuits (zero past the last layer)."""
+    rng = np.random.default_rng(seed)
+    picks = np.sort(rng.choice(len(plan.types), min(STATS_CIRCUITS, len(plan.types)), replace=False))
+    means = [deviations(plan.types, plan.type_of, l)[0] for l in range(1, plan.L + 1)]
+    out = {key: np.zeros(plan.L + 1) for key in ("a", "w", "mean", "deviation")}
+    for k in picks:                                        # a bounded sample of circuits
+        ty = plan.types[k]
+        values = layer_values(ty, rng.standard_normal((STATS_ROWS, len(ty.input_index))))
+        for l, a in enumerate(values):
+            out["a"][l] += (a ** 2).sum(axis=1).mean()
+            if l < plan.L:
+                for key, w in (("w", ty.weights[l]), ("mean", means[l]), ("deviation", ty.weights[l] - means[l])):
+                    out[key][l] += ((a @ w.T) ** 2).sum(axis=1).mean()
+    return {key: v / len(picks) for key, v in out.items()}
+
+
+def paper_prediction(plan: Plan, seed: int) -> tuple[Prediction, float]:
+    """The read-off errors per layer, per neuron (math.md §1.5, "Error terms of the cis2
+    construction"), with the circuits' own activation sizes; and the circuits' rms activation per
+    neuron at the last layer (what the verdict compares the error with).
+
+    Per layer, every active circuit shares a neuron with each other active one with probability
+    about S²/n and then reads 1/S of it (the overlap term, `(z − 1)·(d/D)·E|a|²` per layer so far,
+    the first layer included); and its neurons receive what the circuits they host make of the
+    1/S of an active circuit they read below (the propagation term, `T·(d/D)²` per layer and
+    circuit weight). With the mean part embedded as a union (`given_network.mean_map`) an active
+    circuit's own w̄ is read exactly, so only the deviations Δw of all z active circuits and the mean
+    weights of the z − 1 others propagate: `T·(d/D)²·(z·E|Δw a|² + (z − 1)·E|w̄ a|²)`; embedded as a
+    sum every neighbour's whole weights do, `z·T·(d/D)²·E|w a|²` (the papers' formula)."""
+    z, T, S, d, D = plan.config.z, plan.T, plan.config.S, plan.d, plan.d * plan.n
+    size = activation_sizes(plan, seed)
+    union = plan.config.shared_mean == "union"
+    per_layer = T * (d / D) ** 2 * (z * size["deviation"] + (z - 1) * size["mean"] if union else z * size["w"])
+    paper = z * T * (d / D) ** 2 * size["w"]
+    layers = []
+    for l in range(plan.L + 1):
+        overlap = (l + 1) * (z - 1) * (d / D) * size["a"][l]
+        active = per_layer[:l].sum() + overlap
+        paper_active = paper[:l].sum() + overlap
+        inactive = per_layer[:l].sum() + z * (d / D) * size["a"][l]
+        layers.append(LayerPrediction(
+            layer=l, active_rms=float(np.sqrt(active / d)), active_pair_rms=None,
+            inactive_rms=float(np.sqrt(inactive / d)), inactive_pair_rms=None, inactive_max=None,
+            active_excess_rms=None, pairs_reached=None, rows_at_risk=None, values_wrong=None, instances_wrong=None,
+            paper_active_rms=float(np.sqrt(paper_active / d)),
+            paper_inactive_rms=float(np.sqrt((paper[:l].sum() + z * (d / D) * size["a"][l]) / d)),
+            paper_worst=z / S * float(np.sqrt(size["a"][l])),
+            tolerance=min(ty.inactive_tolerance for ty in plan.types[:STATS_CIRCUITS])))
+    model = "cis2" if union else "paper"
+    why = ("the papers' terms with the union-embedded mean (math.md §1.5)" if union
+           else "math.md §1.5, the papers' formulas")
+    return Prediction(model, why, False, 0, tuple(layers)), float(np.sqrt(size["a"][-1] / d))
