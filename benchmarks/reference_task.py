@@ -11,7 +11,9 @@ x̂ = (â₂, â₃) − α̂, against the truth x = rotation of (cos φ, sin φ
 - `failures`: the fraction of active circuit-instances with |x̂ − x| >= 1;
 - `inactive_mse`: mean |x̂|² of random inactive circuits (truth 0);
 - `active_rms` / `budget_active_rms`: the per-neuron rms read-off error of active circuits,
-  measured and as the budget states it before compiling (its `model` names the estimate).
+  measured and as the budget states it before compiling (its `model` names the estimate);
+  `budget_task_active_rms` the budget with its activation sizes measured on the task's inputs
+  (`circuitc budget --input-rows`) instead of standard-normal ones.
 
 The grid (T, z) of the papers' figures, D = 1000, S = 6 (their redundancy), 10⁴ samples per point,
 each beside the figure the papers' published code reaches on the same task (`reference`). Prints
@@ -34,6 +36,7 @@ import numpy as np
 import torch
 
 import circuitc
+from circuitc.instances.budget import budget_of_plan
 from circuitc.instances.compile import compile_network
 from circuitc.instances.verify import exact_layers
 
@@ -82,6 +85,9 @@ def point(directory: Path, theta: np.ndarray, T: int, z: int, samples: int, mean
     comp = compile_network(spec, shared_mean=mean)
     compile_s = time.perf_counter() - start
     budget = comp.budget
+    # the same budget, its activation sizes measured on the task's own inputs (--input-rows)
+    _, pool, _ = task_inputs(1, 1, 4096, np.random.default_rng(SEED + 2))
+    on_task = budget_of_plan(comp.plan, inputs=pool[:, 0])
     net = comp.network
     rng = np.random.default_rng(SEED + 1)
     sums = {k: np.zeros(net.L + 1) for k in ("mse", "failures", "inactive", "sq")}
@@ -113,6 +119,7 @@ def point(directory: Path, theta: np.ndarray, T: int, z: int, samples: int, mean
                        "inactive_mse": sums["inactive"][l] / counts[1],
                        "active_rms": float(np.sqrt(sums["sq"][l] / (counts[0] * net.d))),
                        "budget_active_rms": predicted.active_rms, "paper_active_rms": predicted.paper_active_rms,
+                       "budget_task_active_rms": on_task.prediction.layers[l].active_rms,
                        "budget_verdict": budget.layer_verdicts[l]})
     last = layers[-1]
     return {"T": T, "z": z, "compression": T * 4 / D, "mean": mean, "S": net.S, "samples": samples,
@@ -120,8 +127,13 @@ def point(directory: Path, theta: np.ndarray, T: int, z: int, samples: int, mean
             "ratio_to_reference": last["mse"] / REFERENCE[T][z] if z in REFERENCE.get(T, {}) else None,
             "failures": last["failures"], "reference_failures": REFERENCE_FAILURES_Z2.get(T) if z == 2 else None,
             "budget_model": budget.prediction.model, "budget_verdict": budget.verdict,
-            "budget_to_measured": last["budget_active_rms"] / last["active_rms"] if last["active_rms"] else None,
+            "budget_to_measured": _ratio(last["budget_active_rms"], last["active_rms"]),
+            "budget_task_to_measured": _ratio(last["budget_task_active_rms"], last["active_rms"]),
             "compile_s": compile_s, "forward_s": forward_s, "layers": layers}
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return a / b if b else None
 
 
 def main(argv=None) -> dict:

@@ -46,7 +46,8 @@ f=3,17              a circuit over a feature set lists the features that are ON;
 
 
 
-__all__ = ["parse_assignments", "active_warning", "read_input_csv", "parse_input_csv", "VALUE_FORMS"]
+__all__ = ["parse_assignments", "active_warning", "read_input_csv", "read_input_table", "parse_input_csv",
+           "VALUE_FORMS"]
 
 # How many problems of one kind (bad CSV cells, malformed rows) a report lists before summing up.
 MAX_LISTED = 10
@@ -88,6 +89,35 @@ def read_input_csv(path: str | os.PathLike, circuit: Circuit) -> np.ndarray:
     """
     shown = os.fspath(path)
     return parse_input_csv(_read_text(shown), circuit, shown)
+
+
+def read_input_table(path: str | os.PathLike, circuit: Circuit) -> np.ndarray:
+    """Input rows of `circuit` from a `.csv` file (as `read_input_csv`) or a `.npy` array of shape
+    (rows, inputs): what `verify`, `sample` and `budget` draw an MLP circuit's inputs from. The
+    `.npy` file is read without unpickling and must hold finite numbers."""
+    shown = os.fspath(path)
+    if Path(shown).suffix.lower() != ".npy":
+        return read_input_csv(path, circuit)
+    n_in = len(circuit.input_bits)
+    try:
+        with open(shown, "rb") as f:
+            X = np.load(f, allow_pickle=False)
+    except OSError as e:
+        raise CircuitError(Diagnostic(f"cannot read input rows `{shown}`: {os_reason(e)}")) from None
+    except ValueError as e:
+        raise CircuitError(Diagnostic(f"`{shown}` is not a numeric .npy array ({e})",
+                                      hint="write it with numpy.save(path, rows.astype(float))")) from None
+    if X.ndim != 2 or X.shape[1] != n_in or X.shape[0] < 1 or X.dtype.kind not in "biuf":
+        raise CircuitError(Diagnostic(
+            f"`{shown}` holds an array of shape {X.shape} and dtype {X.dtype}; `{circuit.name}` takes rows of "
+            f"{n_in} numbers", hint=f"save an array of shape (rows, {n_in}), columns in the order "
+                                    f"{', '.join(circuit.input_bits[:6])}{', …' if n_in > 6 else ''}"))
+    X = X.astype(np.float64)
+    if not np.isfinite(X).all():
+        r, c = np.argwhere(~np.isfinite(X))[0]
+        raise CircuitError(Diagnostic(f"`{shown}`: row {r}, column {c} (`{circuit.input_bits[c]}`) is {X[r, c]}",
+                                      hint="every input must be a finite number"))
+    return X
 
 
 def parse_input_csv(text: str, circuit: Circuit, filename: str = "<csv>") -> np.ndarray:

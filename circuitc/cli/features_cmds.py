@@ -20,7 +20,8 @@ from .tables import EXIT_FAILED, EXIT_OK, accuracy, fmt, plural, print_tables, t
 # options that mean something to one back end only (argparse dest → flag)
 NETWORK_ONLY = {"network": "--network", "active": "--active", "redundancy": "--redundancy",
                 "allocation": "--allocation", "margin": "--margin", "schedule": "--schedule",
-                "reshuffle": "--reshuffle", "no_segregate": "--no-segregate"}
+                "reshuffle": "--reshuffle", "no_segregate": "--no-segregate", "shared_mean": "--shared-mean",
+                "input_rows": "--input-rows"}
 FEATURE_ONLY = {"fan_in": "--fan-in", "p": "--p", "q": "--q", "target": "--target", "ec": "--ec",
                 "ec_kind": "--ec-kind", "ec_width": "--ec-width", "readoff": "--readoff",
                 "no_calibrate": "--no-calibrate"}

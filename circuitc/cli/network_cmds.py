@@ -11,12 +11,14 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from ..artifact import check_target, load, save
 from ..back_ends import back_end
 from ..errors import CircuitError, Diagnostic
 from ..features.network import FeatureNetwork
 from ..fileio import check_writable, write_atomic
-from ..inputs import parse_assignments, read_instance_rows
+from ..inputs import parse_assignments, read_input_table, read_instance_rows
 from ..instances.budget import budget_of_plan
 from ..instances.compile import compile_network
 from ..instances.components import write_components
@@ -196,7 +198,7 @@ def cmd_budget(args) -> int:
     fallback = fallback_warning(plan)
     if fallback:
         print(fallback.render(), file=sys.stderr)
-    b = budget_of_plan(plan)
+    b = budget_of_plan(plan, inputs=_input_rows(args, plan.circuits))
     if args.json:
         sys.stdout.write(json.dumps({"file": args.file, **b.as_dict()}, indent=2) + "\n")
         return EXIT_OK
@@ -235,6 +237,8 @@ def cmd_budget(args) -> int:
     return EXIT_OK
 
 
+LISTED = 20            # circuits a verify table lists before it shows only the least accurate
+
 VERIFY_LAYER_HEADER = ("layer", *(name for _, name in LAYER_TERMS), "values wrong", "active max", "inactive max")
 
 
@@ -271,12 +275,16 @@ def cmd_verify(args) -> int:
     mode = "adversarial" if args.adversarial else "exhaustive" if args.exhaustive else "random"
     loaded = load(args.artifact)
     if isinstance(loaded, FeatureNetwork):
+        if args.input_rows is not None:
+            parser.error("--input-rows is for networks of circuit instances")
         return features_cmds.cmd_verify(args, loaded, mode)
+    rows = _input_rows(args, loaded.circuits)
     total = sum(exhaustive_rows(loaded)) if mode == "exhaustive" else args.samples
     with ProgressBar(loaded.network, total, show_progress(total, args.batch)):
-        result = verify(loaded, samples=args.samples, batch=args.batch, seed=args.seed, mode=mode)
+        result = verify(loaded, samples=args.samples, batch=args.batch, seed=args.seed, mode=mode, inputs=rows)
     acc = result["bit_accuracy"]
-    predicted = loaded.budget
+    # measured beside what the budget predicts for the same inputs
+    predicted = loaded.budget if rows is None else budget_of_plan(loaded.plan, inputs=rows)
     guarantee = predicted.guarantee
     # A guaranteed network that is not exact is a bug in circuitc, whatever --min-accuracy says.
     verdict = judge(result, guaranteed=guarantee.exact, min_accuracy=args.min_accuracy, tolerance=args.tolerance)
@@ -298,9 +306,15 @@ def cmd_verify(args) -> int:
         print()
         rows = [("bit accuracy", accuracy(acc)), ("instance accuracy", accuracy(result["instance_accuracy"])),
                 ("MLP rms error", fmt(result["real_rms_error"])), ("MLP max error", fmt(result["real_max_error"]))]
-        per = [(c.name, c.kind, count, accuracy(result["per_circuit"].get(c.name)))
-               for c, count in zip(loaded.circuits, loaded.counts)]
-        outputs = [(circuit, bit, accuracy(a)) for circuit, bits in result["per_output"].items() for bit, a in bits]
+        # Bit accuracies only (MLP circuits have none), the least accurate first past LISTED rows.
+        scored = sorted(((result["per_circuit"][c.name], c.name, c.kind, count)
+                         for c, count in zip(loaded.circuits, loaded.counts)
+                         if result["per_circuit"].get(c.name) is not None), key=lambda r: r[0])
+        per = [(name, kind, count, accuracy(a)) for a, name, kind, count in
+               (scored if len(scored) <= LISTED else scored[:LISTED])]
+        outputs = [(circuit, bit, accuracy(a)) for circuit, bits in result["per_output"].items() for bit, a in bits
+                   if a is not None]
+        shown = "" if len(scored) <= LISTED else f" (the {LISTED} least accurate of {len(scored)}; --json lists all)"
         predicted_layers = record["budget"]["layers"]
         layers = [(str(l["layer"]), *(beside(l[key], p[key]) for key, _ in LAYER_TERMS),
                    beside(l["active_values_wrong"], p["values_wrong"]), fmt(l["active_max"]), fmt(l["inactive_max"]))
@@ -308,17 +322,20 @@ def cmd_verify(args) -> int:
         targets = mode == "adversarial"
         worst = [(str(w["instance"]), w["circuit"], accuracy(w["bit_accuracy"]), str(w["bits"]))
                  + ((str(w["targeted"]),) if targets else ()) for w in result["worst_instances"]]
-        tables = [table("accuracy", ("figure", "value"), rows, right=("value",)),
-                  table("per circuit", ("circuit", "kind", "count", "bit accuracy"), per,
-                        right=("count", "bit accuracy")),
-                  table("per output", ("circuit", "output", "accuracy"), outputs, right=("accuracy",))]
+        tables = [table("accuracy", ("figure", "value"), rows, right=("value",))]
+        if per:
+            tables.append(table("per circuit" + shown, ("circuit", "kind", "count", "bit accuracy"), per,
+                                right=("count", "bit accuracy")))
+        if outputs and len(outputs) <= LISTED * 4:
+            tables.append(table("per output", ("circuit", "output", "accuracy"), outputs, right=("accuracy",)))
         if layers:      # a routed network has no per-instance read-offs at its hidden layers
             tables.append(table("read-off error per layer, measured (predicted by the budget); pairs: the values "
                                 "boolean circuits carry; values wrong: active instances with a pair off by >= 0.5",
                                 VERIFY_LAYER_HEADER, layers, right=VERIFY_LAYER_HEADER[1:]))
-        tables.append(table("least accurate instances",
-                            ("instance", "circuit", "bit accuracy", "bits") + (("as target",) if targets else ()),
-                            worst, right=("bit accuracy", "bits", "as target")))
+        if worst:
+            tables.append(table("least accurate instances",
+                                ("instance", "circuit", "bit accuracy", "bits") + (("as target",) if targets else ()),
+                                worst, right=("bit accuracy", "bits", "as target")))
         print_tables(tables)
         print()
         routing = result.get("routing")
@@ -331,6 +348,10 @@ def cmd_verify(args) -> int:
         elif mode == "random" and result["instance_accuracy"] is not None:
             print(f"budget: {predicted.verdict}{_estimate(predicted.risk)}; measured "
                   f"{fmt(1 - result['instance_accuracy'])} of active instances wrong")
+        elif result["layers"] and predicted_layers:
+            print(f"budget: {predicted.verdict}; last layer's rms read-off error of active instances "
+                  f"{fmt(predicted_layers[-1]['active_rms'])} predicted, {fmt(result['layers'][-1]['active_rms'])} "
+                  f"measured")
         real = "" if verdict.real_ok is None else (f"MLP max error {fmt(result['real_max_error'])} "
                                                    f"{'<=' if verdict.real_ok else '>'} --tolerance {args.tolerance:g}")
         bits = (f"bit accuracy {accuracy(acc)} {'>=' if verdict.bits_ok else '<'} {args.min_accuracy}"
@@ -363,6 +384,18 @@ def cmd_verify(args) -> int:
     return EXIT_OK
 
 
+
+
+def _input_rows(args, circuits) -> np.ndarray | None:
+    """The rows of --input-rows FILE, read as inputs of the first MLP circuit (verify and the budget
+    check that every MLP circuit takes as many), or None."""
+    if args.input_rows is None:
+        return None
+    mlp = next((c for c in circuits if c.kind == "mlp"), None)
+    if mlp is None:
+        raise error(f"--input-rows gives MLP circuits their inputs, and {args.input_rows} is for a network "
+                    f"without any", hint="boolean circuits are checked on random bits; drop --input-rows")
+    return read_input_table(args.input_rows, mlp)
 
 
 def _load_instances(artifact: str, command: str, hint: str | None = None):
@@ -431,7 +464,8 @@ def cmd_sample(args) -> int:
     check_target(args.output, args.force, marker=INDEX, what="a directory of samples")   # before any work
     loaded = _load_instances(args.artifact, "sample")
     mode = "adversarial" if args.adversarial else "exhaustive" if args.exhaustive else "random"
-    path = write_shards(loaded, args.output, args.rows, batch=args.batch, seed=args.seed, mode=mode, force=args.force)
+    path = write_shards(loaded, args.output, args.rows, batch=args.batch, seed=args.seed, mode=mode, force=args.force,
+                        inputs=_input_rows(args, loaded.circuits))
     index = json.loads((path / INDEX).read_text())
     print(f"sampled {plural(index['rows'], 'row')} of {args.artifact} ({mode}, seed {args.seed}) into "
           f"{args.output}: {plural(len(index['shards']), 'shard')} of activations at layers 0..{index['L']} "

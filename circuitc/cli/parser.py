@@ -226,6 +226,10 @@ def add_compile(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+INPUT_ROWS_HELP = ("MLP circuits draw their inputs from the rows of FILE (.csv with a header of input names, "
+                   "or .npy of shape (rows, inputs)) instead of standard-normal values")
+
+
 def add_budget(subparsers) -> argparse.ArgumentParser:
     p = _command(subparsers, "budget", "network_cmds.cmd_budget",
                  "Predict what a network declaration will do, before compiling it: "
@@ -240,6 +244,7 @@ def add_budget(subparsers) -> argparse.ArgumentParser:
                  "  circuitc budget examples/adders_network.circ --active 2 --json\n"
                  "  circuitc budget examples/network.circ --network adders --width 8192 --markdown")
     _network_options(p, "predict")
+    p.add_argument("--input-rows", metavar="FILE", help=INPUT_ROWS_HELP)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the budget as JSON")
     fmt.add_argument("--markdown", action="store_true", help="print the budget as markdown tables")
@@ -274,6 +279,7 @@ def add_verify(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, metavar="E",
                    help=f"the largest absolute error of a real (MLP) output that passes "
                         f"(default {DEFAULT_TOLERANCE:g})")
+    p.add_argument("--input-rows", metavar="FILE", help=INPUT_ROWS_HELP)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--plot", metavar="FILE.png",
                    help="also draw the per-layer read-off errors (measured and predicted) and the load "
@@ -320,6 +326,7 @@ def add_sample(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--rows", type=int, default=10_000, metavar="N", help="rows to sample (default 10000)")
     p.add_argument("--batch", type=int, default=1024, metavar="N", help="rows per shard (default 1024)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the rows (default 0)")
+    p.add_argument("--input-rows", metavar="FILE", help=INPUT_ROWS_HELP)
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--adversarial", action="store_true",
                       help="rows of a random target and the z - 1 instances sharing the most neurons with it")

@@ -20,6 +20,8 @@ changes it. docs/budget.md has every term and its calibration against verify.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..spec import Spec
 from .constructions import construction
 from .guarantee import Guarantee
@@ -31,15 +33,17 @@ SOURCES = 256              # source instances for the sharing figure when T is l
 
 
 def budget(spec: Spec, network: str | None = None, *, sources: int = SOURCES, seed: int = 0,
-           **overrides) -> Budget:
-    """The budget of a network declaration (knobs as for `compile_network`)."""
-    return budget_of_plan(plan_network(spec, network, **overrides), sources=sources, seed=seed)
+           inputs: np.ndarray | None = None, **overrides) -> Budget:
+    """The budget of a network declaration (knobs as for `compile_network`); `inputs` (rows,
+    n_inputs): the input rows its MLP circuits are meant for (see `budget_of_plan`)."""
+    return budget_of_plan(plan_network(spec, network, **overrides), sources=sources, seed=seed, inputs=inputs)
 
 
 def budget_of_plan(plan: Plan, *, sources: int = SOURCES, seed: int = 0,
-                   guarantee: Guarantee | None = None) -> Budget:
+                   guarantee: Guarantee | None = None, inputs: np.ndarray | None = None) -> Budget:
     """The budget of a plan (`Compilation.budget` gives a compiled network's; `guarantee`, when
-    already known, is not computed again)."""
+    already known, is not computed again). `inputs`: rows the MLP circuits' activation sizes are
+    measured on, in place of standard-normal values (the cis2 model uses them; others ignore them)."""
     made_by = construction(plan.config.construction)
     guarantee = guarantee or made_by.guarantee(plan)
-    return made_by.budget(plan, capacity_figures(plan), guarantee, sources=sources, seed=seed)
+    return made_by.budget(plan, capacity_figures(plan), guarantee, sources=sources, seed=seed, inputs=inputs)

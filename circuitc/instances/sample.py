@@ -41,13 +41,14 @@ FORMAT = "circuitc-samples"
 
 
 def sample(compiled: Compilation, rows: int, *, batch: int = 1024, seed: int = 0,
-           mode: str = "random") -> Iterator[dict[str, torch.Tensor]]:
+           mode: str = "random", inputs: np.ndarray | None = None) -> Iterator[dict[str, torch.Tensor]]:
     """Batches of labelled rows (see the module docstring): `rows` in all, drawn as `verify` draws
-    them (`mode` "random" or "adversarial"; "exhaustive" ignores `rows`), seeded."""
+    them (`mode` "random" or "adversarial"; "exhaustive" ignores `rows`; MLP circuits' inputs from
+    the rows `inputs` when given), seeded."""
     if batch < 1:
         raise ValueError(f"batch must be 1 or more, got {batch}")
     net = compiled.network
-    _, batches = promise_rows(compiled, mode, rows, batch, np.random.default_rng(seed))
+    _, batches = promise_rows(compiled, mode, rows, batch, np.random.default_rng(seed), inputs=inputs)
     for inst, x in batches:
         with torch.no_grad():
             acts = net.forward_layers(net.encode(inst, x))
@@ -65,7 +66,7 @@ def sample(compiled: Compilation, rows: int, *, batch: int = 1024, seed: int = 0
 
 
 def write_shards(compiled: Compilation, path: str | os.PathLike, rows: int, *, batch: int = 1024, seed: int = 0,
-                 mode: str = "random", force: bool = False) -> Path:
+                 mode: str = "random", force: bool = False, inputs: np.ndarray | None = None) -> Path:
     """Write `sample(...)` as a directory of safetensors shards (one per batch) and an index.json,
     atomically: built as a hidden sibling and renamed into place; an existing directory of shards
     is replaced only with `force`."""
@@ -75,7 +76,7 @@ def write_shards(compiled: Compilation, path: str | os.PathLike, rows: int, *, b
 
     def fill(tmp: Path) -> None:
         shards, total = [], 0
-        for k, part in enumerate(sample(compiled, rows, batch=batch, seed=seed, mode=mode)):
+        for k, part in enumerate(sample(compiled, rows, batch=batch, seed=seed, mode=mode, inputs=inputs)):
             name = f"shard-{k:05d}.safetensors"
             save_file({**part, **static}, str(tmp / name))
             fsync_path(tmp / name)

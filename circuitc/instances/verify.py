@@ -68,14 +68,39 @@ OVERLAP_CHUNK = 1 << 22   # (target, instance) entries handled at once when comp
 
 # ---------------------------------------------------------------- random rows
 
-def sample_inputs(comp: Compilation, instances: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def sample_inputs(comp: Compilation, instances: np.ndarray, rng: np.random.Generator,
+                  pool: np.ndarray | None = None) -> np.ndarray:
+    """Random inputs for the listed instances, (batch, z, n_in_max): 0/1 bits for boolean circuits;
+    for MLP circuits standard-normal values, or rows drawn uniformly from `pool` (rows, n_inputs)
+    when given (the inputs the circuits are meant for; `check_pool`)."""
     net = comp.network
     batch, z = instances.shape
     ty = net.type_of[np.maximum(instances, 0)]
     bits = rng.integers(0, 2, size=(batch, z, net.n_in_max)).astype(np.float64)
-    real = rng.standard_normal((batch, z, net.n_in_max))
+    if pool is None:
+        real = rng.standard_normal((batch, z, net.n_in_max))
+    else:
+        real = np.zeros((batch, z, net.n_in_max))
+        real[..., :pool.shape[1]] = pool[rng.integers(0, len(pool), size=(batch, z))]
     is_mlp = np.array([c.kind == "mlp" for c in comp.circuits])[ty]
     return np.where(is_mlp[..., None], real, bits)
+
+
+def check_pool(comp: Compilation, pool: np.ndarray | None) -> np.ndarray | None:
+    """`pool` as float64 rows, or CircuitError unless every MLP circuit of the network takes that
+    many inputs (boolean circuits keep random bits)."""
+    if pool is None:
+        return None
+    pool = np.asarray(pool, dtype=np.float64)
+    widths = sorted({len(c.input_bits) for c in comp.circuits if c.kind == "mlp"})
+    if not widths:
+        raise CircuitError(Diagnostic("input rows are for MLP circuits, and this network has none",
+                                      hint="boolean circuits are checked on random bits"))
+    if pool.ndim != 2 or len(pool) < 1 or widths != [pool.shape[1]]:
+        raise CircuitError(Diagnostic(f"input rows of shape {pool.shape} do not fit this network's MLP circuits, "
+                                      f"which take {' or '.join(map(str, widths))} inputs",
+                                      hint="give rows of one input count, that of every MLP circuit"))
+    return pool
 
 
 # ---------------------------------------------------------------- adversarial rows
@@ -374,32 +399,38 @@ class _ReadoffErrors:
 
 # ---------------------------------------------------------------- verify
 
-def _sampled_batches(comp: Compilation, samples: int, batch: int, rng: np.random.Generator, draw):
+def _sampled_batches(comp: Compilation, samples: int, batch: int, rng: np.random.Generator, draw, pool):
     done = 0
     while done < samples:
         m = min(batch, samples - done)
         inst = draw(m)
-        yield inst, sample_inputs(comp, inst, rng)
+        yield inst, sample_inputs(comp, inst, rng, pool)
         done += m
 
 
 def promise_rows(comp: Compilation, mode: str, samples: int, batch: int, rng: np.random.Generator,
-                 max_rows: int = MAX_ROWS):
+                 max_rows: int = MAX_ROWS, inputs: np.ndarray | None = None):
     """(rows, batches): the rows `mode` draws ("random", "adversarial" or "exhaustive"; see
-    `verify`) and an iterator of (instances (b, z), inputs (b, z, n_in_max)) batches of them."""
+    `verify`) and an iterator of (instances (b, z), inputs (b, z, n_in_max)) batches of them;
+    MLP circuits' inputs drawn from the rows `inputs` when given (`sample_inputs`)."""
     net, z = comp.network, comp.config.z
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    pool = check_pool(comp, inputs)
     if mode == "exhaustive":
+        if pool is not None:
+            raise CircuitError(Diagnostic("exhaustive verification enumerates 0/1 inputs; input rows are for "
+                                          "random or adversarial rows"))
         return _check_exhaustive(comp, max_rows), _exhaustive_batches(comp, batch)
     if mode == "adversarial":
         overlaps = Overlaps(net.supports, net.n)
-        return samples, _sampled_batches(comp, samples, batch, rng, lambda m: sample_adversarial(overlaps, z, m, rng))
-    return samples, _sampled_batches(comp, samples, batch, rng, lambda m: random_active(net.T, z, m, rng))
+        return samples, _sampled_batches(comp, samples, batch, rng,
+                                         lambda m: sample_adversarial(overlaps, z, m, rng), pool)
+    return samples, _sampled_batches(comp, samples, batch, rng, lambda m: random_active(net.T, z, m, rng), pool)
 
 
 def verify(comp: Compilation, samples: int = 10_000, batch: int = 1024, seed: int = 0, mode: str = "random", *,
-           max_rows: int = MAX_ROWS, layer_errors: bool = True) -> dict:
+           max_rows: int = MAX_ROWS, layer_errors: bool = True, inputs: np.ndarray | None = None) -> dict:
     """Accuracy and per-layer read-off errors of the compiled network on promise-keeping rows.
 
     `mode`: "random" (`samples` rows of 1..z random instances), "adversarial" (`samples` rows of a
@@ -407,7 +438,8 @@ def verify(comp: Compilation, samples: int = 10_000, batch: int = 1024, seed: in
     1..z instances × every input combination; `samples` is ignored, and more than `max_rows` rows
     or an MLP circuit is refused with a CircuitError). `layer_errors=False` skips the per-layer
     read-off diagnostics ("layers" is then empty, as it always is for a routed network); the rows
-    drawn, and so every accuracy figure, stay the same.
+    drawn, and so every accuracy figure, stay the same. `inputs` (rows, n_inputs): the input rows
+    MLP circuits draw from instead of standard-normal values (the inputs they are built for).
 
     For a routed network, "routing" counts the active instances by clean positions (those no other
     active instance of the row shares; "c0" is the least the code guarantees), None otherwise.
@@ -425,7 +457,7 @@ def verify(comp: Compilation, samples: int = 10_000, batch: int = 1024, seed: in
     # per-layer read-offs; they measure the coherent construction's error terms.
     layer_errors = layer_errors and comp.construction.reads_hidden_layers
     rng = np.random.default_rng(seed)
-    samples, rows = promise_rows(comp, mode, samples, batch, rng, max_rows)
+    samples, rows = promise_rows(comp, mode, samples, batch, rng, max_rows, inputs)
 
     tally = _Tally(comp, mode)
     readoffs = _ReadoffErrors(net.L + 1)

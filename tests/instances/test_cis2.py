@@ -195,3 +195,50 @@ def test_circuits_it_cannot_embed_are_refused_with_the_reason():
         spec = circuitc.parse((EXAMPLES / "rotations.circ").read_text().replace("width = 1000", "width = 40"),
                               base_dir=EXAMPLES)
         circuitc.compile(spec)
+
+
+# ---------------------------------------------------------------- the inputs the circuits are built for
+
+@pytest.fixture(scope="module")
+def task_file(tmp_path_factory):
+    """10,000 rows of the rotation circuits' inputs, (1.5, 0.5, 1 + cos φ, 1 + sin φ)."""
+    _, x = task_rows(1, 1, 10_000, seed=5)
+    path = tmp_path_factory.mktemp("rows") / "task.npy"
+    np.save(path, x[:, 0])
+    return path
+
+
+def test_verify_and_sample_draw_mlp_inputs_from_given_rows(rotations, task_file):
+    from circuitc.instances.verify import promise_rows
+    pool = np.load(task_file)
+    _, batches = promise_rows(rotations, "random", 300, 100, np.random.default_rng(0), inputs=pool)
+    for inst, x in batches:
+        used = x[inst >= 0]
+        # every drawn row is a row of the pool: its first two inputs 1.5 and 0.5, its point on the circle
+        assert np.all(used[:, :2] == [1.5, 0.5]) and np.allclose(((used[:, 2:] - 1) ** 2).sum(1), 1.0)
+    with pytest.raises(CircuitError, match="do not fit this network's MLP circuits, which take 4 inputs"):
+        verify(rotations, samples=10, inputs=np.zeros((5, 3)))
+
+
+def test_the_budget_measures_activation_sizes_on_given_rows(capsys, task_file):
+    """On the task's rows a rotation circuit's last layer is (1.5, 0.5, 1 + cos ψ, 1 + sin ψ), whose
+    mean square is 2.25 + 0.25 + E[(1 + cos ψ)² + (1 + sin ψ)²] = 5.5 for ψ spread over the circle:
+    an rms of √(5.5/4) per neuron (16,384 sampled rows: a standard error near 0.003)."""
+    record = json.loads(ok(capsys, "budget", EXAMPLES / "rotations.circ", "--input-rows", task_file, "--json"))
+    assert abs(record["risk"]["activation_rms"] - np.sqrt(5.5 / 4)) < 0.05
+    default = json.loads(ok(capsys, "budget", EXAMPLES / "rotations.circ", "--json"))
+    assert default["risk"]["activation_rms"] != record["risk"]["activation_rms"]
+
+
+def test_bad_input_rows_are_refused_before_any_work(capsys, tmp_path, task_file):
+    circuitc.save(circuitc.compile(circuitc.load_spec(EXAMPLES / "rotations.circ")), tmp_path / "rot")
+    np.save(tmp_path / "wide.npy", np.zeros((4, 5)))
+    err = fails(capsys, "verify", tmp_path / "rot", "--input-rows", tmp_path / "wide.npy")
+    assert "holds an array of shape (4, 5)" in err and "takes rows of 4 numbers" in err
+    np.save(tmp_path / "nan.npy", np.full((2, 4), np.nan))
+    assert "row 0, column 0 (`a[0]`) is nan" in fails(capsys, "verify", tmp_path / "rot", "--input-rows",
+                                                        tmp_path / "nan.npy")
+    (tmp_path / "rows.csv").write_text("a[0],a[1],a[2]\n1,2,3\n")
+    assert "a[3]" in fails(capsys, "verify", tmp_path / "rot", "--input-rows", tmp_path / "rows.csv")
+    out = ok(capsys, "verify", tmp_path / "rot", "--input-rows", task_file, "--samples", "500", "--tolerance", "10")
+    assert "rms read-off error of active instances" in out

@@ -53,8 +53,10 @@ class Construction(ABC):
         """Exact for every promise-keeping input, or the conditions that fail."""
 
     @abstractmethod
-    def budget(self, plan: Plan, figures: dict, guarantee: Guarantee, *, sources: int, seed: int) -> Budget:
-        """The verdict, the risk figures and the knobs, from the plan alone."""
+    def budget(self, plan: Plan, figures: dict, guarantee: Guarantee, *, sources: int, seed: int,
+               inputs: np.ndarray | None = None) -> Budget:
+        """The verdict, the risk figures and the knobs, from the plan alone (and `inputs`, rows the
+        MLP circuits are meant for, where the construction's model uses activation sizes)."""
 
     def types_from_circuits(self, circuits: tuple[Circuit, ...]) -> tuple | None:
         """The lowered types as a pure function of the source circuits, when they are one (loading

@@ -97,8 +97,9 @@ class Cis2(Construction):
                        "(math.md §1.5), so outputs are approximate")]
         return Guarantee.unless(failed, "no two circuits share a neuron in any layer")
 
-    def budget(self, plan: Plan, figures: dict, guarantee: Guarantee, *, sources: int, seed: int) -> Budget:
-        prediction, scale = paper_prediction(plan, seed)
+    def budget(self, plan: Plan, figures: dict, guarantee: Guarantee, *, sources: int, seed: int,
+               inputs: np.ndarray | None = None) -> Budget:
+        prediction, scale = paper_prediction(plan, seed, inputs)
         last = prediction.layers[-1]
         risk = {"pairs_sharing_a_neuron": None, "exact": False, "sources": None, "pairs_reached": None,
                 "random_rows_at_risk": None, "instances_wrong": 0.0 if guarantee.exact else None,
@@ -123,9 +124,9 @@ def default_redundancy(T: int, n: int, strategy: str) -> int:
     return next((S for S in range(DEFAULT_S, 1, -1) if n >= S and capacities(n, S)[strategy] >= T), 2)
 
 
-def activation_sizes(plan: Plan, seed: int) -> dict[str, np.ndarray]:
+def activation_sizes(plan: Plan, seed: int, inputs: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Per layer 0..L, over up to STATS_CIRCUITS circuits run alone on standard-normal inputs (the
-    rows `verify` draws), from the small circuits only: E|a^l|² ("a"), and what layer l + 1's
+    rows `verify` draws) or on rows of `inputs`, from the small circuits only: E|a^l|² ("a"), and what layer l + 1's
     weights make of a^l: E|w a|² ("w"), E|w̄ a|² ("mean") and E|Δw a|² ("deviation"), w̄ the mean
     weights of all the circuits (zero past the last layer)."""
     rng = np.random.default_rng(seed)
@@ -134,7 +135,9 @@ def activation_sizes(plan: Plan, seed: int) -> dict[str, np.ndarray]:
     out = {key: np.zeros(plan.L + 1) for key in ("a", "w", "mean", "deviation")}
     for k in picks:                                        # a bounded sample of circuits
         ty = plan.types[k]
-        values = layer_values(ty, rng.standard_normal((STATS_ROWS, len(ty.input_index))))
+        X = (rng.standard_normal((STATS_ROWS, len(ty.input_index))) if inputs is None
+             else inputs[rng.integers(0, len(inputs), STATS_ROWS)])
+        values = layer_values(ty, X)
         for l, a in enumerate(values):
             out["a"][l] += (a ** 2).sum(axis=1).mean()
             if l < plan.L:
@@ -143,7 +146,7 @@ def activation_sizes(plan: Plan, seed: int) -> dict[str, np.ndarray]:
     return {key: v / len(picks) for key, v in out.items()}
 
 
-def paper_prediction(plan: Plan, seed: int) -> tuple[Prediction, float]:
+def paper_prediction(plan: Plan, seed: int, inputs: np.ndarray | None = None) -> tuple[Prediction, float]:
     """The read-off errors per layer, per neuron (math.md §1.5, "Error terms of the cis2
     construction"), with the circuits' own activation sizes; and the circuits' rms activation per
     neuron at the last layer (what the verdict compares the error with).
@@ -157,7 +160,7 @@ def paper_prediction(plan: Plan, seed: int) -> tuple[Prediction, float]:
     weights of the z − 1 others propagate: `T·(d/D)²·(z·E|Δw a|² + (z − 1)·E|w̄ a|²)`; embedded as a
     sum every neighbour's whole weights do, `z·T·(d/D)²·E|w a|²` (the papers' formula)."""
     z, T, S, d, D = plan.config.z, plan.T, plan.config.S, plan.d, plan.d * plan.n
-    size = activation_sizes(plan, seed)
+    size = activation_sizes(plan, seed, inputs)
     union = plan.config.shared_mean == "union"
     per_layer = T * (d / D) ** 2 * (z * size["deviation"] + (z - 1) * size["mean"] if union else z * size["w"])
     paper = z * T * (d / D) ** 2 * size["w"]

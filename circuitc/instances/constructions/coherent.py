@@ -73,7 +73,8 @@ class Coherent(Construction):
         stacked = np.stack([ty.weights[layer - 1] for ty in network.types])            # (types, d, d)
         return stacked[network.type_of], None, None
 
-    def budget(self, plan: Plan, figures: dict, guarantee: Guarantee, *, sources: int, seed: int) -> Budget:
+    def budget(self, plan: Plan, figures: dict, guarantee: Guarantee, *, sources: int, seed: int,
+               inputs: np.ndarray | None = None) -> Budget:
         z, S, n = plan.config.z, plan.config.S, plan.n
         _, shared, exact_count = near_fractions(plan.supports, n, 1, sources, seed)
         prediction = predict(plan, seed=seed)

@@ -241,7 +241,8 @@ class Routed(Construction):
     def guarantee(self, plan: Plan) -> Guarantee:
         return routed_guarantee(plan)
 
-    def budget(self, plan: Plan, figures: dict, guarantee: Guarantee, *, sources: int, seed: int) -> Budget:
+    def budget(self, plan: Plan, figures: dict, guarantee: Guarantee, *, sources: int, seed: int,
+               inputs: np.ndarray | None = None) -> Budget:
         """No error terms to predict: exact when the code is z-cover-free, and no guarantee
         otherwise (only a user-given S can do that)."""
         risk = {"pairs_sharing_a_neuron": None, "exact": True, "sources": None, "pairs_reached": None,
