@@ -15,7 +15,8 @@ The public API, by job:
   `shared_part(compiled, layer)` (W = Σ_t C_t + w̄ ⊗ M), `Config`;
 - **circuits over feature sets**: `compile_features(spec, circuit, **knobs)` → `FeatureNetwork`;
 - **either back end**: `back_end(spec, circuit)` (which one a source asks for),
-  `verify(compiled, samples, mode=...)`, `save(compiled, path)` / `load(path)` (artifacts).
+  `verify(compiled, samples, mode=...)`, `save(compiled, path, layout=...)` / `load(path)` (artifacts,
+  in circuitc's layout or the Hugging Face Hub's), `push(path, repo_id)` (to the Hub).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ _BACK_END = {
     "components": ("circuitc.instances.components", "components"),
     "shared_part": ("circuitc.instances.components", "shared_part"),
     "save": ("circuitc.artifact", "save"),
+    "push": ("circuitc.hub", "push"),
     "load": ("circuitc.artifact", "load"),
 }
 
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
     from .back_ends import back_end, verify
     from .features.network import FeatureConfig, FeatureNetwork
     from .features.network import compile_source as compile_features
+    from .hub import push
     from .instances import Compilation, Config, LoadedNetwork, budget
     from .instances import compile_network as compile
     from .instances import plan_network as plan
@@ -82,7 +85,7 @@ __all__ = [
     # circuits over feature sets
     "compile_features", "FeatureConfig", "FeatureNetwork",
     # either back end
-    "back_end", "verify", "save", "load",
+    "back_end", "verify", "save", "load", "push",
     "__version__",
 ]
 

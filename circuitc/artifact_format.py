@@ -1,7 +1,8 @@
 """The artifact directory both back ends write: file names, the format and its version, atomic
 publishing, and typed reading that names the file and the key of every problem.
 
-An artifact is a directory of three files:
+An artifact is a directory of three files (in the Hugging Face layout, `--layout hf`, named
+model.safetensors, config.json and circuits.circ, with a model card README.md beside them):
 
     weights.safetensors   the tensors (each back end lists its own keys)
     network.json          everything else, with "format" and "version" (and "kind" for a feature
@@ -30,6 +31,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from .artifact_names import CARD, CIRCUITS, FILES, HF_NAMES, METADATA, WEIGHTS, file_names
 from .errors import CircuitError, Diagnostic
 from .fileio import default_mode, fsync_path, os_reason, write_durable
 
@@ -38,11 +40,6 @@ FORMAT = "circuitc-network"
 # steps of slope `gain` (on-indicator biases −1, −2), read as coherent; 1 had slope 2.
 # 4: routed networks store no layer tensors (their layers are rebuilt from the lowered types);
 VERSION = 4
-WEIGHTS = "weights.safetensors"
-METADATA = "network.json"
-CIRCUITS = "circuits.circ"
-FILES = (WEIGHTS, METADATA, CIRCUITS)
-
 
 def error(message: str, hint: str | None = None) -> CircuitError:
     return CircuitError(Diagnostic(message, hint=hint))
@@ -169,25 +166,35 @@ def write_directory(path: str | os.PathLike, force: bool, fill: Callable[[Path],
 
 
 def write_artifact(path: str | os.PathLike, force: bool, tensors_: dict[str, torch.Tensor], meta: dict,
-                   circ: str) -> Path:
-    """Write the three files of an artifact (`write_directory`: atomically, replacing an artifact
-    at `path` only with `force`)."""
-    def fill(tmp: Path) -> None:
-        _write_weights(tmp / WEIGHTS, tensors_)
-        write_durable(tmp / METADATA, (dump_json(meta) + "\n").encode("utf-8"))
-        write_durable(tmp / CIRCUITS, circ.encode("utf-8"))
+                   circ: str, *, layout: str = "circuitc", card: str | None = None) -> Path:
+    """Write the three files of an artifact under `layout`'s names, and the model card `card` in the
+    "hf" layout (`write_directory`: atomically, replacing an artifact at `path` only with `force`)."""
+    names = file_names(layout)
 
-    return write_directory(path, force, fill)
+    def fill(tmp: Path) -> None:
+        _write_weights(tmp / names[WEIGHTS], tensors_)
+        write_durable(tmp / names[METADATA], (dump_json(meta) + "\n").encode("utf-8"))
+        write_durable(tmp / names[CIRCUITS], circ.encode("utf-8"))
+        if card is not None:
+            write_durable(tmp / CARD, card.encode("utf-8"))
+
+    return write_directory(path, force, fill, marker=names[METADATA])
 
 
 class Reader:
     """Typed access to network.json with messages that name the file and the key."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, layout: str = "circuitc"):
         self.directory = directory
+        self.layout = layout
+        self.names = file_names(layout)
+
+    def file(self, name: str) -> Path:
+        """Where the artifact file `name` (one of FILES) is in this directory's layout."""
+        return self.directory / self.names.get(name, name)
 
     def fail(self, file: str, message: str, hint: str | None = None) -> CircuitError:
-        return error(f"{os.fspath(self.directory / file)}: {message}", hint)
+        return error(f"{os.fspath(self.file(file))}: {message}", hint)
 
     def get(self, obj: dict, key: str, kinds: tuple, where: str, *, nullable: bool = False) -> Any:
         if not isinstance(obj, dict):
@@ -241,7 +248,7 @@ def _join(where: str, key: str) -> str:
 
 
 def read_json(r: Reader) -> dict:
-    path = r.directory / METADATA
+    path = r.file(METADATA)
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:
@@ -275,7 +282,7 @@ def read_json(r: Reader) -> dict:
 
 def read_tensors(r: Reader, expected: dict[str, tuple[tuple[int, ...], str]]) -> dict[str, torch.Tensor]:
     """Every expected tensor with its shape and dtype checked; any other key is an error too."""
-    path = r.directory / WEIGHTS
+    path = r.file(WEIGHTS)
     out: dict[str, torch.Tensor] = {}
     try:
         with safe_open(str(path), framework="pt") as f:
@@ -318,9 +325,11 @@ def open_artifact(path: str | os.PathLike) -> tuple[Reader, dict]:
         raise error(f"cannot find `{shown}`", hint="give the directory `circuitc compile -o` wrote")
     if not directory.is_dir():
         raise error(f"`{shown}` is not a directory; a compiled network is a directory of {', '.join(FILES)}")
-    missing = [f for f in FILES if not (directory / f).is_file()]
+    # The Hugging Face layout is recognised by its config.json when there is no network.json.
+    hf = not (directory / METADATA).is_file() and (directory / HF_NAMES[METADATA]).is_file()
+    r = Reader(directory, "hf" if hf else "circuitc")
+    missing = [r.names[f] for f in FILES if not r.file(f).is_file()]
     if missing:
         raise error(f"`{shown}` is not a complete compiled network: missing {', '.join(missing)}",
                     hint="compile it again with `circuitc compile ... -o DIR`")
-    r = Reader(directory)
     return r, read_json(r)

@@ -112,7 +112,7 @@ def cmd_compile(args, spec) -> int:
     net = compile_source(spec, args.circuit, **overrides(args))
     for w in warnings(net):
         print(w.render(), file=sys.stderr)
-    save(net, args.output, force=args.force)
+    save(net, args.output, force=args.force, layout=args.layout)
     rec = record(net, args)
     if args.json:
         sys.stdout.write(json.dumps(rec, indent=2) + "\n")

@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from ..artifact import check_target, load, save
+from ..artifact_names import METADATA, file_names
 from ..back_ends import back_end
 from ..errors import CircuitError, Diagnostic
 from ..features.network import FeatureNetwork
 from ..fileio import check_writable, write_atomic
+from ..hub import push, require_hub
 from ..inputs import parse_assignments, read_input_table, read_instance_rows
 from ..instances.budget import budget_of_plan
 from ..instances.compile import compile_network
@@ -82,7 +84,7 @@ def _compile_record(args, spec: Spec, comp, name: str) -> dict:
 
 
 def cmd_compile(args) -> int:
-    check_target(args.output, args.force)          # refuse before any work
+    check_target(args.output, args.force, marker=file_names(args.layout)[METADATA])      # refuse before any work
     spec = load_warned(args.file)
     if back_end(spec, args.circuit) == "features":
         return features_cmds.cmd_compile(args, spec)
@@ -91,7 +93,7 @@ def cmd_compile(args) -> int:
     comp = compile_network(spec, net.name, **overrides)
     for w in comp.warnings():
         print(w.render(), file=sys.stderr)
-    save(comp, args.output, force=args.force)
+    save(comp, args.output, force=args.force, layout=args.layout)
     record = _compile_record(args, spec, comp, net.name)
     if args.json:
         sys.stdout.write(json.dumps(record, indent=2) + "\n")
@@ -470,6 +472,21 @@ def cmd_sample(args) -> int:
     print(f"sampled {plural(index['rows'], 'row')} of {args.artifact} ({mode}, seed {args.seed}) into "
           f"{args.output}: {plural(len(index['shards']), 'shard')} of activations at layers 0..{index['L']} "
           f"with the ground truth of every active instance (see {INDEX})")
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    if args.push and args.layout != "hf":
+        args.parser.error("--push uploads the Hugging Face layout: drop --layout circuitc")
+    if args.push:
+        require_hub()
+    check_target(args.output, args.force, marker=file_names(args.layout)[METADATA])      # refuse before any work
+    loaded = load(args.artifact)
+    path = save(loaded, args.output, force=args.force, layout=args.layout)
+    print(f"wrote {args.artifact} to {path} in the {'Hugging Face' if args.layout == 'hf' else 'circuitc'} layout")
+    if args.push:
+        url = push(path, args.push, private=args.private)
+        print(f"pushed {path} to the Hub repository {args.push}: {url}")
     return EXIT_OK
 
 

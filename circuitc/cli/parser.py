@@ -7,6 +7,7 @@ import argparse
 import textwrap
 
 from .. import __version__
+from ..artifact_names import LAYOUTS
 from ..features.correct import KINDS as EC_KINDS
 from ..features.readoffs import READOFFS
 from ..inputs import VALUE_FORMS
@@ -16,7 +17,7 @@ from ..instances.verdicts import DEFAULT_MIN_ACCURACY, DEFAULT_TOLERANCE
 from ..spec import ALLOCATIONS, CONSTRUCTIONS
 
 __all__ = ["build_parser", "add_check", "add_eval", "add_graph", "add_fmt", "add_compile", "add_budget",
-           "add_verify", "add_run", "add_sample", "add_components"]
+           "add_verify", "add_run", "add_sample", "add_components", "add_export"]
 
 DEFAULT_MAX_INPUTS = 16
 
@@ -69,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"circuitc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in (add_check, add_eval, add_graph, add_fmt, add_compile, add_budget, add_verify, add_run, add_sample,
-                add_components):
+                add_components, add_export):
         add(sub)
     return parser
 
@@ -222,7 +223,32 @@ def add_compile(subparsers) -> argparse.ArgumentParser:
     _network_options(p, "compile")
     p.add_argument("-o", "--output", metavar="OUT_DIR", required=True, help="the directory to write")
     p.add_argument("-f", "--force", action="store_true", help="replace OUT_DIR if it holds a compiled network")
+    p.add_argument("--layout", choices=LAYOUTS, default="circuitc", help=LAYOUT_HELP)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    return p
+
+
+LAYOUT_HELP = ("file names: circuitc's own (network.json, weights.safetensors; default) or the Hugging Face "
+               "Hub's (config.json, model.safetensors, and a model card README.md)")
+
+
+def add_export(subparsers) -> argparse.ArgumentParser:
+    p = _command(subparsers, "export", "network_cmds.cmd_export",
+                 "Write a compiled network again, in the Hugging Face Hub's layout or circuitc's, and "
+                 "optionally push it to the Hub.",
+                 "The files hold the same network either way; `circuitc.load` reads both layouts.\n"
+                 "--push needs huggingface_hub (pip install 'circuitc[hub]') and a Hub token\n"
+                 "(huggingface-cli login, or the HF_TOKEN variable).\n\n"
+                 "examples:\n  circuitc export adders -o adders-hf --layout hf\n"
+                 "  circuitc export adders -o adders-hf --layout hf --push me/adders-superposed")
+    p.add_argument("artifact", metavar="ARTIFACT_DIR", help="a directory written by `circuitc compile`")
+    p.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="the directory to write")
+    p.add_argument("-f", "--force", action="store_true", help="replace OUT_DIR if it holds a compiled network")
+    p.add_argument("--layout", choices=LAYOUTS, default="hf",
+                   help="file names: the Hugging Face Hub's (config.json, model.safetensors, and a model card "
+                        "README.md; default) or circuitc's own (network.json, weights.safetensors)")
+    p.add_argument("--push", metavar="REPO_ID", help="then upload OUT_DIR to this Hub repository (layout hf)")
+    p.add_argument("--private", action="store_true", help="create the Hub repository private")
     return p
 
 

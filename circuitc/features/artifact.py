@@ -26,6 +26,7 @@ from ..artifact_format import CIRCUITS, FORMAT, METADATA, VERSION, Reader, jsona
 from ..errors import CircuitError
 from ..frontend.load import parse, read_text
 from ..frontend.printer import spec_to_circ
+from ..model_card import model_card
 from ..spec import Spec
 from .levels import levels_of
 from .network import FeatureConfig, FeatureNetwork, Stage
@@ -64,9 +65,12 @@ def circuits_text(net: FeatureNetwork, circuit) -> str:
     return header + spec_to_circ(Spec((circuit,), (net.features,)), header=False)
 
 
-def save(net: FeatureNetwork, path: str | os.PathLike, force: bool = False) -> Path:
-    """Write `net` as an artifact directory at `path`."""
-    return write_artifact(path, force, tensors(net), metadata(net), circuits_text(net, net.circuit))
+def save(net: FeatureNetwork, path: str | os.PathLike, force: bool = False, *, layout: str = "circuitc") -> Path:
+    """Write `net` as an artifact directory at `path` (`layout` "hf": the Hugging Face names and a
+    model card)."""
+    meta = metadata(net)
+    return write_artifact(path, force, tensors(net), meta, circuits_text(net, net.circuit), layout=layout,
+                          card=model_card(meta) if layout == "hf" else None)
 
 
 def read_features(r: Reader, meta: dict) -> FeatureNetwork:
@@ -79,7 +83,7 @@ def read_features(r: Reader, meta: dict) -> FeatureNetwork:
         config = FeatureConfig(**{k: v for k, v in raw.items() if k in known})
     except TypeError as e:
         raise r.fail(METADATA, f"`config` is not a feature-network config ({e})") from None
-    path = r.directory / CIRCUITS
+    path = r.file(CIRCUITS)
     spec = parse(read_text(path), filename=os.fspath(path), base_dir=r.directory)
     try:
         circuit = spec.circuit(name)

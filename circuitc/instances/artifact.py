@@ -49,6 +49,7 @@ from ..artifact_format import (
 from ..errors import CircuitError
 from ..frontend.load import parse, read_text
 from ..frontend.printer import spec_to_circ
+from ..model_card import model_card
 from ..spec import BoolCircuit, Circuit, Spec
 from .assemble import CompiledNetwork
 from .compile import Compilation
@@ -147,15 +148,17 @@ def circuits_text(comp: Compilation, name: str | None = None) -> str:
 
 
 def save(comp: Compilation, path: str | os.PathLike, force: bool = False, *, source_hash: str | None = None,
-         name: str | None = None) -> Path:
+         name: str | None = None, layout: str = "circuitc") -> Path:
     """Write `comp` as an artifact directory at `path` (see the module docstring); returns the path.
 
-    `source_hash` and `name` default to the ones the compilation carries.
+    `source_hash` and `name` default to the ones the compilation carries; `layout` "hf" names the
+    files as the Hugging Face Hub does and adds a model card.
     """
     source_hash = comp.source_hash if source_hash is None else source_hash
     name = comp.name if name is None else name
-    return write_artifact(path, force, tensors(comp), metadata(comp, source_hash=source_hash, name=name),
-                          circuits_text(comp, name))
+    meta = metadata(comp, source_hash=source_hash, name=name)
+    return write_artifact(path, force, tensors(comp), meta, circuits_text(comp, name), layout=layout,
+                          card=model_card(meta) if layout == "hf" else None)
 
 
 def _read_config(r: Reader, meta: dict) -> Config:
@@ -220,7 +223,7 @@ def _read_types(r: Reader, meta: dict, tensors_: dict[str, torch.Tensor], d: int
 
 
 def _read_circuits(r: Reader, types: list[dict]) -> tuple[Circuit, ...]:
-    path = r.directory / CIRCUITS
+    path = r.file(CIRCUITS)
     spec = parse(read_text(path), filename=os.fspath(path), base_dir=r.directory)
     by_name = {c.name: c for c in spec.circuits}
     out = []
