@@ -73,7 +73,7 @@ class Compilation:
     def module(self) -> SuperposedNetwork:
         """The network as one self-contained `nn.Module` (instances and inputs in, outputs out;
         instances/module.py); it shares its layers with `network.model`."""
-        return SuperposedNetwork(self.network)
+        return SuperposedNetwork(self.network, self.config.z)
 
     @cached_property
     def mlp_stack(self) -> MLPStack | None:

@@ -29,9 +29,10 @@ __all__ = ["SuperposedNetwork"]
 
 
 class SuperposedNetwork(nn.Module):
-    def __init__(self, net: CompiledNetwork):
+    def __init__(self, net: CompiledNetwork, z: int):
         super().__init__()
         self.d, self.n, self.S, self.T = net.d, net.n, net.S, net.T
+        self.z = z
         self.layers = net.model
         device = net.device
 
@@ -93,3 +94,25 @@ class SuperposedNetwork(nn.Module):
         y = torch.einsum("bzod,bzd->bzo", self.readout_table[ty], self.read(A, instances))
         valid = torch.arange(y.shape[-1], device=y.device) < self.n_outputs[ty][..., None]
         return torch.where(valid & (instances >= 0)[..., None], y, torch.zeros((), device=y.device))
+
+    def forward_dense(self, inputs: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+        """The dense form: `inputs` (batch, T, n_in_max) for every instance and `active` (batch, T)
+        bool, at most z true per row; returns (batch, T, n_out_max), 0 for inactive instances.
+
+        The active instances of each row are gathered into the sparse form `forward` takes (in
+        ascending order; no host round trip but the check of the promise) and scattered back."""
+        counts = active.sum(dim=1)
+        if counts.numel() and int(counts.max()) > self.z:
+            row = int(torch.argmax(counts))
+            raise ValueError(f"row {row} activates {int(counts[row])} instances; the network keeps its promise "
+                             f"for at most z = {self.z}")
+        k = max(1, min(self.z, self.T))
+        # A stable sort puts each row's active instances first, in ascending order: the same slots,
+        # and so the same float32 sums, as a sparse row that lists them that way.
+        on, slot = torch.sort(active.to(torch.float32), dim=1, descending=True, stable=True)
+        on, slot = on[:, :k], slot[:, :k]
+        instances = torch.where(on.bool(), slot, torch.full_like(slot, -1))
+        x = torch.gather(inputs, 1, slot[..., None].expand(-1, -1, inputs.shape[-1]))
+        y = self.forward(instances, x)                                          # (batch, k, n_out)
+        out = torch.zeros(inputs.shape[0], self.T, y.shape[-1], dtype=y.dtype, device=y.device)
+        return out.scatter_add_(1, slot[..., None].expand_as(y), y * on[..., None].to(y.dtype))

@@ -18,8 +18,10 @@ ROUTED = ('include "ripple_adder.circ";\nnetwork mixed { use ripple_adder<N=4> *
           'active = 3; width = 2048; }')
 
 
-@pytest.fixture(scope="module", params=["routed", "coherent", "mlp"])
+@pytest.fixture(scope="module", params=["routed", "coherent", "mlp", "cis2"])
 def compiled(request):
+    if request.param == "cis2":
+        return circuitc.compile(circuitc.load_spec(EXAMPLES / "rotations.circ"))
     if request.param == "routed":
         return circuitc.compile(circuitc.parse(ROUTED, base_dir=EXAMPLES))
     if request.param == "coherent":
@@ -62,3 +64,32 @@ def test_every_table_is_a_buffer_in_the_state_dict(compiled):
     state = compiled.module().state_dict()
     assert {"type_of", "supports_in", "supports_out", "input_unit", "readout_table", "n_outputs"} <= set(state)
     assert all(t.device.type == "cpu" for t in state.values())
+
+
+def test_the_dense_form_gives_the_sparse_forms_outputs(compiled):
+    """(batch, T, n_in) inputs and a (batch, T) mask of at most z active instances: the same values as
+    the sparse form on the same rows (the same float32 computation), 0 for every inactive instance."""
+    net, module = compiled.network, compiled.module()
+    z = compiled.config.z
+    rng = np.random.default_rng(1)
+    inst = random_active(net.T, z, 64, rng)
+    # each row's instances in ascending order, unused slots last: the order the dense form takes them in
+    inst = np.where(inst >= 0, inst, net.T)
+    inst.sort(axis=1)
+    inst[inst == net.T] = -1
+    x = sample_inputs(compiled, inst, rng)
+    active = np.zeros((64, net.T), dtype=bool)
+    dense_x = np.zeros((64, net.T, net.n_in_max), dtype=np.float32)
+    rows, slots = np.nonzero(inst >= 0)
+    active[rows, inst[rows, slots]] = True
+    dense_x[rows, inst[rows, slots]] = x[rows, slots]
+    with torch.no_grad():
+        sparse = module(torch.from_numpy(inst), torch.from_numpy(x).float()).numpy()
+        dense = module.forward_dense(torch.from_numpy(dense_x), torch.from_numpy(active)).numpy()
+    assert np.array_equal(dense[rows, inst[rows, slots]], sparse[rows, slots])
+    assert np.all(dense[~active] == 0)
+    too_many = np.zeros((1, net.T), dtype=bool)
+    too_many[0, :z + 1] = True
+    with pytest.raises(ValueError, match=f"activates {z + 1} instances"):
+        module.forward_dense(torch.zeros(1, net.T, net.n_in_max), torch.from_numpy(too_many))
+
