@@ -242,3 +242,12 @@ def test_bad_input_rows_are_refused_before_any_work(capsys, tmp_path, task_file)
     assert "a[3]" in fails(capsys, "verify", tmp_path / "rot", "--input-rows", tmp_path / "rows.csv")
     out = ok(capsys, "verify", tmp_path / "rot", "--input-rows", task_file, "--samples", "500", "--tolerance", "10")
     assert "rms read-off error of active instances" in out
+
+
+def test_the_budget_of_copies_falls_back_to_the_papers_formula():
+    """Copies have no deviations, so the union term alone would predict no error at z = 1; measured,
+    copies at T = 250 reach an MSE of 0.04 (docs/lowering.md, "Copies"): the papers' formula stands in."""
+    src = (EXAMPLES / "rotations.circ").read_text().replace("use rotation<i=0..T>;", "use rotation<i=0> * 250;")
+    b = circuitc.budget(circuitc.parse(src, base_dir=EXAMPLES), z=1)
+    assert b.prediction.model == "paper" and "copies" in b.prediction.why
+    assert b.prediction.layers[-1].active_rms > 0.05 and b.verdict == "over budget"

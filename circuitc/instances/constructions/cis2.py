@@ -161,7 +161,12 @@ def paper_prediction(plan: Plan, seed: int, inputs: np.ndarray | None = None) ->
     sum every neighbour's whole weights do, `z·T·(d/D)²·E|w a|²` (the papers' formula)."""
     z, T, S, d, D = plan.config.z, plan.T, plan.config.S, plan.d, plan.d * plan.n
     size = activation_sizes(plan, seed, inputs)
-    union = plan.config.shared_mean == "union"
+    # Copies of one circuit have no deviations: the union term then predicts no error at z = 1, but
+    # measured, copies reach the same spuriously active neurons as different circuits do, more
+    # often (docs/lowering.md, "Copies"); the papers' formula, which counts every neighbour's whole
+    # weights, stands in for them.
+    copies = size["deviation"].sum() <= 1e-12 * size["w"].sum()
+    union = plan.config.shared_mean == "union" and not copies
     per_layer = T * (d / D) ** 2 * (z * size["deviation"] + (z - 1) * size["mean"] if union else z * size["w"])
     paper = z * T * (d / D) ** 2 * size["w"]
     layers = []
@@ -179,6 +184,7 @@ def paper_prediction(plan: Plan, seed: int, inputs: np.ndarray | None = None) ->
             paper_worst=z / S * float(np.sqrt(size["a"][l])),
             tolerance=min(ty.inactive_tolerance for ty in plan.types[:STATS_CIRCUITS])))
     model = "cis2" if union else "paper"
-    why = ("the papers' terms with the union-embedded mean (math.md §1.5)" if union
+    why = ("the papers' terms with the union-embedded mean (math.md §1.7)" if union
+           else "copies of one circuit: math.md §1.5, the papers' formulas" if copies
            else "math.md §1.5, the papers' formulas")
     return Prediction(model, why, False, 0, tuple(layers)), float(np.sqrt(size["a"][-1] / d))
