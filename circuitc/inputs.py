@@ -47,7 +47,7 @@ f=3,17              a circuit over a feature set lists the features that are ON;
 
 
 __all__ = ["parse_assignments", "active_warning", "read_input_csv", "read_input_table", "parse_input_csv",
-           "VALUE_FORMS"]
+           "read_instance_rows", "read_instance_csv", "VALUE_FORMS"]
 
 # How many problems of one kind (bad CSV cells, malformed rows) a report lists before summing up.
 MAX_LISTED = 10
@@ -451,6 +451,66 @@ def read_instance_rows(path_text: str) -> list[dict[int, dict]]:
     if problems:
         raise CircuitError(problems)
     return rows
+
+
+_ELEMENT = re.compile(r"^(.+)\[(\d+)\]$")
+
+
+def read_instance_csv(path_text: str) -> list[dict[int, dict]]:
+    """The rows of a CSV file for `circuitc run`, in the form `read_instance_rows` gives: the header
+    is `row,instance` then input names, a port (`a`, a vector as one integer) or one element of a
+    vector port (`a[2]`); each record is one active instance of the network row its `row` names
+    (records of one row together make it; rows in order of first appearance), and an empty cell is
+    an input that instance's circuit does not have. Values are integers (decimal, 0b…, 0x…) or
+    reals; a CircuitError names the file, line and column of every bad cell."""
+    src = _CsvInput(path_text, _read_text(path_text))
+    if not src.records:
+        raise error_at(f"`{path_text}` is empty: expected a header `row,instance,` then input names",
+                       hint="e.g. row,instance,a,b,cin")
+    header_line, _, header = src.records[0]
+    if [h.strip() for h in header[:2]] != ["row", "instance"]:
+        raise CircuitError(src.diagnostic("the header must start with `row,instance`", header_line, 0,
+                                          hint="row,instance,a,b,cin: one record per active instance of a row"))
+    names = [h.strip() for h in header]
+    rows: dict[str, dict[int, dict]] = {}
+    problems: list[Diagnostic] = []
+    for line, _, fields in src.records[1:]:
+        if len(fields) != len(names):
+            problems.append(src.diagnostic(f"{len(fields)} fields, but the header names {len(names)}", line, None))
+            continue
+        row_id, instance = fields[0].strip(), fields[1].strip()
+        if not instance.isdigit():
+            problems.append(src.diagnostic(f"`{instance}` is not an instance id (0, 1, ...)", line, 1))
+            continue
+        values: dict = {}
+        for i in range(2, len(names)):
+            cell = fields[i].strip()
+            if not cell:
+                continue
+            try:
+                value = _parse_uint(cell)
+            except ValueError:
+                try:
+                    value = _parse_real(cell)
+                except ValueError:
+                    problems.append(src.diagnostic(f"`{cell}` is not a number (column `{names[i]}`)", line, i))
+                    continue
+            element = _ELEMENT.match(names[i])
+            if element:                                 # one element of a vector port
+                values.setdefault(element.group(1), {})[int(element.group(2))] = value
+            else:
+                values[names[i]] = value
+        for port, elements in values.items():
+            if isinstance(elements, dict):              # one row of a vector's elements: shape (1, width)
+                values[port] = [[elements.get(k, 0) for k in range(max(elements) + 1)]]
+        row = rows.setdefault(row_id, {})
+        if int(instance) in row:
+            problems.append(src.diagnostic(f"instance {instance} appears twice in row `{row_id}`", line, 1))
+            continue
+        row[int(instance)] = values
+    if problems:
+        raise CircuitError(problems[:MAX_LISTED])
+    return list(rows.values())
 
 
 def _csv_columns(src: _CsvInput, circuit, header_line: int, header: list[str]) -> list[int]:

@@ -20,7 +20,7 @@ from ..errors import CircuitError, Diagnostic
 from ..features.network import FeatureNetwork
 from ..fileio import check_writable, write_atomic
 from ..hub import push, require_hub
-from ..inputs import parse_assignments, read_input_table, read_instance_rows
+from ..inputs import parse_assignments, read_input_table, read_instance_csv, read_instance_rows
 from ..instances.budget import budget_of_plan
 from ..instances.compile import compile_network
 from ..instances.components import write_components
@@ -412,11 +412,12 @@ def _load_instances(artifact: str, command: str, hint: str | None = None):
 def _instance_rows(args, loaded) -> list[dict]:
     """The rows of `circuitc run`: one row from the --instance groups, or the rows of --inputs."""
     if args.instance and args.inputs:
-        args.parser.error("give either --instance groups (one row) or --inputs FILE.json (many rows), not both")
+        args.parser.error("give either --instance groups (one row) or --inputs FILE (many rows), not both")
     if args.inputs:
-        return read_instance_rows(args.inputs)
+        csv_file = Path(args.inputs).suffix.lower() == ".csv"
+        return read_instance_csv(args.inputs) if csv_file else read_instance_rows(args.inputs)
     if not args.instance:
-        args.parser.error("nothing to run: give --instance ID NAME=VALUE ... or --inputs FILE.json")
+        args.parser.error("nothing to run: give --instance ID NAME=VALUE ... or --inputs FILE.json / FILE.csv")
     row, problems = {}, []
     for group in args.instance:
         head, texts = group[0], group[1:]

@@ -319,7 +319,9 @@ def add_run(subparsers) -> argparse.ArgumentParser:
                  "Run a compiled network on inputs given per instance and print each instance's outputs.",
                  "One row: each --instance ID NAME=VALUE ... group activates that instance with those\n"
                  "inputs (the forms `circuitc eval` takes); at most z instances per row. Many rows:\n"
-                 "--inputs FILE.json holding a list of rows, each {\"ID\": {\"NAME\": VALUE, ...}, ...}.\n"
+                 "--inputs FILE.json holding a list of rows, each {\"ID\": {\"NAME\": VALUE, ...}, ...}, or\n"
+                 "--inputs FILE.csv with the header row,instance,NAME,... and one record per active\n"
+                 "instance (records with the same row value make one row; an empty cell: no such input).\n"
                  "A boolean output bit is 1 when its read-out exceeds 0.5 and a vector prints as one\n"
                  "integer; --raw prints the read-outs themselves.\n\n"
                  "examples:\n  circuitc run adders --instance 17 a=1 b=1 cin=0\n"
@@ -328,7 +330,7 @@ def add_run(subparsers) -> argparse.ArgumentParser:
     p.add_argument("artifact", metavar="ARTIFACT_DIR", help="a directory written by `circuitc compile`")
     p.add_argument("--instance", nargs="+", action="append", metavar=("ID", "NAME=VALUE"),
                    help="an active instance and its inputs (repeat for each instance of the row)")
-    p.add_argument("--inputs", metavar="FILE.json", help="run every row of a JSON file")
+    p.add_argument("--inputs", metavar="FILE", help="run every row of a JSON or CSV file (see above)")
     p.add_argument("--raw", action="store_true", help="print the read-outs instead of decoded outputs")
     p.add_argument("--json", action="store_true", help="print the outputs as JSON")
     _output_options(p, "the outputs as JSON")

@@ -95,6 +95,28 @@ def test_command_line_refusals(capsys, compiled, argv, message):
     assert message in fails(capsys, "run", net, *argv)
 
 
+def test_rows_from_csv_give_what_json_gives(capsys, compiled, tmp_path):
+    """One record per active instance; records sharing a `row` make one network row; a vector port as
+    one integer or element by element; the same outputs as the JSON form of the same rows."""
+    _, net = compiled
+    (tmp_path / "rows.csv").write_text("row,instance,a,b,cin,a[0],a[1],a[2],a[3]\n"
+                                       "r1,0,,15,0,1,1,1,1\n"
+                                       "r1,250,1,1,1,,,,\n"
+                                       "r2,1,0x1,2,0,,,,\n")
+    (tmp_path / "rows.json").write_text(json.dumps([{"0": {"a": 15, "b": 15, "cin": 0},
+                                                     "250": {"a": 1, "b": 1, "cin": 1}},
+                                                    {"1": {"a": 1, "b": 2, "cin": 0}}]))
+    got = json.loads(ok(capsys, "run", net, "--inputs", tmp_path / "rows.csv", "--json"))["rows"]
+    assert got == json.loads(ok(capsys, "run", net, "--inputs", tmp_path / "rows.json", "--json"))["rows"]
+    assert got[0]["250"] == {"s": 1, "cout": 1} and got[1] == {"1": {"s": 3, "cout": 0}}
+    (tmp_path / "bad.csv").write_text("row,instance,a,b,cin\nr1,x,1,1,0\nr1,3,1,q,0\nr1,4,1\n")
+    err = fails(capsys, "run", net, "--inputs", tmp_path / "bad.csv")
+    assert "bad.csv:2:" in err and "`x` is not an instance id" in err
+    assert "bad.csv:3:" in err and "`q` is not a number (column `b`)" in err and "3 fields, but the header names 5" in err
+    (tmp_path / "nohead.csv").write_text("instance,a\n0,1\n")
+    assert "the header must start with `row,instance`" in fails(capsys, "run", net, "--inputs", tmp_path / "nohead.csv")
+
+
 def test_malformed_json_names_the_place(capsys, compiled, tmp_path):
     _, net = compiled
     bad = tmp_path / "bad.json"
