@@ -262,3 +262,14 @@ def test_the_budget_is_within_twice_what_verify_measures_on_the_task(rotations, 
     predicted = circuitc.budget(circuitc.load_spec(EXAMPLES / "rotations.circ"), inputs=pool).prediction.layers
     ratios = [p.active_rms / m["active_rms"] for p, m in zip(predicted, measured)]
     assert len(ratios) == rotations.network.L + 1 and all(0.5 <= r <= 2.0 for r in ratios), ratios
+
+
+def test_without_a_redundancy_supports_are_disjoint_where_they_fit_else_three():
+    """Measured best (docs/lowering.md, "Redundancy"): disjoint supports, exact, where T of them fit
+    at some S >= 2; S = 3 where they must be shared."""
+    src = (EXAMPLES / "rotations.circ").read_text().replace("redundancy = 6;", "")
+    few = circuitc.compile(circuitc.parse(src, base_dir=EXAMPLES))
+    assert few.network.S == 2 and few.guarantee.exact and few.budget.verdict == "guaranteed"
+    many = circuitc.plan(circuitc.parse(src.replace("use rotation<i=0..T>;", "use rotation<i=0..T> * 3;"),
+                                        base_dir=EXAMPLES))
+    assert many.config.S == 3 and many.T == 300
