@@ -1,13 +1,15 @@
-"""The papers' construction (CiS2, math.md §1): T different MLP circuits sharing neurons.
+"""The papers' construction (CiS2, math.md §1.7): T different MLP circuits sharing neurons.
 
 Every circuit keeps its own weights; circuit t owns an S-hot support per layer from a prime-step
 allocation (any two share at most one neuron; S as `default_redundancy` picks it unless given),
-reassigned by a fresh seeded permutation at every layer (§1.3); layer l is `(1/S) Σ_t w_t^l ⊗ e_t^l (e_t^{l−1})ᵀ` with the circuits' shared biases
-on every neuron, and the first circuit layer is written from the inputs (given_network.py). The
-circuits are embedded as given (lower/given.py): they must bring their own noise robustness.
+reassigned by a fresh seeded permutation at every layer (§1.3). Layer l is
+`(1/S) Σ_t Δw_t^l ⊗ e_t^l (e_t^{l−1})ᵀ + w̄^l ⊗ M^l`, each circuit's deviation from the circuits'
+mean on its own neurons and the mean embedded once (given_network.py), with the circuits' shared
+biases on every neuron; the first circuit layer is written from the inputs. The circuits are
+embedded as given (lower/given.py): they must bring their own noise robustness.
 
-Approximate: with shared neurons nothing is exact, and the budget states the papers' error
-estimate per layer (math.md §1.5) with the circuits' own activation sizes, measured on the small
+Exact only where no two circuits share a neuron; otherwise the budget states the read-off error
+per layer (model "cis2", math.md §1.7) from the circuits' activation sizes, measured on the small
 circuits alone; `benchmarks/reference_task.py` measures it against the network.
 """
 
