@@ -19,7 +19,11 @@ until the first failure (or the allocation's largest T at any S, which ends the 
 "limited by the allocation"), then bisects between the last pass and the first failure to a
 relative precision of --precision. Every probed point is kept in the output, so a non-monotonic
 frontier shows. A probe first screens 1024 rows and stops there when accuracy is clearly below the
-target (< --screen); only candidates get the full random and adversarial passes.
+target (< --screen); only candidates get the full random and adversarial passes. The search itself
+is `circuitc.sweep.search.largest_passing`, which `circuitc sweep` frontier jobs run too (cached,
+resumable, on any executor; docs/sweeps.md). This harness keeps its own driver because its random4
+circuit is generated here rather than read from a source file, and its screening pass, fill ladder
+and random-only frontier are what docs/frontier.md's stored tables were measured with.
 
     python benchmarks/frontier.py                          # the default grid: routed (minutes)
     python benchmarks/frontier.py --strategies prime-step affine   # the coherent construction (an hour)
@@ -46,6 +50,7 @@ from circuitc.instances.embed.allocate import capacities
 from circuitc.instances.plan import one_neuron_per_gate_width
 from circuitc.instances.verify import verify
 from circuitc.spec import BoolCircuit, Gate, InstanceGroup, Network, Op, Port, Spec
+from circuitc.sweep.search import largest_passing
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "benchmarks" / "frontier_circuits.circ"
@@ -167,31 +172,6 @@ def probe(circuit, T: int, D: int, z: int, strategy: str, args, overrides: dict)
     return point
 
 
-def _largest_passing(passes, T0: int, T_max: int, z: int, precision: float) -> int:
-    """Double T from T0 until `passes(T)` fails (or T_max passes), then bisect to `precision`."""
-    good, bad = 0, None
-    T = min(max(T0, z), T_max)
-    while True:
-        if passes(T):
-            good = T
-            if T == T_max:
-                return good
-            T = min(2 * T, T_max)
-        else:
-            bad = T
-            break
-    lo, hi = max(good, z - 1), bad
-    while hi - lo > 1 and hi > lo * (1 + precision):
-        mid = (lo + hi) // 2 if lo else max(z, hi // 2)
-        if mid in (lo, hi):
-            break
-        if passes(mid):
-            lo = good = mid
-        else:
-            hi = mid
-    return good
-
-
 def search(circuit, D: int, z: int, strategy: str, args, overrides: dict) -> dict:
     """Two frontiers, sharing their probes: `frontier_T` passes the random and the adversarial
     rows, `frontier_T_random` the random rows only."""
@@ -214,8 +194,8 @@ def search(circuit, D: int, z: int, strategy: str, args, overrides: dict) -> dic
     both = lambda T: point(T)["random_ok"] and point(T)["adversarial_ok"]      # noqa: E731
     # routed: exact by construction, so the search starts where it would end if it is
     start = T_max if strategy == "routed" else args.T0
-    strict = _largest_passing(both, start, T_max, z, args.precision)
-    loose = _largest_passing(lambda T: point(T)["random_ok"], max(start, strict), T_max, z, args.precision)
+    strict = largest_passing(both, start, T_max, z, args.precision)
+    loose = largest_passing(lambda T: point(T)["random_ok"], max(start, strict), T_max, z, args.precision)
     # Accuracy is not monotonic in T: a fuller allocation can be *more* accurate (every neuron
     # then holds the same number of instances). So the fill ladder T_max/8 .. T_max is probed as
     # well, and `frontier_T_best` is the largest T that passed anywhere.

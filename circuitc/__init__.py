@@ -16,7 +16,9 @@ The public API, by job:
 - **circuits over feature sets**: `compile_features(spec, circuit, **knobs)` → `FeatureNetwork`;
 - **either back end**: `back_end(spec, circuit)` (which one a source asks for),
   `verify(compiled, samples, mode=...)`, `save(compiled, path, layout=...)` / `load(path)` (artifacts,
-  in circuitc's layout or the Hugging Face Hub's), `push(path, repo_id)` (to the Hub).
+  in circuitc's layout or the Hugging Face Hub's), `push(path, repo_id)` (to the Hub);
+- **sweeps**: `Sweep(grid, output)` / `run_sweep(grid, output, workers=..., scheduler=...)`: a grid
+  of compile+verify, budget or frontier points, cached on disk, on local processes or Dask.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ _BACK_END = {
     "save": ("circuitc.artifact", "save"),
     "push": ("circuitc.hub", "push"),
     "load": ("circuitc.artifact", "load"),
+    "Sweep": ("circuitc.sweep.driver", "Sweep"),
+    "run_sweep": ("circuitc.sweep.driver", "run_sweep"),
 }
 
 if TYPE_CHECKING:
@@ -68,6 +72,7 @@ if TYPE_CHECKING:
     from .instances.components import components, shared_part
     from .instances.run import run
     from .instances.sample import sample
+    from .sweep.driver import Sweep, run_sweep
 
 __version__ = "0.1.0"
 
@@ -86,6 +91,8 @@ __all__ = [
     "compile_features", "FeatureConfig", "FeatureNetwork",
     # either back end
     "back_end", "verify", "save", "load", "push",
+    # sweeps
+    "Sweep", "run_sweep",
     "__version__",
 ]
 

@@ -12,7 +12,17 @@ from pathlib import Path
 
 import torch
 
-from .artifact_format import CIRCUITS, FILES, FORMAT, METADATA, VERSION, WEIGHTS, check_target, open_artifact
+from .artifact_format import (
+    CIRCUITS,
+    FILES,
+    FORMAT,
+    METADATA,
+    VERSION,
+    WEIGHTS,
+    check_hashes,
+    check_target,
+    open_artifact,
+)
 from .features import artifact as features_artifact
 from .features.network import FeatureNetwork
 from .instances import artifact as instances_artifact
@@ -45,8 +55,12 @@ def tensors(compiled: Compilation | FeatureNetwork) -> dict[str, torch.Tensor]:
 
 def load(path: str | os.PathLike) -> LoadedNetwork | FeatureNetwork:
     """Read an artifact directory written by `save`: a `LoadedNetwork` or a `FeatureNetwork`;
-    every problem is a CircuitError naming the file."""
+    every problem is a CircuitError naming the file, a file changed since saving included (its
+    hash in network.json no longer matches)."""
     reader, meta = open_artifact(path)
     if meta.get("kind") == features_artifact.KIND:
-        return features_artifact.read_features(reader, meta)
-    return instances_artifact.load_network(reader, meta)
+        loaded = features_artifact.read_features(reader, meta)
+    else:
+        loaded = instances_artifact.load_network(reader, meta)
+    check_hashes(reader, meta)
+    return loaded

@@ -6,11 +6,17 @@ model.safetensors, config.json and circuits.circ, with a model card README.md be
 
     weights.safetensors   the tensors (each back end lists its own keys)
     network.json          everything else, with "format" and "version" (and "kind" for a feature
-                          network); one key per line, innermost lists of numbers on one line
+                          network); one key per line, innermost lists of numbers on one line; and
+                          "hashes", the SHA-256 of the other two files by their names in circuitc's
+                          layout, which loading checks (a file changed since it was saved, by as
+                          much as one flipped byte, is refused; an artifact without the key, from
+                          before it existed, loads unchecked)
     circuits.circ         the source circuits as `.circ` text, so a loaded network can be verified
                           against the reference interpreter
 
 Nothing is ever unpickled: tensors come from safetensors, the rest from JSON and `.circ` text.
+Every file is read within bounds (`fileio.read_bounded`): regular files only, network.json and
+circuits.circ at most `MAX_SOURCE_BYTES`, the weights at most `MAX_ARTIFACT_WEIGHTS_BYTES`.
 Saving is atomic: the directory is built as a hidden temporary sibling and renamed into place, so
 an interrupted save leaves either the old artifact or the new one, never a mixture. An existing
 path is replaced only with `force=True`, and only when it is an artifact (or an empty directory).
@@ -18,6 +24,7 @@ path is replaced only with `force=True`, and only when it is an artifact (or an 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -33,13 +40,26 @@ from safetensors.torch import save_file
 
 from .artifact_names import CARD, CIRCUITS, FILES, HF_NAMES, METADATA, WEIGHTS, file_names
 from .errors import CircuitError, Diagnostic
-from .fileio import default_mode, fsync_path, os_reason, write_durable
+from .fileio import (
+    MAX_ARTIFACT_WEIGHTS_BYTES,
+    MAX_SOURCE_BYTES,
+    FileRefused,
+    check_bounded,
+    default_mode,
+    fsync_path,
+    os_reason,
+    read_bounded,
+    sha256_file,
+    write_durable,
+)
 
 FORMAT = "circuitc-network"
 # 3: `config.construction` and routed networks (per-type biases); 2: coherent networks only, clean
 # steps of slope `gain` (on-indicator biases −1, −2), read as coherent; 1 had slope 2.
 # 4: routed networks store no layer tensors (their layers are rebuilt from the lowered types);
 VERSION = 4
+# The key of network.json that holds the SHA-256 of weights.safetensors and circuits.circ.
+HASHES = "hashes"
 
 def error(message: str, hint: str | None = None) -> CircuitError:
     return CircuitError(Diagnostic(message, hint=hint))
@@ -173,8 +193,13 @@ def write_artifact(path: str | os.PathLike, force: bool, tensors_: dict[str, tor
 
     def fill(tmp: Path) -> None:
         _write_weights(tmp / names[WEIGHTS], tensors_)
-        write_durable(tmp / names[METADATA], (dump_json(meta) + "\n").encode("utf-8"))
-        write_durable(tmp / names[CIRCUITS], circ.encode("utf-8"))
+        circ_bytes = circ.encode("utf-8")
+        # network.json records the other files' hashes (it cannot hold its own), by their names in
+        # circuitc's layout whatever the layout, so that a converted copy checks the same way.
+        hashes = {WEIGHTS: sha256_file(tmp / names[WEIGHTS], MAX_ARTIFACT_WEIGHTS_BYTES, "artifact weights"),
+                  CIRCUITS: hashlib.sha256(circ_bytes).hexdigest()}
+        write_durable(tmp / names[METADATA], (dump_json({**meta, HASHES: hashes}) + "\n").encode("utf-8"))
+        write_durable(tmp / names[CIRCUITS], circ_bytes)
         if card is not None:
             write_durable(tmp / CARD, card.encode("utf-8"))
 
@@ -250,11 +275,11 @@ def _join(where: str, key: str) -> str:
 def read_json(r: Reader) -> dict:
     path = r.file(METADATA)
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = read_bounded(path, MAX_SOURCE_BYTES, "network descriptions").decode("utf-8")
     except UnicodeDecodeError as e:
         raise r.fail(METADATA, f"not UTF-8 text (byte {e.start})") from None
     except OSError as e:
-        raise r.fail(METADATA, f"cannot read: {os_reason(e)}") from None
+        raise r.fail(METADATA, f"cannot read: {os_reason(e)}", e.hint if isinstance(e, FileRefused) else None) from None
     try:
         meta = json.loads(text)
     except json.JSONDecodeError as e:
@@ -284,6 +309,11 @@ def read_tensors(r: Reader, expected: dict[str, tuple[tuple[int, ...], str]]) ->
     """Every expected tensor with its shape and dtype checked; any other key is an error too."""
     path = r.file(WEIGHTS)
     out: dict[str, torch.Tensor] = {}
+    try:
+        # safetensors maps the file itself: the bounds are checked first.
+        check_bounded(path, MAX_ARTIFACT_WEIGHTS_BYTES, "artifact weights")
+    except OSError as e:
+        raise r.fail(WEIGHTS, f"cannot read: {os_reason(e)}", e.hint if isinstance(e, FileRefused) else None) from None
     try:
         with safe_open(str(path), framework="pt") as f:
             keys = set(f.keys())
@@ -328,8 +358,33 @@ def open_artifact(path: str | os.PathLike) -> tuple[Reader, dict]:
     # The Hugging Face layout is recognised by its config.json when there is no network.json.
     hf = not (directory / METADATA).is_file() and (directory / HF_NAMES[METADATA]).is_file()
     r = Reader(directory, "hf" if hf else "circuitc")
-    missing = [r.names[f] for f in FILES if not r.file(f).is_file()]
+    # A file that exists but is no regular file (a FIFO, a link to a device) is refused when it is
+    # read, by fileio's bounded reads, with what it is.
+    missing = [r.names[f] for f in FILES if not r.file(f).exists()]
     if missing:
         raise error(f"`{shown}` is not a complete compiled network: missing {', '.join(missing)}",
                     hint="compile it again with `circuitc compile ... -o DIR`")
     return r, read_json(r)
+
+
+def check_hashes(r: Reader, meta: dict) -> None:
+    """Refuse (CircuitError) an artifact whose weights or circuits no longer hash to what
+    network.json recorded at saving; an artifact saved before hashes were recorded has no key and
+    passes. Called after the files have been read and checked, so that a damaged structure is
+    reported as such and this catches what structure cannot (a flipped bit in a weight)."""
+    if HASHES not in meta:
+        return
+    recorded = r.get(meta, HASHES, (dict,), "")
+    for name, limit, what in ((WEIGHTS, MAX_ARTIFACT_WEIGHTS_BYTES, "artifact weights"),
+                              (CIRCUITS, MAX_SOURCE_BYTES, "source files")):
+        if name not in recorded:
+            continue
+        want = r.get(recorded, name, (str,), HASHES)
+        try:
+            got = sha256_file(r.file(name), limit, what)
+        except OSError as e:
+            raise r.fail(name, f"cannot read: {os_reason(e)}", e.hint if isinstance(e, FileRefused) else None) from None
+        if got != want.lower():
+            raise r.fail(name, f"the file has changed since it was saved: its SHA-256 is {got[:16]}…, but "
+                               f"{r.names[METADATA]} records {want[:16]}… (flipped bytes, a partial copy or an edit)",
+                         hint="copy the artifact again from where it came from, or compile the source again")

@@ -14,7 +14,7 @@ import importlib
 import os
 from pathlib import Path
 
-from .artifact_format import open_artifact
+from .artifact_format import check_hashes, open_artifact
 from .errors import CircuitError, Diagnostic
 
 __all__ = ["push", "require_hub", "INSTALL_HINT"]
@@ -35,12 +35,13 @@ def push(path: str | os.PathLike, repo_id: str, *, private: bool = False, token:
     """Upload the artifact folder at `path` to the Hub repository `repo_id` (created if missing);
     returns the URL of the commit. The folder is checked first: a complete artifact in the Hub
     layout."""
-    reader, _ = open_artifact(path)                 # a CircuitError if it is not a complete artifact
+    reader, meta = open_artifact(path)              # a CircuitError if it is not a complete artifact
     if reader.layout != "hf":
         raise CircuitError(Diagnostic(f"{os.fspath(path)} is in circuitc's own layout (network.json, "
                                       f"weights.safetensors); the Hub expects config.json and model.safetensors",
                                       hint=f"write a copy in the Hub's layout first: circuitc export {os.fspath(path)} "
                                            f"-o FOLDER --layout hf"))
+    check_hashes(reader, meta)                      # never publish a copy damaged since saving
     api = require_hub().HfApi(token=token)
     api.create_repo(repo_id, private=private, exist_ok=True)
     commit = api.upload_folder(folder_path=os.fspath(Path(path)), repo_id=repo_id,

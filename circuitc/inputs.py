@@ -30,7 +30,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from .errors import CircuitError, Diagnostic, Span, did_you_mean, error_at
-from .fileio import os_reason
+from .fileio import MAX_SOURCE_BYTES, FileRefused, os_reason, read_bounded
 from .spec import BoolCircuit, Circuit, MLPCircuit, Spec
 
 # The accepted forms of `NAME=VALUE`; `circuitc eval --help` prints the same text.
@@ -100,10 +100,10 @@ def read_input_table(path: str | os.PathLike, circuit: Circuit) -> np.ndarray:
         return read_input_csv(path, circuit)
     n_in = len(circuit.input_bits)
     try:
-        with open(shown, "rb") as f:
-            X = np.load(f, allow_pickle=False)
+        X = np.load(io.BytesIO(read_bounded(shown, MAX_SOURCE_BYTES, "input files")), allow_pickle=False)
     except OSError as e:
-        raise CircuitError(Diagnostic(f"cannot read input rows `{shown}`: {os_reason(e)}")) from None
+        raise CircuitError(Diagnostic(f"cannot read input rows `{shown}`: {os_reason(e)}",
+                                      hint=e.hint if isinstance(e, FileRefused) else None)) from None
     except ValueError as e:
         raise CircuitError(Diagnostic(f"`{shown}` is not a numeric .npy array ({e})",
                                       hint="write it with numpy.save(path, rows.astype(float))")) from None
@@ -402,13 +402,14 @@ class _CsvInput:
 def _read_text(path_text: str) -> str:
     path = Path(path_text)
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, MAX_SOURCE_BYTES, "input files")
     except FileNotFoundError:
         raise error_at(f"cannot find `{path_text}`", hint=f"looked for {path.absolute()}") from None
     except IsADirectoryError:
         raise error_at(f"`{path_text}` is a directory, not a CSV file") from None
     except OSError as e:
-        raise error_at(f"cannot read `{path_text}`: {os_reason(e)}") from None
+        raise error_at(f"cannot read `{path_text}`: {os_reason(e)}",
+                       hint=e.hint if isinstance(e, FileRefused) else None) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:

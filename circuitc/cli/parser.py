@@ -17,14 +17,15 @@ from ..instances.verdicts import DEFAULT_MIN_ACCURACY, DEFAULT_TOLERANCE
 from ..spec import ALLOCATIONS, CONSTRUCTIONS
 
 __all__ = ["build_parser", "add_check", "add_eval", "add_graph", "add_fmt", "add_compile", "add_budget",
-           "add_verify", "add_run", "add_sample", "add_components", "add_export"]
+           "add_verify", "add_run", "add_sample", "add_components", "add_export", "add_sweep"]
 
 DEFAULT_MAX_INPUTS = 16
 
 _DESCRIPTION = """\
 Compile sparse boolean and small MLP circuits into one superposed deep ReLU network.
 
-Sources are .circ files; ISCAS .bench and BLIF (.blif) netlists are read as well."""
+Sources are .circ files; ISCAS .bench, BLIF (.blif) and AIGER (.aag, .aig) netlists are read as
+well, and Verilog (.v, .sv) with the verilog extra: pip install 'circuitc[verilog]'."""
 
 _EPILOG = """\
 examples:
@@ -70,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"circuitc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in (add_check, add_eval, add_graph, add_fmt, add_compile, add_budget, add_verify, add_run, add_sample,
-                add_components, add_export):
+                add_components, add_export, add_sweep):
         add(sub)
     return parser
 
@@ -155,7 +156,7 @@ def add_check(subparsers) -> argparse.ArgumentParser:
                  "Validate a source or netlist and summarise its circuits, "
                  "feature sets and networks.",
                  "examples:\n  circuitc check examples/ripple_adder.circ\n  circuitc check examples/c17.bench --json")
-    p.add_argument("file", metavar="FILE", help="a .circ source, .bench or .blif netlist")
+    p.add_argument("file", metavar="FILE", help="a .circ source, or a .bench, .blif, .aag, .aig or .v netlist")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     return p
 
@@ -164,7 +165,7 @@ def add_eval(subparsers) -> argparse.ArgumentParser:
     p = _command(subparsers, "eval", "source_cmds.cmd_eval",
                  "Evaluate a circuit with the reference interpreter: once, "
                  "over its truth table, or over the rows of a CSV file.", _EVAL_EPILOG)
-    p.add_argument("file", metavar="FILE", help="a .circ source, .bench or .blif netlist")
+    p.add_argument("file", metavar="FILE", help="a .circ source, or a .bench, .blif, .aag, .aig or .v netlist")
     p.add_argument("assignments", nargs="*", metavar="NAME=VALUE", help="input values (see below)")
     p.add_argument("-c", "--circuit", metavar="NAME",
                    help="the circuit to evaluate (optional when FILE holds only one)")
@@ -185,7 +186,7 @@ def add_graph(subparsers) -> argparse.ArgumentParser:
                  "examples:\n  circuitc graph examples/c17.bench > c17.dot && dot -Tsvg c17.dot -o c17.svg\n"
                  "  circuitc graph examples/ripple_adder.circ --circuit ripple_adder --format json "
                  "--output adder.json")
-    p.add_argument("file", metavar="FILE", help="a .circ source, .bench or .blif netlist")
+    p.add_argument("file", metavar="FILE", help="a .circ source, or a .bench, .blif, .aag, .aig or .v netlist")
     p.add_argument("-c", "--circuit", metavar="NAME", help="the circuit (optional when FILE holds only one)")
     p.add_argument("--format", choices=("dot", "json"),
                    help="output format (default: dot, or json when --output ends in .json)")
@@ -195,7 +196,7 @@ def add_graph(subparsers) -> argparse.ArgumentParser:
 
 def add_fmt(subparsers) -> argparse.ArgumentParser:
     p = _command(subparsers, "fmt", "source_cmds.cmd_fmt",
-                 "Print a .circ source in canonical form, or a .bench/.blif netlist "
+                 "Print a .circ source in canonical form, or a netlist (.bench, .blif, .aag, .aig, .v) "
                  "as .circ text.",
                  "examples:\n  circuitc fmt examples/full_adder.circ\n  circuitc fmt -w my_circuit.circ\n"
                  "  circuitc fmt --check examples/*.circ\n  circuitc fmt examples/c17.bench --output c17.circ")
@@ -378,4 +379,49 @@ def add_components(subparsers) -> argparse.ArgumentParser:
     p.add_argument("artifact", metavar="ARTIFACT_DIR", help="a directory written by `circuitc compile`")
     p.add_argument("-o", "--output", required=True, metavar="FILE.safetensors", help="the file to write")
     p.add_argument("-f", "--force", action="store_true", help="replace FILE if it exists")
+    return p
+
+
+def add_sweep(subparsers) -> argparse.ArgumentParser:
+    p = _command(subparsers, "sweep", "sweep_cmds.cmd_sweep",
+                 "Run a grid of compile+verify, budget or frontier points from a TOML file, cached "
+                 "on disk, on local processes or a Dask cluster.",
+                 "The grid file names a source (relative to the grid file), its networks or circuits, the\n"
+                 "job, verify settings and lists of knob values (D, z, S, T, construction, allocation,\n"
+                 "seed, ...); the points are their cartesian product. Each point's record is one JSON file\n"
+                 "in OUT_DIR/points, named by a hash of its configuration and the source: a rerun skips\n"
+                 "points already recorded (Ctrl-C keeps every finished one), and a changed source runs\n"
+                 "them again. The merged table is printed and written to OUT_DIR/table.md and table.json.\n"
+                 "See docs/sweeps.md.\n\n"
+                 "examples:\n  circuitc sweep benchmarks/grids/adders_capacity.toml -o adders-sweep --workers 2\n"
+                 "  circuitc sweep grid.toml -o out --retry-failed --plot out.png --x T --y bit_accuracy\n"
+                 "  circuitc sweep grid.toml -o out --scheduler tcp://10.0.0.5:8786\n"
+                 "  circuitc sweep grid.toml -o out --report")
+    p.add_argument("grid", metavar="GRID.toml", help="the grid file")
+    p.add_argument("-o", "--output", metavar="OUT_DIR",
+                   help="the results directory (default: GRID-sweep in the current directory)")
+    where = p.add_argument_group("where points run (default: one local worker process per core)")
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="local worker processes, each running one point on one thread; 1 runs in this process")
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="run on the workers of this Dask scheduler (pip install 'circuitc[dask]')")
+    where.add_argument("--memory-resource", metavar="NAME",
+                       help="with --scheduler: each point asks for its estimated bytes of the worker resource NAME "
+                            "(dask worker --resources \"NAME=BYTES\")")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--retry-failed", action="store_true", help="run again the points recorded as failed")
+    again.add_argument("--rerun", action="store_true", help="run every point again, replacing its record")
+    again.add_argument("--report", action="store_true",
+                       help="run nothing: merge the records on disk into the table (and the plot)")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--progress", action="store_true", default=None,
+                       help="show progress on standard error (default: only on a terminal)")
+    shown.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress")
+    p.add_argument("--json", action="store_true", help="print the merged table as JSON instead of markdown")
+    p.add_argument("--plot", metavar="FILE.png", help="draw a column of the table against T or D into FILE.png "
+                                                      "(needs matplotlib: pip install 'circuitc[plot]')")
+    p.add_argument("--x", choices=("T", "D"), help="the plot's x axis (default: T when the grid varies it, else D)")
+    p.add_argument("--y", metavar="COLUMN", help="the plotted column (default: bit_accuracy; frontier_T for a "
+                                                 "frontier job, fill for a budget job)")
+    p.add_argument("-f", "--force", action="store_true", help="replace the --plot file if it exists")
     return p

@@ -1,6 +1,12 @@
-"""Reading sources: `.circ` files with their includes, and netlists (`.bench`, `.blif`), into a Spec.
+"""Reading sources: `.circ` files with their includes, and netlists (`.bench`, `.blif`, AIGER
+`.aag`/`.aig`, and Verilog `.v`/`.sv` through Yosys when it is installed), into a Spec.
 
-`load_spec(path)` picks the front end by the file's suffix; `parse(text)` reads `.circ` text.
+`load_spec(path)` picks the front end by the file's suffix; `parse(text)` reads `.circ` text. A
+format circuitc does not read (VHDL, EDIF, a compressed file...) is refused by name, and so is a
+file whose first bytes say it is not text. Every file is read through `fileio.read_bounded`:
+regular files only, at most `MAX_SOURCE_BYTES`. A UTF-8 byte-order mark at the start of a `.circ`
+file is dropped, so line 1's columns are those an editor shows.
+
 Includes resolve relative to the including file, are read once each (a diamond is fine), and a
 cycle of includes is an error naming the chain; a path with `*` or `?` includes every file it
 matches, in sorted order. An included netlist makes its circuits usable by name, so a network can
@@ -16,16 +22,24 @@ import os
 from pathlib import Path
 
 from ..errors import CircuitError, Diagnostic, SourceMap, Span, nesting_guard
-from ..fileio import os_reason
+from ..fileio import MAX_SOURCE_BYTES, FileRefused, os_reason, read_bounded
 from ..spec import Spec
 from .elaborate import Elaborator
+from .formats import NETLIST_SUFFIXES, READS, foreign_format, sniff
+from .importers.aiger import load_aiger
 from .importers.bench import load_bench
 from .importers.blif import load_blif
+from .importers.verilog import load_verilog
 from .patterns import expand_pattern, is_pattern
 from .syntax import ast
 from .syntax.parse import parse_module
 
-NETLIST_SUFFIXES = (".bench", ".blif")
+__all__ = ["NETLIST_SUFFIXES", "parse", "load_spec", "load_netlist", "read_text", "resolve_path", "display_name"]
+
+_IMPORTERS = {".bench": load_bench, ".blif": load_blif, ".aag": load_aiger, ".aig": load_aiger,
+              ".v": load_verilog, ".sv": load_verilog}
+assert set(_IMPORTERS) == set(NETLIST_SUFFIXES)
+BOM = "\ufeff"
 
 
 def display_name(path: Path) -> str:
@@ -50,21 +64,41 @@ def resolve_path(path: Path, span: Span | None = None, source_line: str | None =
 
 
 def read_text(path: Path, span: Span | None = None, source_line: str | None = None) -> str:
-    """A source file's text, or a CircuitError saying why it cannot be read."""
+    """A source file's text, or a CircuitError saying why it cannot be read: read within the
+    source limits (`fileio.read_bounded`), and refused by name when its suffix or its bytes say
+    it is in a format circuitc does not read."""
+    refuse_foreign(path, span, source_line)
     try:
-        return path.read_text("utf-8")
+        data = read_bounded(path, MAX_SOURCE_BYTES, "source files")
     except FileNotFoundError:
         raise CircuitError(Diagnostic(f"cannot find `{display_name(path)}`", span, source_line,
                                       hint=f"looked for {path.absolute()}")) from None
     except IsADirectoryError:
         raise CircuitError(Diagnostic(f"`{display_name(path)}` is a directory, not a source file",
                                       span, source_line)) from None
-    except UnicodeDecodeError as e:
-        raise CircuitError(Diagnostic(f"`{display_name(path)}` is not UTF-8 text (byte {e.start})",
-                                      span, source_line)) from None
     except OSError as e:
-        raise CircuitError(Diagnostic(f"cannot read `{display_name(path)}`: {os_reason(e)}",
-                                      span, source_line)) from None
+        raise CircuitError(Diagnostic(f"cannot read `{display_name(path)}`: {os_reason(e)}", span, source_line,
+                                      hint=e.hint if isinstance(e, FileRefused) else None)) from None
+    found = sniff(data)
+    if found is not None:
+        what, hint = found
+        raise CircuitError(Diagnostic(f"`{display_name(path)}` is {what}, not source text: {READS}",
+                                      span, source_line, hint=hint))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise CircuitError(Diagnostic(f"`{display_name(path)}` is not UTF-8 text (byte {e.start}, line {line})",
+                                      span, source_line, hint="save the file as UTF-8")) from None
+
+
+def refuse_foreign(path: Path, span: Span | None = None, source_line: str | None = None) -> None:
+    """A CircuitError for a file whose suffix names a format circuitc does not read."""
+    found = foreign_format(path)
+    if found is not None:
+        what, hint = found
+        raise CircuitError(Diagnostic(f"`{display_name(path)}` is {what}, which circuitc does not read: {READS}",
+                                      span, source_line, hint=hint))
 
 
 class _Loader:
@@ -81,6 +115,7 @@ class _Loader:
         self.hash.update(data)
 
     def module(self, text: str, name: str, directory: Path, stack: tuple[Path, ...]) -> None:
+        text = text.removeprefix(BOM)    # invisible in an editor, so not part of line 1's columns
         self.sources.add(name, text)
         self.add_bytes(text.encode("utf-8"))
         mod = parse_module(text, name)
@@ -109,7 +144,7 @@ class _Loader:
             return
         self.done.add(path)
         if path.suffix.lower() in NETLIST_SUFFIXES:
-            if not path.is_file():
+            if not path.exists():
                 raise CircuitError(Diagnostic(f"cannot find `{inc.path}`", inc.span, line, hint=f"looked for {path}"))
             spec = load_netlist(path)
             self.add_bytes(spec.source_hash.encode())
@@ -139,14 +174,17 @@ def parse(text: str, filename: str = "<string>", base_dir: str | os.PathLike | N
 
 
 def load_netlist(path: Path) -> Spec:
-    return (load_bench if path.suffix.lower() == ".bench" else load_blif)(path)
+    """The Spec of a netlist file, by its suffix (one of NETLIST_SUFFIXES)."""
+    return _IMPORTERS[path.suffix.lower()](path)
 
 
 def load_spec(path: str | os.PathLike) -> Spec:
-    """Read a `.circ` file (with its includes), an ISCAS `.bench` or a BLIF netlist into a Spec."""
+    """Read a `.circ` file (with its includes), or a netlist (ISCAS `.bench`, BLIF, AIGER `.aag`
+    or `.aig`, Verilog `.v` or `.sv` through Yosys) into a Spec."""
     path = Path(path)
+    refuse_foreign(path)
     if path.suffix.lower() in NETLIST_SUFFIXES:
-        if not path.is_file():
+        if not path.exists() or path.is_dir():
             read_text(path)  # raises the right message
         return load_netlist(path)
     resolved = resolve_path(path)

@@ -19,7 +19,7 @@ from safetensors import SafetensorError
 from safetensors.numpy import load
 
 from ..errors import did_you_mean
-from ..fileio import os_reason
+from ..fileio import MAX_WEIGHT_BYTES, FileRefused, os_reason, read_bounded
 
 SUPPORTED = (".npy", ".safetensors")
 
@@ -41,12 +41,13 @@ def _read_bytes(path: Path) -> bytes:
         raise WeightFileError(f"cannot read weights from `{path.name}`: unsupported file type `{suffix or '(none)'}`",
                               hint="weights load from .npy or .safetensors files")
     try:
-        return path.read_bytes()
+        return read_bounded(path, MAX_WEIGHT_BYTES, "weight files")
     except FileNotFoundError:
         raise WeightFileError(f"weight file `{path}` does not exist",
                               hint="paths are relative to the directory of the file that loads them") from None
     except OSError as e:
-        raise WeightFileError(f"cannot read weight file `{path}`: {os_reason(e)}") from None
+        raise WeightFileError(f"cannot read weight file `{path}`: {os_reason(e)}",
+                              hint=e.hint if isinstance(e, FileRefused) else None) from None
     except ValueError:  # a NUL byte in the path
         shown = str(path).replace("\0", "\\0")
         raise WeightFileError(f"cannot read weight file `{shown}`: the path holds a NUL byte") from None

@@ -83,6 +83,11 @@ def test_verify_calls_a_broken_guarantee_a_bug(compiled, tmp_path, capsys):
     w = tensors[key]
     tensors[key] = w + (torch.rand(w.shape, generator=torch.Generator().manual_seed(0)) < 0.2)
     save_file(tensors, str(damaged / WEIGHTS))
+    # Loading refuses weights that no longer match their recorded hash; without the record (as
+    # in an artifact saved before hashes existed) the damage reaches verify.
+    meta = json.loads((damaged / "network.json").read_text())
+    del meta["hashes"]
+    (damaged / "network.json").write_text(json.dumps(meta))
     code, out, err = run(capsys, "verify", damaged, "--samples", "2000", "--min-accuracy", "0")
     assert code == 1 and "contradicts the guarantee" in out and "this is a bug in circuitc" in err
     record = json.loads(run(capsys, "verify", damaged, "--samples", "500", "--min-accuracy", "0", "--json")[1])

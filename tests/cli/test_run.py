@@ -112,7 +112,8 @@ def test_rows_from_csv_give_what_json_gives(capsys, compiled, tmp_path):
     (tmp_path / "bad.csv").write_text("row,instance,a,b,cin\nr1,x,1,1,0\nr1,3,1,q,0\nr1,4,1\n")
     err = fails(capsys, "run", net, "--inputs", tmp_path / "bad.csv")
     assert "bad.csv:2:" in err and "`x` is not an instance id" in err
-    assert "bad.csv:3:" in err and "`q` is not a number (column `b`)" in err and "3 fields, but the header names 5" in err
+    assert "bad.csv:3:" in err and "`q` is not a number (column `b`)" in err
+    assert "3 fields, but the header names 5" in err
     (tmp_path / "nohead.csv").write_text("instance,a\n0,1\n")
     assert "the header must start with `row,instance`" in fails(capsys, "run", net, "--inputs", tmp_path / "nohead.csv")
 

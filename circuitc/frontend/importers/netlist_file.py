@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 from ...errors import CircuitError, Collector, Diagnostic
+from ...fileio import MAX_SOURCE_BYTES, FileRefused, read_bounded
+from ..formats import READS, sniff
 
 
 def fresh_name(base: str, taken: set[str]) -> str:
@@ -34,12 +36,31 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def read_netlist_bytes(path: str | os.PathLike[str], kind: str) -> bytes:
+    """The file's bytes, read within the source limits (fileio.read_bounded); an unreadable file
+    is a CircuitError naming it."""
+    try:
+        return read_bounded(path, MAX_SOURCE_BYTES, "source files")
+    except OSError as e:
+        raise CircuitError(Diagnostic(f"cannot read {kind} file `{path}`: {e.strerror or e}",
+                                      hint=e.hint if isinstance(e, FileRefused) else None)) from None
+
+
+def not_text(path: str | os.PathLike[str], data: bytes, kind: str) -> CircuitError | None:
+    """The error for a file whose first bytes say it is not text (compressed, an executable...)."""
+    found = sniff(data)
+    if found is None:
+        return None
+    what, hint = found
+    return CircuitError(Diagnostic(f"{kind} file `{path}` is {what}, not {kind} text: {READS}", hint=hint))
+
+
 def read_netlist_text(path: str | os.PathLike[str], kind: str) -> str:
     """The file as text; bytes are decoded unchanged so the hash is the hash of the file."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        raise CircuitError(Diagnostic(f"cannot read {kind} file `{path}`: {e.strerror or e}")) from None
+    data = read_netlist_bytes(path, kind)
+    refused = not_text(path, data, kind)
+    if refused is not None:
+        raise refused
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:

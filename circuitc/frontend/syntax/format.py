@@ -367,6 +367,8 @@ def format_module(module: ast.Module, text: str) -> str:
 
 
 def format_source(text: str, filename: str = "<string>") -> str:
-    """The canonical formatting of `.circ` source text (raises CircuitError on a syntax error)."""
+    """The canonical formatting of `.circ` source text (raises CircuitError on a syntax error); a
+    leading byte-order mark is dropped, as loading drops it."""
+    text = text.removeprefix("\ufeff")
     with nesting_guard():
         return format_module(parse_module(text, filename), text)
