@@ -107,8 +107,10 @@ def clear_caches() -> None:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Building ~10^5 small dicts triggers repeated full collections; none of them is garbage."""
+def gc_paused() -> Iterator[None]:
+    """The garbage collector paused while a block builds many small objects none of which is
+    garbage (a netlist's index, an importer's gates): its repeated full passes over them would
+    take as long as building them."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -312,7 +314,7 @@ def circuit_graph(circuit: Circuit) -> nx.DiGraph:
         ((names[i], {"kind": "gate", "op": ops[i - n_in], "output": i in outputs, "level": lv[i],
                      "line": g_lines[i - n_in]}) for i in range(n_in, len(names))))
     edges = ((names[s], names[d], {"count": c}) for s, d, c in zip(src, dst, cnt))
-    with _gc_paused():
+    with gc_paused():
         G.add_nodes_from(nodes)
         G.add_edges_from(edges)
     return G

@@ -24,18 +24,16 @@ section of a binary file with their byte offset.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Iterator
 
 import numpy as np
 
 from ...errors import CircuitError, Collector, Diagnostic, SourceMap, Span
+from ...graph import gc_paused
 from ...spec import BoolCircuit, Gate, Op, Port, Spec
 from ..expand import MAX_GATES, MAX_WIDTH
 from .netlist_file import circuit_name_for, not_text, read_netlist_bytes
@@ -155,7 +153,7 @@ def parse_aiger(data: bytes, filename: str = "<string>") -> Spec:
         order = _ascii_order(r, inputs, outputs, ands)
     symbols = _symbols(r, I, O)
     r.check()
-    with _gc_paused():
+    with gc_paused():
         circuit = _circuit(r, [lit for lit, _ in inputs], outputs, ands, order, symbols, binary)
     return Spec(circuits=(circuit,), source=filename, source_hash=hashlib.sha256(data).hexdigest())
 
@@ -167,19 +165,6 @@ def load_aiger(path: str | os.PathLike[str]) -> Spec:
     if refused is not None:        # compressed, an executable...: say so rather than "not a header"
         raise refused
     return parse_aiger(data, str(path))
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Millions of gates are millions of new objects, none of them garbage: the collector's passes
-    over them took as long as building them."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 # --------------------------------------------------------------------------------- the header
