@@ -330,7 +330,13 @@ def cmd_verify(args) -> int:
                                 right=("count", "bit accuracy")))
         if outputs and len(outputs) <= LISTED * 4:
             tables.append(table("per output", ("circuit", "output", "accuracy"), outputs, right=("accuracy",)))
-        if layers:      # a routed network has no per-instance read-offs at its hidden layers
+        if layers and not any(c.kind == "boolean" for c in loaded.circuits):
+            # pairs and wrong values are how boolean lowerings carry bits; MLP circuits have neither
+            keep = [0, 1, 3] + list(range(len(VERIFY_LAYER_HEADER) - 2, len(VERIFY_LAYER_HEADER)))
+            header = tuple(VERIFY_LAYER_HEADER[i] for i in keep)
+            tables.append(table("read-off error per layer, measured (predicted by the budget)", header,
+                                [tuple(r[i] for i in keep) for r in layers], right=header[1:]))
+        elif layers:    # a routed network has no per-instance read-offs at its hidden layers
             tables.append(table("read-off error per layer, measured (predicted by the budget); pairs: the values "
                                 "boolean circuits carry; values wrong: active instances with a pair off by >= 0.5",
                                 VERIFY_LAYER_HEADER, layers, right=VERIFY_LAYER_HEADER[1:]))
