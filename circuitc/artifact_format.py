@@ -221,7 +221,8 @@ class Reader:
     def fail(self, file: str, message: str, hint: str | None = None) -> CircuitError:
         return error(f"{os.fspath(self.file(file))}: {message}", hint)
 
-    def get(self, obj: dict, key: str, kinds: tuple, where: str, *, nullable: bool = False) -> Any:
+    def get(self, obj: dict, key: str, kinds: tuple, where: str, *, nullable: bool = False,
+            at_least: int | None = None) -> Any:
         if not isinstance(obj, dict):
             raise self.fail(METADATA, f"{where or 'the top level'} must be an object")
         if key not in obj:
@@ -232,6 +233,11 @@ class Reader:
         if not is_a(value, kinds):
             want = " or ".join(_KIND_NAMES[k] for k in kinds) + (" or null" if nullable else "")
             raise self.fail(METADATA, f"`{_join(where, key)}` must be {want}, got {json_type(value)}")
+        # Python's json reads NaN, Infinity and 1e999 as floats; every figure of a network is finite.
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(METADATA, f"`{_join(where, key)}` must be a finite number, got {value}")
+        if at_least is not None and value < at_least:
+            raise self.fail(METADATA, f"`{_join(where, key)}` must be at least {at_least}, got {value}")
         return value
 
     def array(self, value: Any, where: str, ndim: int, integer: bool) -> np.ndarray:
@@ -245,6 +251,8 @@ class Reader:
         if not ok:
             kind = "integers" if integer else "numbers"
             raise self.fail(METADATA, f"`{where}` must be a {ndim}-dimensional array of {kind}")
+        if not integer and not np.isfinite(arr).all():
+            raise self.fail(METADATA, f"`{where}` contains NaN or infinite values")
         return arr.astype(np.int64 if integer else np.float64)
 
 

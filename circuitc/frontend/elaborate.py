@@ -26,7 +26,7 @@ from ..spec import (
     Network,
     Spec,
 )
-from .expand import BUILTINS, MAX_WIDTH, CircuitBuilder
+from .expand import BUILTINS, MAX_STEPS, MAX_WIDTH, CircuitBuilder
 from .intexpr import INT_LIMIT, IntEvaluator, Skip
 from .mlp import MLPElaborator
 from .syntax import ast
@@ -51,6 +51,7 @@ class Elaborator:
         self.features: dict[str, FeatureSet | None] = {}
         self.memo: dict[tuple, Circuit | None] = {}
         self.stack: list[tuple[str, tuple]] = []
+        self.steps = 0  # loop iterations, assignments and gates so far, against MAX_STEPS
         # on_weight_file lets the loader hash weight files into the source hash.
         self.mlps = MLPElaborator(self.collector, on_weight_file)
 
@@ -128,6 +129,20 @@ class Elaborator:
         if self._claim(circuit.name, span):
             self.defs[circuit.name] = circuit
             self.def_dirs[circuit.name] = directory
+
+    def spend(self, steps: int, span: Span | None) -> None:
+        """Count `steps` of elaboration work done at `span`; past MAX_STEPS, stop elaborating at once.
+
+        Raising here (rather than collecting the error and going on) is what bounds the time: the
+        enclosing loops would otherwise keep running, one refused iteration after another."""
+        self.steps += steps
+        if self.steps > MAX_STEPS:
+            self.collector.error(
+                f"elaboration reached {self.steps:,} steps (loop iterations, assignments and gates), "
+                f"above the limit of {MAX_STEPS:,}", span,
+                hint="nested loops multiply: `for i in 0..1000 { for j in 0..1000 { … } }` runs "
+                     "1,000,000 times; check the loop bounds")
+            self.collector.raise_if_errors()
 
     # ------------------------------------------------------------------ feature sets
     def feature_set(self, name: str, span: Span | None) -> FeatureSet | None:

@@ -2,11 +2,14 @@
 
 This is how an imported netlist is shown and converted (`circuitc fmt c17.bench`), and a
 normalised printout of the elaborated IR. For a netlist the printout elaborates back to an equal
-Spec: every gate becomes one statement that the elaborator turns into exactly that gate.
+Spec: every gate becomes one statement that the elaborator turns into exactly that gate. The one
+exception is an output that is also an input (a netlist may list a primary input as an output):
+it is printed under a fresh name, driven by a buffer (`_pass_through_outputs`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from ..spec import BoolCircuit, Circuit, FeatureSet, MLPCircuit, Network, Op, Port, Spec
@@ -46,15 +49,50 @@ def _gate_text(op: Op, args: list[str]) -> str:
     return f"{_CALLS[op]}({', '.join(args)})"
 
 
+def _pass_through_outputs(c: BoolCircuit) -> tuple[tuple[Port, ...], list[tuple[str, Port, Port]]]:
+    """The outputs to declare, with each output that is also an input renamed.
+
+    A netlist may list a primary input among its outputs (ISCAS c2670 and LGSynth i1 do), so its
+    circuit has one port name on both sides. The language declares every name once, so such an
+    output is printed under a fresh name, `a_out`, driven by a buffer of the input: the printout
+    computes the same bits in the same output order, under that one port name changed.
+    Returns the outputs to declare and (comment, input port, renamed output port) for each."""
+    inputs = {p.name: p for p in c.inputs}
+    if not any(p.name in inputs for p in c.outputs):
+        return c.outputs, []
+    taken = {p.name for p in c.inputs + c.outputs}
+    taken |= {w for g in c.gates for w in (g.out, *g.args)}
+    taken |= {m.group(1) for w in list(taken) if (m := _BIT.match(w))}
+    outputs, renamed = [], []
+    for p in c.outputs:
+        if p.name not in inputs:
+            outputs.append(p)
+            continue
+        base, k = f"{p.name}_out", 1
+        fresh = base
+        while fresh in taken or any(b in taken for b in Port(fresh, p.width).bits):
+            k += 1
+            fresh = f"{base}{k}"
+        taken.add(fresh)
+        q = Port(fresh, p.width)
+        outputs.append(q)
+        renamed.append((f"# output `{p.name}` is also an input: printed as `{fresh}`, a copy of it", p, q))
+    return tuple(outputs), renamed
+
+
 def _bool_circuit(c: BoolCircuit) -> list[str]:
-    name = _WireNames(c)
+    outputs, renamed = _pass_through_outputs(c)
+    name = _WireNames(dataclasses.replace(c, outputs=outputs))
     over = f" over {quote_name(c.features)}" if c.features else ""
     lines = [f"circuit {quote_name(c.name)}{over} {{"]
     if c.inputs and not c.features:
         lines.append(INDENT + _port_decl("in", c.inputs))
-    lines.append(INDENT + _port_decl("out", c.outputs))
+    lines.append(INDENT + _port_decl("out", outputs))
     for g in c.gates:
         lines.append(f"{INDENT}{name(g.out)} = {_gate_text(g.op, [name(a) for a in g.args])};")
+    for comment, p, q in renamed:
+        lines.append(INDENT + comment)
+        lines += [f"{INDENT}{name(b)} = {name(a)};" for a, b in zip(p.bits, q.bits)]
     lines.append("}")
     return lines
 

@@ -165,7 +165,8 @@ def _read_config(r: Reader, meta: dict) -> Config:
     raw = r.get(meta, "config", (dict,), "")
     kinds = {"D": (int,), "z": (int,), "S": (int,), "allocation": (str,), "seed": (int,), "margin": (float,),
              "gain": (float,)}
-    values = {name: r.get(raw, name, kind, "config", nullable=name in ("S", "gain")) for name, kind in kinds.items()}
+    values = {name: r.get(raw, name, kind, "config", nullable=name in ("S", "gain"),
+                          at_least=1 if name in ("D", "z", "S") else None) for name, kind in kinds.items()}
     values["margin"] = float(values["margin"])
     for f in fields(Config):                # knobs this file does not know are kept as written
         if f.name not in values and f.name in raw:
@@ -298,7 +299,7 @@ def load_network(r: Reader, meta: dict) -> "LoadedNetwork":
 def _read_shape(r: Reader, meta: dict, config: Config) -> tuple[int, int, int, int, int, int, float]:
     """(D, d, n, L, T, S, margin), consistent with each other and with the config."""
     shape = r.get(meta, "shape", (dict,), "")
-    D, d, n, L, T, S = (r.get(shape, k, (int,), "shape") for k in ("D", "d", "n", "L", "T", "S"))
+    D, d, n, L, T, S = (r.get(shape, k, (int,), "shape", at_least=1) for k in ("D", "d", "n", "L", "T", "S"))
     margin = float(r.get(shape, "margin", (float,), "shape"))
     if min(d, n, L, T, S) < 1 or D != d * n:
         raise r.fail(METADATA, f"`shape` is inconsistent: D = {D}, d = {d}, n = {n}, L = {L}, T = {T}, S = {S} "

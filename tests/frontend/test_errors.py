@@ -1089,3 +1089,32 @@ def test_diagnostic_fields():
     assert d.source_line == "  y = a + b;"
     assert d.expected and "`&`" in d.expected
     assert str(d.span) == f"{FILE}:4:9"
+
+
+def test_nested_loops_exhaust_the_elaboration_budget():
+    # Each loop alone is within its bound; together they would run 10**14 times.
+    src = ("circuit c {\n  in a;\n  out y;\n  for i in 0..10000000 {\n    for j in 0..10000000 { }\n  }\n"
+           "  y = a;\n}")
+    check(error(src), src, r"elaboration reached 10,000,001 steps .* above the limit of 10,000,000", (5, 5),
+          hint="nested loops multiply")
+
+
+@pytest.fixture
+def small_budget(monkeypatch):
+    import circuitc.frontend.elaborate as elaborate
+    import circuitc.frontend.expand as expand
+    monkeypatch.setattr(elaborate, "MAX_STEPS", 1000, raising=False)
+    monkeypatch.setattr(expand, "MAX_STEPS", 1000, raising=False)
+
+
+@pytest.mark.parametrize("body", ["", "y2 = a;"])
+def test_elaboration_budget_counts_iterations_and_assignments(small_budget, body):
+    src = (f"circuit c {{\n  in a;\n  out y;\n  for i in 0..40 {{\n    for j in 0..40 {{ {body} }}\n  }}\n"
+           "  y = a;\n}")
+    check(error(src), src, r"elaboration reached 1,001 steps .* above the limit of 1,000", (5, 5),
+          hint="check the loop bounds")
+
+
+def test_elaboration_budget_counts_gates(small_budget):
+    src = "circuit c {\n  in a[600];\n  out y[600], z[600];\n  y = ~a;\n  z = ~y;\n}"
+    check(error(src), src, r"elaboration reached 1,001 steps", at(src, "~y"))

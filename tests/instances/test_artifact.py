@@ -355,3 +355,57 @@ def test_damaged_circuits(copy):
     fails(copy, "circuit `full_adder` does not match instance type 0")
     (copy / CIRCUITS).write_text(text + "\ncircuit {")
     fails(copy, CIRCUITS)
+
+
+def _tamper(path, change):
+    """Rewrite network.json through `change(meta)`, writing floats as Python's json does (NaN, Infinity)."""
+    meta = json.loads((path / METADATA).read_text())
+    change(meta)
+    (path / METADATA).write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("where, set_", [
+    ("`types[0].margin`", lambda m, v: m["types"][0].__setitem__("margin", v)),
+    ("`types[0].gain`", lambda m, v: m["types"][0].__setitem__("gain", v)),
+    ("`types[0].active_tolerance`", lambda m, v: m["types"][0].__setitem__("active_tolerance", v)),
+    ("`types[0].inactive_tolerance`", lambda m, v: m["types"][0].__setitem__("inactive_tolerance", v)),
+    ("`config.margin`", lambda m, v: m["config"].__setitem__("margin", v)),
+    ("`shape.margin`", lambda m, v: m["shape"].__setitem__("margin", v)),
+    ("`types[0].readout`", lambda m, v: m["types"][0]["readout"][0].__setitem__(0, v)),
+])
+def test_non_finite_numbers_in_network_json_are_refused(copy, where, set_, value):
+    _tamper(copy, lambda m: set_(m, value))
+    message = fails(copy, METADATA, where)
+    assert "finite" in message or "NaN or infinite" in message, message
+
+
+def test_an_overflowing_number_in_network_json_is_refused(copy):
+    text = (copy / METADATA).read_text()
+    meta = json.loads(text)
+    meta["types"][0]["margin"] = 12345.5
+    (copy / METADATA).write_text(json.dumps(meta).replace("12345.5", "1e999"))
+    fails(copy, METADATA, "`types[0].margin` must be a finite number, got inf")
+
+
+@pytest.mark.parametrize("section, key", [(s, k) for s in ("shape",) for k in ("D", "d", "n", "L", "T", "S")]
+                         + [("config", "D"), ("config", "S")])
+@pytest.mark.parametrize("value", [0, -3])
+def test_non_positive_figures_in_network_json_are_refused(copy, section, key, value):
+    _tamper(copy, lambda m: m[section].__setitem__(key, value))
+    fails(copy, METADATA, f"`{section}.{key}` must be at least 1, got {value}")
+
+
+def test_a_runaway_loop_in_circuits_circ_is_refused(copy, monkeypatch):
+    """circuits.circ is elaborated before its hash is checked, so the elaboration budget is what
+    stops a runaway loop written into it (the limit is lowered to keep the test fast)."""
+    import circuitc.frontend.elaborate as elaborate
+    import circuitc.frontend.expand as expand
+    monkeypatch.setattr(elaborate, "MAX_STEPS", 10_000, raising=False)
+    monkeypatch.setattr(expand, "MAX_STEPS", 10_000, raising=False)
+    with open(copy / CIRCUITS, "a") as f:
+        f.write("\ncircuit runaway {\n  in a; out y;\n  for i in 0..1000 { for j in 0..1000 { } }\n"
+                "  y = a;\n}\n")
+    message = fails(copy, "elaboration reached 10,001 steps", "above the limit of 10,000")
+    lines = (copy / CIRCUITS).read_text().splitlines()
+    assert f"{CIRCUITS}:{len(lines) - 2}:22:" in message, message
