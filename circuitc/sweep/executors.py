@@ -27,6 +27,7 @@ import os
 import signal
 import threading
 import uuid
+from abc import ABC, abstractmethod
 from typing import Any
 
 from ..errors import CircuitError, Diagnostic
@@ -53,7 +54,7 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-class Executor:
+class Executor(ABC):
     """Runs points. `capacity` is how many the driver keeps submitted at once (None: as many as
     are ready, for engines that queue and scale themselves)."""
 
@@ -69,8 +70,9 @@ class Executor:
     def capacity(self) -> int | None:
         return self.workers
 
+    @abstractmethod
     def submit(self, point: Point, memory: int) -> Any:
-        raise NotImplementedError
+        """Start `point` (needing about `memory` bytes); a handle `wait` and `outcome` take."""
 
     def wait(self, handles: set, timeout: float) -> set:
         """The handles among `handles` that are done, waiting up to `timeout` seconds for one."""

@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from ...errors import Diagnostic
+from ...errors import CircuitError, Diagnostic
 from ...spec import Circuit
 from ..assemble import CompiledNetwork, network_from_layers
 from ..config import Config
@@ -72,7 +72,8 @@ class Construction(ABC):
                                                                                      np.ndarray | None]:
         """Layer `layer` (1..L) of `plan`'s `network` as `Σ_t (1/S)·w_t ⊗ e_t^l (e_t^{l−1})ᵀ + w̄ ⊗ M`:
         (w (T, d, d), w̄ (d, d) or None, M (n, n) or None), for a construction with `instance_components`."""
-        raise NotImplementedError(f"the {self.name} construction's layers are not a sum over instances")
+        raise CircuitError(Diagnostic(f"the {self.name} construction's layers are not a sum over instances, so they "
+                                      f"have no per-instance parts"))
 
     def routing_tally(self, plan: Plan) -> "RoutingTally | None":
         """What `verify` counts of how the rows met the allocation, or None (the default)."""
