@@ -1,4 +1,4 @@
-"""The network of the cis2 construction: T different circuits embedded as given (math.md §1.1–1.3).
+"""The network of the cis2 construction: T different circuits embedded as given (math.md §1.7).
 
 Layout as for every network of instances (assemble.py): d blocks of n neurons, instance t owns the
 S-hot support `supports[l, t]` at layer l in every block. Two things differ from the coherent
@@ -9,9 +9,12 @@ network, both as the papers build it:
   every block (each of the S neurons receives all of it), adds the shared bias and applies the
   ReLU: `A^0 = ReLU(b^1 + Σ_active E_t^0 p_t)`. It is exact for every instance, inactive ones
   included, unless two active instances share a neuron.
-- **Every instance has its own weights.** Layer l is `W^l = (1/S) Σ_t w_t^l ⊗ e_t^l (e_t^{l−1})ᵀ`
-  with `w_t^l` instance t's own layer (no types: T different circuits), built by one scatter-add
-  over (instance, weight entry, support pair), chunked; biases `b^l` on every neuron of block i.
+- **Every instance has its own weights, and their mean is embedded once.** Layer l is
+  `W^l = (1/S) Σ_t Δw_t^l ⊗ e_t^l (e_t^{l−1})ᵀ + w̄^l ⊗ M^l`: each instance's deviation from the
+  instances' mean layer on its own neurons, built by one scatter-add over (instance, weight
+  entry, support pair), chunked, and the mean through the map M (`mean_map`, math.md §1.7);
+  biases `b^l` on every neuron of block i. With M = C/S (the "sum") this is exactly
+  `(1/S) Σ_t w_t^l ⊗ e_t^l (e_t^{l−1})ᵀ`; the default "union" reads each neuron below once.
 
 Layer numbering follows `GivenMLP`: network layer 0 is the circuit's first layer, so a network of
 circuits with K ReLU layers has L = K − 1 weight layers.
