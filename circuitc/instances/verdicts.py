@@ -21,9 +21,10 @@ TARGET_ERROR = 1e-3        # `expected` when at most this fraction of active ins
 OVER_BUDGET = 0.1          # `over budget` beyond this fraction
 
 
-def band(wrong: float) -> str:
-    """The verdict for an estimated fraction of active instances read off wrong."""
-    return "expected" if wrong <= TARGET_ERROR else "at risk" if wrong <= OVER_BUDGET else "over budget"
+def band(wrong: float, expected: float = TARGET_ERROR, at_risk: float = OVER_BUDGET) -> str:
+    """The verdict for an estimated figure of error: by default the fraction of active instances
+    read off wrong; a construction whose model predicts another figure gives its own bounds."""
+    return "expected" if wrong <= expected else "at risk" if wrong <= at_risk else "over budget"
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from ..guarantee import Guarantee, supports_disjoint
 from ..lower.given import check_family, lower_given
 from ..lower.small_mlp import layer_values
 from ..plan import Plan
-from ..verdicts import Budget
+from ..verdicts import Budget, band
 from .base import Construction
 
 # S when the network does not give one: disjoint supports (exact) at up to PAPERS_S when they fit,
@@ -121,8 +121,7 @@ class Cis2(Construction):
 
 
 def _band(rms: float, scale: float) -> str:
-    ratio = rms / scale if scale > 0 else 0.0
-    return "expected" if ratio <= EXPECTED_RELATIVE else "at risk" if ratio <= AT_RISK_RELATIVE else "over budget"
+    return band(rms / scale if scale > 0 else 0.0, EXPECTED_RELATIVE, AT_RISK_RELATIVE)
 
 
 def default_redundancy(T: int, n: int, strategy: str) -> int:
