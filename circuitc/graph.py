@@ -59,20 +59,12 @@ import networkx as nx
 import numpy as np
 
 from .errors import CircuitError, Diagnostic, SourceMap
-from .spec import OP_ARITY, BoolCircuit, Circuit, MLPCircuit, Op
+from .spec import OP_CODE, OPS, BoolCircuit, Circuit, GateTable, MLPCircuit, Op, bad_arity
 
 __all__ = [
     "IndexedNetlist", "indexed", "circuit_graph", "check_acyclic", "levels", "depth", "summary",
     "to_dot", "to_json", "clear_caches", "cached_per_circuit", "OPS",
 ]
-
-# Gate ops in a fixed order; `IndexedNetlist.ops` holds positions in this tuple.
-OPS: tuple[Op, ...] = tuple(Op)
-_OP_CODE: dict[Op, int] = {op: i for i, op in enumerate(OPS)}
-_MIN_ARGS = np.array([OP_ARITY[op][0] for op in OPS], dtype=np.int64)
-_MAX_ARGS = np.array([np.iinfo(np.int64).max if OP_ARITY[op][1] is None else OP_ARITY[op][1] for op in OPS],
-                     dtype=np.int64)
-_MAJ = _OP_CODE[Op.MAJ]
 
 CYCLE_HINT = "a wire cannot depend on itself; break the loop"
 
@@ -185,26 +177,36 @@ def _malformed(circuit: BoolCircuit, fallback: str) -> CircuitError:
 def _build_indexed(circuit: BoolCircuit) -> IndexedNetlist:
     gates = circuit.gates
     n_inputs = len(circuit.input_bits)
-    names = circuit.input_bits + tuple(g.out for g in gates)
-    index = {n: i for i, n in enumerate(names)}
-    if len(index) != len(names):
-        raise _malformed(circuit, f"circuit `{circuit.name}` drives a wire twice")
-    n_gates = len(gates)
-    arity = np.fromiter((len(g.args) for g in gates), dtype=np.int64, count=n_gates)
-    arg_ptr = np.zeros(n_gates + 1, dtype=np.int64)
-    np.cumsum(arity, out=arg_ptr[1:])
-    n_args = int(arg_ptr[-1])
+    if isinstance(gates, GateTable) and gates.wires[:n_inputs] == circuit.input_bits:
+        # Already arrays, in the slot layout used here: only the name index is new.
+        names, ops, arg_ptr, arg_idx, index = gates.wires, gates.ops, gates.arg_ptr, gates.arg_idx, gates.index
+        if len(index) != len(names):
+            raise _malformed(circuit, f"circuit `{circuit.name}` drives a wire twice")
+        if len(arg_idx) and (int(arg_idx.min()) < 0 or int(arg_idx.max()) >= len(names)):
+            raise _malformed(circuit, f"circuit `{circuit.name}` reads a wire it does not have")
+    else:
+        names = circuit.input_bits + tuple(g.out for g in gates)
+        index = {n: i for i, n in enumerate(names)}
+        if len(index) != len(names):
+            raise _malformed(circuit, f"circuit `{circuit.name}` drives a wire twice")
+        n_gates = len(gates)
+        arity = np.fromiter((len(g.args) for g in gates), dtype=np.int64, count=n_gates)
+        arg_ptr = np.zeros(n_gates + 1, dtype=np.int64)
+        np.cumsum(arity, out=arg_ptr[1:])
+        try:
+            arg_idx = np.fromiter(map(index.__getitem__, itertools.chain.from_iterable(g.args for g in gates)),
+                                  dtype=np.int64, count=int(arg_ptr[-1]))
+        except KeyError as e:
+            raise _malformed(circuit, f"circuit `{circuit.name}` reads undefined wire `{e.args[0]}`") from None
+        ops = np.fromiter((OP_CODE[g.op] for g in gates), dtype=np.int8, count=n_gates)
     try:
-        arg_idx = np.fromiter(map(index.__getitem__, itertools.chain.from_iterable(g.args for g in gates)),
-                              dtype=np.int64, count=n_args)
         out_idx = np.fromiter(map(index.__getitem__, circuit.output_bits), dtype=np.int64,
                               count=len(circuit.output_bits))
     except KeyError as e:
         raise _malformed(circuit, f"circuit `{circuit.name}` reads undefined wire `{e.args[0]}`") from None
-    ops = np.fromiter((_OP_CODE[g.op] for g in gates), dtype=np.int8, count=n_gates)
-    bad_arity = (arity < _MIN_ARGS[ops]) | (arity > _MAX_ARGS[ops]) | ((ops == _MAJ) & (arity % 2 == 0))
-    if bad_arity.any():
-        raise _malformed(circuit, f"gate `{gates[int(np.argmax(bad_arity))].out}` has a wrong number of inputs")
+    wrong = bad_arity(ops, np.diff(arg_ptr))
+    if wrong.any():
+        raise _malformed(circuit, f"gate `{gates[int(np.argmax(wrong))].out}` has a wrong number of inputs")
     level = _kahn_levels(len(names), n_inputs, arg_ptr, arg_idx)
     for a in (ops, arg_ptr, arg_idx, out_idx, level):
         a.setflags(write=False)

@@ -55,8 +55,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .errors import CircuitError, Diagnostic, did_you_mean
-from .graph import OPS, cached_per_circuit, check_acyclic, indexed
-from .spec import BoolCircuit, Circuit, MLPCircuit, Op, Port
+from .graph import cached_per_circuit, check_acyclic, indexed
+from .spec import OPS, BoolCircuit, Circuit, MLPCircuit, Op, Port
 
 __all__ = ["evaluate_bits", "evaluate", "truth_table", "bits_to_int", "int_to_bits"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Iterator, Union
+from typing import Iterator, Sequence, Union, overload
 
 import numpy as np
 
@@ -73,6 +73,110 @@ class Gate:
     span: Span | None = _span_field()
 
 
+# Gate ops in a fixed order: array forms of a netlist (GateTable, graph.IndexedNetlist) hold
+# positions in this tuple.
+OPS: tuple[Op, ...] = tuple(Op)
+OP_CODE: dict[Op, int] = {op: i for i, op in enumerate(OPS)}
+_MIN_ARGS = np.array([OP_ARITY[op][0] for op in OPS], dtype=np.int64)
+_MAX_ARGS = np.array([np.iinfo(np.int64).max if OP_ARITY[op][1] is None else OP_ARITY[op][1] for op in OPS],
+                     dtype=np.int64)
+
+
+def bad_arity(ops: np.ndarray, arity: np.ndarray) -> np.ndarray:
+    """Which gates (op codes `ops`, argument counts `arity`) have a wrong number of arguments."""
+    return (arity < _MIN_ARGS[ops]) | (arity > _MAX_ARGS[ops]) | ((ops == OP_CODE[Op.MAJ]) & (arity % 2 == 0))
+
+
+class GateTable(Sequence[Gate]):
+    """The gates of a large netlist as arrays, a sequence of `Gate`s made on demand.
+
+    Importers of machine-made netlists (10^5-10^6 gates) build this instead of one `Gate` and
+    one `Span` per gate: the arrays cost a few bytes a gate where the objects cost hundreds, and
+    graph.indexed takes them as they are. Wires: `wires[:n_inputs]` are the circuit's input
+    bits, `wires[n_inputs + g]` is the output of gate g; gate g is `OPS[ops[g]]` applied to the
+    wires `arg_idx[arg_ptr[g]:arg_ptr[g + 1]]`. Spans, when known, are one line per gate
+    (`lines`, `columns`, `end_columns`, 1-based) in `file`; line 0 marks a gate without one.
+    Equal to any sequence of equal gates.
+    """
+
+    def __init__(self, wires: tuple[str, ...], n_inputs: int, ops: np.ndarray, arg_ptr: np.ndarray,
+                 arg_idx: np.ndarray, spans: tuple[str, np.ndarray, np.ndarray, np.ndarray] | None = None):
+        self.wires = wires
+        self.n_inputs = n_inputs
+        self.ops = ops
+        self.arg_ptr = arg_ptr
+        self.arg_idx = arg_idx
+        self.spans = spans
+        self._index: dict[str, int] | None = None
+        for a in (ops, arg_ptr, arg_idx, *(spans[1:] if spans else ())):
+            a.setflags(write=False)
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_index": None}   # rebuilt on demand, not shipped to workers
+
+    def _gate(self, g: int) -> Gate:
+        lo, hi = self.arg_ptr[g], self.arg_ptr[g + 1]
+        args = tuple(self.wires[j] for j in self.arg_idx[lo:hi].tolist())
+        span = None
+        if self.spans is not None and self.spans[1][g] > 0:
+            file, lines, cols, ends = self.spans
+            span = Span(file, int(lines[g]), int(cols[g]), int(lines[g]), int(ends[g]))
+        return Gate(self.wires[self.n_inputs + g], OPS[self.ops[g]], args, span)
+
+    @overload
+    def __getitem__(self, i: int) -> Gate: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[Gate, ...]: ...
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return tuple(self._gate(g) for g in range(*i.indices(len(self))))
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError("gate index out of range")
+        return self._gate(i % n)
+
+    def __iter__(self) -> Iterator[Gate]:
+        return (self._gate(g) for g in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, GateTable):
+            names, other_names = np.asarray(self.wires, dtype=object), np.asarray(other.wires, dtype=object)
+            return (len(self) == len(other) and np.array_equal(self.ops, other.ops)
+                    and np.array_equal(self.arg_ptr, other.arg_ptr)
+                    and self.wires[self.n_inputs:] == other.wires[other.n_inputs:]
+                    and bool((names[self.arg_idx] == other_names[other.arg_idx]).all()))
+        if isinstance(other, (tuple, list)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"GateTable({len(self)} gates)"
+
+    @property
+    def index(self) -> dict[str, int]:
+        """Wire name -> slot (made once; graph.indexed shares it). A name driven twice keeps its
+        last slot, so `len(index) < len(wires)` says that some wire is."""
+        if self._index is None:
+            self._index = dict(zip(self.wires, range(len(self.wires))))
+        return self._index
+
+    def well_formed(self, input_bits: tuple[str, ...], output_bits: tuple[str, ...]) -> bool:
+        """True when every wire is driven once, the inputs come first, the outputs exist and
+        arities are right: what `BoolCircuit.check` asks of its gates, decided on the arrays."""
+        n = len(self.wires)
+        return (self.wires[:self.n_inputs] == input_bits and len(self.index) == n
+                and all(b in self.index for b in output_bits)
+                and (len(self.arg_idx) == 0 or (int(self.arg_idx.min()) >= 0 and int(self.arg_idx.max()) < n))
+                and not bad_arity(self.ops, np.diff(self.arg_ptr)).any())
+
+
 class _PortBits:
     """Bit-level views of a circuit's ports, in declaration order (what evaluators index by)."""
 
@@ -100,7 +204,7 @@ class BoolCircuit(_PortBits):
     name: str
     inputs: tuple[Port, ...]
     outputs: tuple[Port, ...]
-    gates: tuple[Gate, ...]
+    gates: tuple[Gate, ...] | GateTable
     features: str | None = None
     params: tuple[tuple[str, int], ...] = ()
     span: Span | None = _span_field()
@@ -109,6 +213,9 @@ class BoolCircuit(_PortBits):
 
     def check(self) -> None:
         """Raise CircuitError unless the netlist is well formed (cycles are graph.py's job)."""
+        if (isinstance(self.gates, GateTable) and self.outputs
+                and self.gates.well_formed(self.input_bits, self.output_bits)):
+            return  # decided on the arrays; otherwise the loop below says what is wrong
         problems: list[Diagnostic] = []
         inputs = set(self.input_bits)
         if len(inputs) != len(self.input_bits):

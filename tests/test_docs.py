@@ -43,3 +43,15 @@ def test_the_docs_have_examples():
 def test_block_elaborates(doc, i, block, workdir):
     spec = circuitc.parse(block, filename=f"{doc.name}[{i}]", base_dir=workdir)
     assert spec.circuits or spec.features or spec.networks
+
+
+@pytest.mark.parametrize("doc,i,block", BLOCKS, ids=lambda x: x.name if isinstance(x, Path) else str(x)
+                         if isinstance(x, int) else "")
+def test_block_formats_to_a_fixed_point(doc, i, block, workdir):
+    """`circuitc fmt` of every documented block means the same and is unchanged by a second run."""
+    from circuitc.frontend.syntax.format import format_source
+    name = f"{doc.name}[{i}]"
+    once = format_source(block, filename=name)
+    assert format_source(once, filename=name) == once
+    assert circuitc.parse(once, filename=name, base_dir=workdir) == circuitc.parse(block, filename=name,
+                                                                                   base_dir=workdir)

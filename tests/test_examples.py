@@ -478,3 +478,19 @@ def test_deep_features_compiles_and_keeps_every_level_right():
     gates = [l for l in r["layers"] if l["kind"] == "gate"]
     assert len(gates) == 8 and min(l["gate_accuracy"] for l in gates) >= 0.999
     assert r["bit_accuracy"] >= 0.999
+
+
+# ------------------------------------------------------------------------------ fmt round trips
+
+@pytest.mark.parametrize("path", sorted(p for p in EXAMPLES.iterdir()
+                                        if p.suffix in (".circ", ".bench", ".blif", ".aag")),
+                         ids=lambda p: p.name)
+def test_every_example_formats_to_a_fixed_point(path):
+    """`circuitc fmt` of every example (sources, and netlists printed as `.circ`) parses back to an
+    equal Spec, and formatting the printout again changes nothing."""
+    from circuitc.frontend.printer import spec_to_circ
+    from circuitc.frontend.syntax.format import format_source
+    original = load_spec(path)
+    once = format_source(path.read_text()) if path.suffix == ".circ" else spec_to_circ(original)
+    assert format_source(once) == once
+    assert parse(once, base_dir=EXAMPLES) == original

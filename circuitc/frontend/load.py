@@ -101,6 +101,11 @@ def refuse_foreign(path: Path, span: Span | None = None, source_line: str | None
                                       span, source_line, hint=hint))
 
 
+# Files in one chain of includes (a.circ includes b.circ, which includes...). Each level costs
+# a few Python frames, and this keeps the deepest chain well inside the interpreter's limit.
+MAX_INCLUDE_DEPTH = 256
+
+
 class _Loader:
     def __init__(self) -> None:
         self.sources = SourceMap()
@@ -140,6 +145,12 @@ class _Loader:
             chain = " -> ".join(display_name(p) for p in stack[stack.index(path):] + (path,))
             raise CircuitError(Diagnostic(f"recursive include: {chain}", inc.span, line,
                                           hint="a file cannot include itself, directly or through others"))
+        if len(stack) >= MAX_INCLUDE_DEPTH:
+            chain = [display_name(p) for p in stack + (path,)]
+            shown = " -> ".join(chain[:3] + ["..."] + chain[-3:])
+            raise CircuitError(Diagnostic(
+                f"includes nest {len(chain)} files deep, over the limit of {MAX_INCLUDE_DEPTH}: {shown}",
+                inc.span, line, hint="include the files from one place instead of each from the one before"))
         if path in self.done:
             return
         self.done.add(path)

@@ -74,3 +74,22 @@ def test_a_syntax_error_after_a_long_name_is_found_in_one_pass():
     assert _word_before("a = for  ", 9) == ("for", 4)
     assert _word_before("x" * 100 + " ", 101) is None            # longer than any reserved word
     assert _word_before("  9abc", 6) is None and _word_before("  ", 2) is None
+
+
+def _include_chain(directory: Path, n: int) -> Path:
+    for i in range(n):
+        body = f'include "f{i + 1}.circ";\n' if i < n - 1 else "circuit c { in a; out y; y = a; }\n"
+        (directory / f"f{i}.circ").write_text(body)
+    return directory / "f0.circ"
+
+
+def test_include_chains_are_limited_by_depth_with_the_chain_named(tmp_path):
+    from circuitc.frontend.load import MAX_INCLUDE_DEPTH
+    assert circuitc.load_spec(_include_chain(tmp_path, MAX_INCLUDE_DEPTH)).circuit("c")
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    last = " -> ".join(rf"\S*f{MAX_INCLUDE_DEPTH - k}.circ" for k in (2, 1, 0))
+    with pytest.raises(circuitc.CircuitError,
+                       match=rf"includes nest {MAX_INCLUDE_DEPTH + 1} files deep, over the limit of "
+                             rf"{MAX_INCLUDE_DEPTH}: \S*f0.circ -> \S*f1.circ -> \S*f2.circ -> \.\.\. -> {last}\n"):
+        circuitc.load_spec(_include_chain(deep, 2 * MAX_INCLUDE_DEPTH))

@@ -280,7 +280,7 @@ def error_for(data: bytes, name: str = "t.aag") -> str:
      ["combinational cycle: AND gate 4 depends on itself through the gates 4, 6 (lines 4, 5)"]),
     (b"aag 2 1 0 1 1\n2\n4\n4 4 2\n", "t.aag:4:1:", ["cycle"]),
     (HALF_ADDER.replace(b"i1 y", b"i1 \xff\xfey"), "t.aag:10:4:", ["the name of input 1 is not UTF-8"]),
-    (HALF_ADDER.replace(b"i1 y", b"i1 `y`"), "t.aag:10:4:", ["contains a back-quote"]),
+    (HALF_ADDER.replace(b"i1 y", b"i1 y\x01"), "t.aag:10:4:", ["contains a control character"]),
     (HALF_ADDER.replace(b"i1 y", b"i5 y"), "t.aag:10:2:", ["a symbol for input 5, but the file has 2 inputs"]),
     (HALF_ADDER.replace(b"i1 y", b"l0 y"), "t.aag:10:1:", ["a symbol for latch 0"]),
     (HALF_ADDER.replace(b"i1 y", b"i0 y"), "t.aag:10:1:", ["input 0 is named twice", "first named `x`"]),

@@ -28,13 +28,12 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
-from itertools import repeat
 
 import numpy as np
 
 from ...errors import CircuitError, Collector, Diagnostic, SourceMap, Span
 from ...graph import gc_paused
-from ...spec import BoolCircuit, Gate, Op, Port, Spec
+from ...spec import OP_CODE, BoolCircuit, GateTable, Op, Port, Spec
 from ..expand import MAX_GATES, MAX_WIDTH
 from .netlist_file import circuit_name_for, not_text, read_netlist_bytes
 
@@ -479,11 +478,11 @@ def _symbols(r: _Reader, I: int, O: int) -> dict[tuple[str, int], tuple[str, _Li
             r.error(f"the name of {what} {pos} is not UTF-8 (byte {e.start} of the name)", line, m.start(3),
                     hint="names in the symbol table must be UTF-8 text")
             continue
-        problem = ("is empty" if not name else "contains a back-quote" if "`" in name else
+        problem = ("is empty" if not name else
                    "contains a control character" if any(ord(ch) < 32 or ord(ch) == 127 for ch in name) else None)
         if problem:
             r.error(f"the name of {what} {pos} {problem}", line, m.start(3),
-                    hint="a wire name holds any characters but ` and control characters")
+                    hint="a wire name holds any characters but control characters")
             continue
         if (kind, pos) in names:
             r.error(f"{what} {pos} is named twice", line, 0, m.end(2), hint=f"first named `{names[kind, pos][0]}`")
@@ -528,37 +527,71 @@ def _circuit(r: _Reader, inputs: list[int], outputs: list[tuple[int, _Line]], an
         prefix += "$"
 
     if binary:
-        lhs, rhs0, rhs1 = ands
-        lhs_l, rhs0_l, rhs1_l = lhs.tolist(), rhs0.tolist(), rhs1.tolist()
-        spans: list[Span | None] | None = None
+        lhs, rhs0, rhs1 = (np.asarray(x, dtype=np.int64) for x in ands)
+        and_lines = None
     else:
         sel = order if order is not None else range(len(ands))
-        lhs_l = [ands[i][0] for i in sel]
-        rhs0_l = [ands[i][1] for i in sel]
-        rhs1_l = [ands[i][2] for i in sel]
-        spans = [r.span(ands[i][3]) for i in sel]
-    out_lits = [lit for lit, _ in outputs]
-    read = np.array(rhs0_l + rhs1_l + out_lits, dtype=np.int64)
-    negated = set(np.unique(read[read & 1 == 1] >> 1).tolist())    # variables whose NOT is read
-    gate_reads = read[:len(rhs0_l) + len(rhs1_l)]      # an output of a constant is a constant gate itself
+        lhs = np.fromiter((ands[i][0] for i in sel), dtype=np.int64, count=len(ands))
+        rhs0 = np.fromiter((ands[i][1] for i in sel), dtype=np.int64, count=len(ands))
+        rhs1 = np.fromiter((ands[i][2] for i in sel), dtype=np.int64, count=len(ands))
+        and_lines = [ands[i][3] for i in sel]
+    out_lits = np.array([lit for lit, _ in outputs], dtype=np.int64)
+    read = np.concatenate((rhs0, rhs1, out_lits))
+    negated = np.unique(read[read & 1 == 1] >> 1)      # variables whose NOT is read
+    gate_reads = np.concatenate((rhs0, rhs1))          # an output of a constant is a constant gate itself
     constants = np.unique(gate_reads[gate_reads < 2]).tolist()
+    input_lits = np.asarray(inputs, dtype=np.int64)
+    input_nots = input_lits[np.isin(input_lits >> 1, negated)].tolist()
+    and_not = np.isin(lhs >> 1, negated)
 
-    # The wire of a literal: an input's name, else the prefix and the literal (`$14`, `$15`).
-    named = {lit: input_names[k] for k, lit in enumerate(inputs)}
-    get, P, AND, NOT = named.get, prefix, Op.AND, Op.NOT
-    gates: list[Gate] = [Gate(f"{P}{lit}", Op.CONST1 if lit else Op.CONST0, ()) for lit in constants]
-    gates += [Gate(f"{P}{lit + 1}", NOT, (named[lit],)) for lit in inputs if (lit >> 1) in negated]
-    append = gates.append
-    for out, a, b, span in zip(lhs_l, rhs0_l, rhs1_l, spans if spans is not None else repeat(None)):
-        name = P + str(out)
-        append(Gate(name, AND, (get(a) or P + str(a), get(b) or P + str(b)), span))
-        if (out >> 1) in negated:
-            append(Gate(P + str(out + 1), NOT, (name,), span))
+    # Gates as arrays (a GateTable), in this order: constants, NOTs of inputs, each AND followed
+    # by its NOT when one is read, then one gate per output. `slot[lit]` is the wire of a literal.
+    n_in, first_and = len(inputs), len(constants) + len(input_nots)
+    and_pos = first_and + np.arange(len(lhs)) + np.cumsum(and_not) - and_not
+    n_core = first_and + len(lhs) + int(and_not.sum())
+    top = max(int(read.max(initial=1)), int(lhs.max(initial=1)), max(inputs, default=1))
+    slot = np.full(top + 2, -1, dtype=np.int64)
+    slot[input_lits] = np.arange(n_in)
+    slot[np.asarray(constants, dtype=np.int64)] = n_in + np.arange(len(constants))
+    slot[np.asarray(input_nots, dtype=np.int64) + 1] = n_in + len(constants) + np.arange(len(input_nots))
+    slot[lhs] = n_in + and_pos
+    slot[lhs[and_not] + 1] = n_in + and_pos[and_not] + 1
+    wired = np.concatenate((gate_reads, out_lits[out_lits >= 2]))
+    unread = wired[slot[wired] < 0]
+    if len(unread):  # the readers above report undefined literals; this keeps the arrays honest
+        raise CircuitError(Diagnostic(f"literal {int(unread[0])} is read but never defined", Span(r.file, 1, 1)))
+    P = prefix
+    names = np.empty(n_core, dtype=object)
+    names[:len(constants)] = [f"{P}{lit}" for lit in constants]
+    names[len(constants):first_and] = [f"{P}{lit + 1}" for lit in input_nots]
+    names[and_pos] = [P + s for s in map(str, lhs.tolist())]
+    names[and_pos[and_not] + 1] = [P + s for s in map(str, (lhs[and_not] + 1).tolist())]
+    ops = np.full(n_core, OP_CODE[Op.NOT], dtype=np.int8)
+    ops[:len(constants)] = [OP_CODE[Op.CONST1 if lit else Op.CONST0] for lit in constants]
+    ops[and_pos] = OP_CODE[Op.AND]
+    arity = np.ones(n_core, dtype=np.int64)
+    arity[:len(constants)] = 0
+    arity[and_pos] = 2
+    args = np.empty(int(arity.sum()), dtype=np.int64)
+    ptr = np.concatenate(([0], np.cumsum(arity)))
+    args[ptr[len(constants):first_and]] = slot[np.asarray(input_nots, dtype=np.int64)]
+    args[ptr[and_pos]] = slot[rhs0]
+    args[ptr[and_pos] + 1] = slot[rhs1]
+    args[ptr[and_pos[and_not] + 1]] = n_in + and_pos[and_not]
+    lines = np.zeros(n_core, dtype=np.int64)   # 0: no span (binary gates, the added NOTs)
+    ends = np.zeros(n_core, dtype=np.int64)
+    if and_lines is not None:
+        numbers = np.fromiter((ln.number for ln in and_lines), dtype=np.int64, count=len(and_lines))
+        widths = np.fromiter((len(ln.data) for ln in and_lines), dtype=np.int64, count=len(and_lines))
+        for at in (and_pos, and_pos[and_not] + 1):
+            take = slice(None) if at is and_pos else and_not
+            lines[at], ends[at] = numbers[take], np.maximum(widths[take], 1) + 1
 
-    def wire(lit: int) -> str:
-        return get(lit) or f"{P}{lit}"
+    def wire(lit: int) -> int:
+        return int(slot[lit])
 
     output_ports: list[Port] = []
+    out_gates: list[tuple[str, Op, tuple[int, ...], Span]] = []
     named_outputs: dict[str, int] = {}
     for k, ((lit, line), name) in enumerate(zip(outputs, output_names)):
         span = r.span(line)
@@ -575,18 +608,23 @@ def _circuit(r: _Reader, inputs: list[int], outputs: list[tuple[int, _Line]], an
                        f"{lit}", symbols.get(("o", k), (None, line))[1],
                        "an output may share a name only with the input it passes through")
                 continue
-        elif lit < 2:
-            gates.append(Gate(name, Op.CONST1 if lit else Op.CONST0, (), span))
         else:
-            gates.append(Gate(name, Op.BUF, (wire(lit),), span))
+            out_gates.append((name, Op.CONST1 if lit == 1 else Op.CONST0 if lit == 0 else Op.BUF,
+                              () if lit < 2 else (wire(lit),), span))
         output_ports.append(Port(name, span=span))
     r.check()
     file_span = Span(r.file, 1, 1)
+    wires = tuple(input_names) + tuple(names.tolist()) + tuple(g[0] for g in out_gates)
+    ops = np.concatenate((ops, np.array([OP_CODE[g[1]] for g in out_gates], dtype=np.int8)))
+    ptr = np.concatenate((ptr, ptr[-1] + np.cumsum([len(g[2]) for g in out_gates], dtype=np.int64)))
+    args = np.concatenate((args, np.array([a for g in out_gates for a in g[2]], dtype=np.int64)))
+    lines = np.concatenate((lines, np.array([g[3].line for g in out_gates], dtype=np.int64)))
+    ends = np.concatenate((ends, np.array([g[3].end_column for g in out_gates], dtype=np.int64)))
     circuit = BoolCircuit(
         name=circuit_name_for(r.file, "aiger"),
         inputs=tuple(Port(n, span=file_span) for n in input_names),
         outputs=tuple(output_ports),
-        gates=tuple(gates),
+        gates=GateTable(wires, n_in, ops, ptr, args, (r.file, lines, np.ones_like(lines), ends)),
         span=file_span,
     )
     circuit.check()

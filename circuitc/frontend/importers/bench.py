@@ -22,9 +22,13 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
 
 from ...errors import Collector, SourceMap, Span, did_you_mean
-from ...spec import BoolCircuit, Gate, Op, Port, Spec
+from ...graph import gc_paused
+from ...spec import OP_CODE, BoolCircuit, Gate, GateTable, Op, Port, Spec
 from .netlist_file import circuit_name_for, fresh_name, raise_in_file_order, read_netlist_text, text_hash
 
 __all__ = ["parse_bench", "load_bench"]
@@ -46,6 +50,8 @@ _NAME = r"[^\s(),=#]+"
 _DECL = re.compile(rf"\s*(?P<kw>[A-Za-z_]\w*)\s*\(\s*(?P<name>{_NAME})\s*\)\s*$")
 _ASSIGN = re.compile(rf"\s*(?P<out>{_NAME})\s*=\s*(?P<type>[A-Za-z_]\w*)\s*\((?P<args>[^()]*)\)\s*$")
 _NAME_ONLY = re.compile(rf"{_NAME}$")
+# A well-formed argument list, checked in one match (the common case, no spans needed).
+_ARGS = re.compile(rf"\s*{_NAME}\s*(?:,\s*{_NAME}\s*)*$")
 
 _MALFORMED = "expected `name = GATE(a, b)`, `INPUT(name)` or `OUTPUT(name)`"
 _ONE_PER_LINE = "one statement per line; `#` starts a comment"
@@ -59,52 +65,55 @@ class _Ref:
     span: Span
 
 
-@dataclass(frozen=True)
-class _Assign:
-    out: _Ref
-    gate: str          # upper-cased gate type, known to be in _GATES
-    args: tuple[_Ref, ...]
-    span: Span         # the whole statement
-
-
 def parse_bench(text: str, filename: str = "<string>") -> Spec:
     """Parse `.bench` text into a Spec holding one circuit named after the file stem."""
+    with gc_paused():  # millions of small objects, none of them garbage
+        return _parse_bench(text, filename)
+
+
+def _parse_bench(text: str, filename: str) -> Spec:
+    # A leading byte-order mark is not part of the first statement; a space keeps columns.
+    body = " " + text[1:] if text.startswith("\ufeff") else text
+    return _parse_clean(body, text, filename) or _parse_lines(body, text, filename)
+
+
+def _parse_lines(body: str, text: str, filename: str) -> Spec:
+    """The netlist read line by line, every problem collected with its span and raised."""
     sources = SourceMap()
     sources.add(filename, text)
     diags = Collector(sources)
+    lines = body.splitlines()
 
     inputs: list[_Ref] = []
     outputs: list[_Ref] = []
-    assigns: list[_Assign] = []
-    reads: list[_Ref] = []                   # every wire a gate reads, in file order
+    # Gates as plain tuples (out, gate type, args, line, first column, end column): a netlist of
+    # 10^5-10^6 gates is read line by line, and the spans of names are only worked out for the
+    # few lines an error points at (_read_span), not for every wire a gate reads.
+    assigns: list[tuple[str, str, list[str], int, int, int]] = []
     drivers: dict[str, tuple[int, str]] = {}  # wire -> (line, "INPUT" or "a gate")
     declared_outputs: dict[str, int] = {}
 
-    def drive(ref: _Ref, by: str) -> None:
-        first = drivers.get(ref.name)
+    def drive(name: str, lineno: int, by: str, span: Callable[[], Span]) -> None:
+        first = drivers.get(name)
         if first is None:
-            drivers[ref.name] = (ref.span.line, by)
+            drivers[name] = (lineno, by)
         elif by == first[1] == "INPUT":
-            diags.error(f"INPUT `{ref.name}` is declared twice", ref.span,
-                        hint=f"first declared on line {first[0]}")
+            diags.error(f"INPUT `{name}` is declared twice", span(), hint=f"first declared on line {first[0]}")
         else:
-            diags.error(f"wire `{ref.name}` is driven twice", ref.span,
+            diags.error(f"wire `{name}` is driven twice", span(),
                         hint=f"first driven on line {first[0]} by {first[1]}")
 
-    # A leading byte-order mark is not part of the first statement; a space keeps columns.
-    body = " " + text[1:] if text.startswith("\ufeff") else text
-    for lineno, raw in enumerate(body.splitlines(), 1):
-        code = raw.split("#", 1)[0]
-        if not code.strip():
+    for lineno, raw in enumerate(lines, 1):
+        code = raw.partition("#")[0]
+        if not code or code.isspace():
             continue
-        stmt_span = _span(filename, lineno, code, len(code) - len(code.lstrip()), len(code.rstrip()))
 
         m = _DECL.match(code)
         if m:
             kw = m["kw"].upper()
             ref = _Ref(m["name"], _span(filename, lineno, code, m.start("name"), m.end("name")))
             if kw == "INPUT":
-                drive(ref, "INPUT")
+                drive(ref.name, lineno, "INPUT", lambda ref=ref: ref.span)
                 inputs.append(ref)
             elif kw == "OUTPUT":
                 if ref.name in declared_outputs:
@@ -121,73 +130,195 @@ def parse_bench(text: str, filename: str = "<string>") -> Spec:
 
         m = _ASSIGN.match(code)
         if not m:
-            diags.error(f"malformed line: {_MALFORMED}", stmt_span, hint=_ONE_PER_LINE)
+            diags.error(f"malformed line: {_MALFORMED}", _statement_span(filename, lineno, code),
+                        hint=_ONE_PER_LINE)
             continue
-        out = _Ref(m["out"], _span(filename, lineno, code, m.start("out"), m.end("out")))
+        out = m["out"]
         # A statement that names a wire drives it even when the gate itself is rejected, so a
         # bad gate type is reported once rather than again at every reader of its output.
-        drive(out, "a gate")
-        args = _split_args(m["args"], m.start("args"), filename, lineno, code, diags)
-        reads.extend(a for a in args if a is not None)
+        drive(out, lineno, "a gate",
+              lambda m=m, code=code, lineno=lineno: _span(filename, lineno, code, m.start("out"), m.end("out")))
+        args_text = m["args"]
+        if _ARGS.match(args_text):
+            args = [a.strip() for a in args_text.split(",")]
+        elif not args_text or args_text.isspace():
+            args = []
+        else:  # some argument is empty or malformed: say which, with its span
+            refs = _split_args(args_text, m.start("args"), filename, lineno, code, diags)
+            assigns.append((out, "", [r.name for r in refs if r is not None], lineno, 0, 0))
+            continue
         gate = m["type"].upper()
-        type_span = _span(filename, lineno, code, m.start("type"), m.end("type"))
-        if gate in _SEQUENTIAL:
-            diags.error(f"sequential element {m['type']} is not supported: "
-                        "circuitc compiles combinational logic only", type_span,
-                        hint="cut the state elements out and import the combinational core")
-            continue
         if gate not in _GATES:
-            diags.error(f"unknown gate type `{m['type']}`", type_span,
-                        hint=did_you_mean(gate, _GATES) or f"known gate types: {', '.join(_GATES)}")
-            continue
-        if None in args:
-            continue  # already reported by _split_args
-        if gate in _UNARY and len(args) != 1:
-            diags.error(f"{gate} takes exactly 1 input, got {len(args)}", stmt_span,
+            type_span = _span(filename, lineno, code, m.start("type"), m.end("type"))
+            if gate in _SEQUENTIAL:
+                diags.error(f"sequential element {m['type']} is not supported: "
+                            "circuitc compiles combinational logic only", type_span,
+                            hint="cut the state elements out and import the combinational core")
+            else:
+                diags.error(f"unknown gate type `{m['type']}`", type_span,
+                            hint=did_you_mean(gate, _GATES) or f"known gate types: {', '.join(_GATES)}")
+        elif gate in _UNARY and len(args) != 1:
+            diags.error(f"{gate} takes exactly 1 input, got {len(args)}", _statement_span(filename, lineno, code),
                         hint="AND, OR, XOR and their inversions take several inputs")
-            continue
-        if not args:
-            diags.error(f"{gate} needs at least 1 input, got 0", stmt_span,
+        elif not args:
+            diags.error(f"{gate} needs at least 1 input, got 0", _statement_span(filename, lineno, code),
                         hint=f"write the inputs between the parentheses: `{gate}(a, b)`")
+        else:
+            start = len(code) - len(code.lstrip())
+            assigns.append((out, gate, args, lineno, start, len(code.rstrip())))
             continue
-        assigns.append(_Assign(out, gate, tuple(args), stmt_span))  # type: ignore[arg-type]
+        assigns.append((out, "", args, lineno, 0, 0))  # a rejected gate's reads are still checked
 
     # Reads and outputs can only be checked once every line is seen (the format is unordered).
-    driven = list(drivers)
-    reported: set[str] = set()
-    for ref in reads:
-        if ref.name not in drivers and ref.name not in reported:
-            reported.add(ref.name)  # once per wire: the first read is where the user looks
-            diags.error(f"wire `{ref.name}` is read but never driven", ref.span,
-                        hint=did_you_mean(ref.name, driven)
-                        or f"declare it with INPUT({ref.name}) or drive it with a gate")
+    undriven = {a for _, _, args, *_ in assigns for a in args if a not in drivers}
+    if undriven:
+        driven = list(drivers)
+        for _, _, args, lineno, _, _ in assigns:  # the first read of each is where the user looks
+            for name in args:
+                if name in undriven:
+                    undriven.discard(name)
+                    diags.error(f"wire `{name}` is read but never driven", _read_span(lines, filename, lineno, name),
+                                hint=did_you_mean(name, driven)
+                                or f"declare it with INPUT({name}) or drive it with a gate")
     for ref in outputs:
         if ref.name not in drivers:
             diags.error(f"OUTPUT `{ref.name}` is never driven", ref.span,
-                        hint=did_you_mean(ref.name, driven) or "no INPUT or gate defines this wire")
+                        hint=did_you_mean(ref.name, list(drivers)) or "no INPUT or gate defines this wire")
     if not outputs and not diags.has_errors:
         diags.error("the netlist declares no OUTPUT", Span(filename, 1, 1),
                     hint="add a line `OUTPUT(name)` for each output wire")
     raise_in_file_order(diags)
 
-    # Extra wires get `$` names, checked against every name the netlist uses.
-    taken = set(drivers) | {r.name for r in reads} | set(declared_outputs)
-    gates: list[Gate] = []
-    for a in assigns:
-        op, inverted = _GATES[a.gate]
-        names = tuple(r.name for r in a.args)
-        if inverted:
-            inner = fresh_name(f"{a.out.name}${op.value}", taken)
-            gates.append(Gate(inner, op, names, a.span))
-            gates.append(Gate(a.out.name, Op.NOT, (inner,), a.span))
-        else:
-            gates.append(Gate(a.out.name, op, names, a.span))
+    return _circuit(filename, text, inputs, outputs, assigns, drivers, declared_outputs)
 
+
+# One line of a netlist that needs no diagnostic, as one match in a pass over the whole text:
+# leading blanks, then a gate `out = TYPE(a, b)` or a declaration `KW(name)` or nothing, then an
+# optional comment. Groups: blanks, statement, out, type, arguments, keyword, declared name.
+_CLEAN_LINE = re.compile(
+    rf"^([ \t]*)((?:(?P<out>{_NAME})[ \t]*=[ \t]*([A-Za-z_]\w*)[ \t]*"
+    rf"\(((?:[ \t]*{_NAME}[ \t]*(?:,[ \t]*{_NAME}[ \t]*)*)?)\)"
+    rf"|([A-Za-z_]\w*)[ \t]*\([ \t]*({_NAME})[ \t]*\))?)[ \t]*\r?(?:#[^\n]*)?$", re.M)
+# Characters that break lines for str.splitlines (and so for line numbers) but not for `$`; a
+# carriage return counts unless it ends a CRLF line.
+_ODD_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def _odd_breaks(body: str) -> bool:
+    return any(c in body for c in _ODD_BREAKS) or body.count("\r") != body.count("\r\n")
+
+
+def _parse_clean(body: str, text: str, filename: str) -> Spec | None:
+    """The Spec of a netlist without a single problem, read in one regular-expression pass and
+    built as arrays (a `GateTable`), or None at the first thing that would need a diagnostic:
+    the line-by-line reader then finds and reports it. Large machine-written netlists take this
+    path; no step below loops over gates in Python except to name the wires of inverted gates."""
+    if _odd_breaks(body):
+        return None
+    found = _CLEAN_LINE.findall(body)
+    if len(found) != body.count("\n") + 1:  # some line matched no statement form
+        return None
+    blank, stmt, out, kind, args, kw, declared = zip(*found)  # columns; one row per line
+    inputs: list[_Ref] = []
+    outputs: list[_Ref] = []
+    for row in [i for i, k in enumerate(kw) if k]:  # declarations: a few per netlist
+        ref = _Ref(declared[row], _decl_name_span(filename, row + 1, blank[row] + stmt[row]))
+        keyword = kw[row].upper()
+        if keyword not in ("INPUT", "OUTPUT"):
+            return None
+        (inputs if keyword == "INPUT" else outputs).append(ref)
+    rows = [i for i, o in enumerate(out) if o]
+    kinds = [kind[i] for i in rows]
+    types = list(map({k: _GATES.get(k.upper()) for k in set(kinds)}.__getitem__, kinds))  # a few distinct
+    arg_text = [args[i] for i in rows]
+    if None in types or "" in arg_text:
+        return None  # an unknown gate type, or a gate without inputs
+    arity = np.fromiter(map(str.count, arg_text, [","] * len(rows)), dtype=np.int64, count=len(rows)) + 1
+    op = np.fromiter((OP_CODE[t[0]] for t in types), dtype=np.int8, count=len(rows))
+    inv = np.fromiter((t[1] for t in types), dtype=bool, count=len(rows))
+    if (np.isin(op, [OP_CODE[Op.NOT], OP_CODE[Op.BUF]]) & (arity != 1)).any():
+        return None
+
+    # Gate slots: an inverted gate `y = NAND(a, b)` is two, `y$and = and(a, b)` then `y = not(y$and)`.
+    pos = np.arange(len(rows)) + np.cumsum(inv)   # the slot of the gate that drives the file's wire
+    first = pos - inv                              # the slot of the gate that reads the file's args
+    n_gates = len(rows) + int(inv.sum())
+    outs: list[str] = [""] * n_gates
+    for p, i in zip(pos.tolist(), rows):
+        outs[p] = out[i]
+    inverted = np.flatnonzero(inv).tolist()
+    for p, g in zip(first[inv].tolist(), inverted):
+        outs[p] = f"{out[rows[g]]}${types[g][0].value}"
+    wires = tuple(r.name for r in inputs) + tuple(outs)
+    index = dict(zip(wires, range(len(wires))))
+    output_names = {r.name for r in outputs}
+    if (len(index) != len(wires) or len(output_names) != len(outputs) or not output_names <= index.keys()
+            or not outputs or (inverted and any(o in output_names for o in (outs[p] for p in first[inv].tolist())))):
+        return None  # driven twice, an extra wire's name taken, or outputs missing or repeated
+
+    n_in = len(inputs)
+    flat = ",".join(arg_text).replace(" ", "").replace("\t", "").split(",")
+    try:
+        file_args = np.fromiter(map(index.__getitem__, flat), dtype=np.int64, count=len(flat))
+    except KeyError:
+        return None  # a wire read but never driven
+    if inverted and np.isin(file_args, n_in + first[inv]).any():
+        return None  # a file reads an extra `$` wire by its name: the line reader renames it
+    gate_arity = np.ones(n_gates, dtype=np.int64)
+    gate_arity[first] = arity
+    arg_ptr = np.zeros(n_gates + 1, dtype=np.int64)
+    np.cumsum(gate_arity, out=arg_ptr[1:])
+    arg_idx = np.empty(int(arg_ptr[-1]), dtype=np.int64)
+    owner = np.repeat(np.arange(len(rows)), arity)
+    file_ptr = np.concatenate(([0], np.cumsum(arity)[:-1]))
+    arg_idx[arg_ptr[first][owner] + np.arange(len(flat)) - file_ptr[owner]] = file_args
+    arg_idx[arg_ptr[pos[inv]]] = n_in + first[inv]
+    ops = np.full(n_gates, OP_CODE[Op.NOT], dtype=np.int8)
+    ops[first] = op
+
+    line = np.asarray(rows, dtype=np.int64)[np.repeat(np.arange(len(rows)), 1 + inv)] + 1
+    start = np.fromiter(map(len, blank), dtype=np.int64, count=len(found))
+    end = start + np.fromiter(map(len, stmt), dtype=np.int64, count=len(found))
+    gates = GateTable(wires, n_in, ops, arg_ptr, arg_idx, (filename, line, start[line - 1] + 1, end[line - 1] + 1))
+    return _spec(filename, text, inputs, outputs, gates)
+
+
+def _decl_name_span(filename: str, lineno: int, code: str) -> Span:
+    m = _DECL.match(code)
+    assert m is not None  # the line matched the declaration form of _CLEAN_LINE
+    return _span(filename, lineno, code, m.start("name"), m.end("name"))
+
+
+def _circuit(filename: str, text: str, inputs: list[_Ref], outputs: list[_Ref],
+             assigns: list[tuple[str, str, list[str], int, int, int]],
+             drivers: dict[str, tuple[int, str]], declared_outputs: dict[str, int]) -> Spec:
+    """The Spec of a netlist whose statements were all found well formed."""
+    # Every wire read is driven, so each name can share the driver's string (one object per
+    # wire, not one per read). Extra wires get `$` names, checked against every netlist name.
+    canon = {name: name for name in drivers}
+    taken = set(drivers) | set(declared_outputs)
+    gates: list[Gate] = []
+    for out, gate, args, lineno, start, end in assigns:
+        op, inverted = _GATES[gate]
+        names = tuple(map(canon.__getitem__, args))
+        span = Span(filename, lineno, start + 1, lineno, end + 1)
+        if inverted:
+            inner = fresh_name(f"{out}${op.value}", taken)
+            gates.append(Gate(inner, op, names, span))
+            gates.append(Gate(canon[out], Op.NOT, (inner,), span))
+        else:
+            gates.append(Gate(canon[out], op, names, span))
+
+    return _spec(filename, text, inputs, outputs, tuple(gates))
+
+
+def _spec(filename: str, text: str, inputs: list[_Ref], outputs: list[_Ref],
+          gates: tuple[Gate, ...] | GateTable) -> Spec:
     circuit = BoolCircuit(
         name=circuit_name_for(filename, "bench"),
         inputs=tuple(Port(r.name, span=r.span) for r in inputs),
         outputs=tuple(Port(r.name, span=r.span) for r in outputs),
-        gates=tuple(gates),
+        gates=gates,
         span=Span(filename, 1, 1),
     )
     circuit.check()
@@ -230,3 +361,19 @@ def _span(filename: str, lineno: int, code: str, start: int, end: int) -> Span:
     return Span(filename, lineno, start + 1, lineno, max(end, start + 1) + 1)
 
 
+
+
+def _statement_span(filename: str, lineno: int, code: str) -> Span:
+    return _span(filename, lineno, code, len(code) - len(code.lstrip()), len(code.rstrip()))
+
+
+def _read_span(lines: list[str], filename: str, lineno: int, name: str) -> Span:
+    """Where gate line `lineno` reads wire `name`: the line is matched again, for errors only."""
+    code = lines[lineno - 1].partition("#")[0]
+    m = _ASSIGN.match(code)
+    if m:
+        refs = _split_args(m["args"], m.start("args"), filename, lineno, code, Collector(SourceMap()))
+        for ref in refs:
+            if ref is not None and ref.name == name:
+                return ref.span
+    return _statement_span(filename, lineno, code)

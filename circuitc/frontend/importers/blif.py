@@ -24,8 +24,10 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ...errors import Collector, SourceMap, Span, did_you_mean
+from ...graph import gc_paused
 from ...spec import BoolCircuit, Gate, Op, Port, Spec
 
 # Small helpers shared by the netlist importers (file reading, hashing, fresh `$` names).
@@ -46,14 +48,24 @@ _IGNORED = (".default_input_arrival", ".default_output_required", ".input_arriva
             ".output_required", ".default_input_drive", ".input_drive", ".default_output_load",
             ".output_load", ".default_max_input_load", ".max_input_load", ".area", ".delay",
             ".wire_load_slope", ".wire")
+_TOKEN = re.compile(r"\S+")
+_NOT_PLANE = re.compile(r"[^01-]")
 _STRUCTURE = (".model", ".inputs", ".outputs", ".names", ".subckt", ".end")
 _KNOWN = _STRUCTURE + _SEQUENTIAL + tuple(_REJECTED) + _IGNORED
 
 
-@dataclass(frozen=True)
-class _Tok:
+class _Tok(NamedTuple):
+    """A token and where it starts. Its span is made when a diagnostic asks for it: a large
+    netlist has millions of tokens and almost never an error."""
+
     text: str
-    span: Span
+    file: str
+    line: int
+    column: int
+
+    @property
+    def span(self) -> Span:
+        return Span(self.file, self.line, self.column, self.line, self.column + max(len(self.text), 1))
 
 
 @dataclass
@@ -94,6 +106,11 @@ class _Model:
 
 def parse_blif(text: str, filename: str = "<string>") -> Spec:
     """Parse BLIF text into a Spec with one flat circuit per model, the top model first."""
+    with gc_paused():  # millions of small objects, none of them garbage
+        return _parse_blif(text, filename)
+
+
+def _parse_blif(text: str, filename: str) -> Spec:
     sources = SourceMap()
     sources.add(filename, text)
     diags = Collector(sources)
@@ -133,8 +150,7 @@ def _statements(text: str, filename: str):
         continued = code.endswith("\\")
         if continued:
             code = code[:-1]
-        toks.extend(_Tok(m.group(), Span(filename, lineno, m.start() + 1, lineno, m.end() + 1))
-                    for m in re.finditer(r"\S+", code))
+        toks.extend(_Tok(m.group(), filename, lineno, m.start() + 1) for m in _TOKEN.finditer(code))
         if toks and not continued:
             yield toks
             toks = []
@@ -143,15 +159,13 @@ def _statements(text: str, filename: str):
 
 
 def _stmt_span(toks: list[_Tok]) -> Span:
-    a, b = toks[0].span, toks[-1].span
-    return Span(a.file, a.line, a.column, b.end_line, b.end_column)
+    a, b = toks[0], toks[-1]
+    return Span(a.file, a.line, a.column, b.line, b.column + max(len(b.text), 1))
 
 
 def _sub(tok: _Tok, start: int, end: int) -> _Tok:
     """The token made of characters [start, end) of `tok` (one line, so columns shift)."""
-    s = tok.span
-    return _Tok(tok.text[start:end], Span(s.file, s.line, s.column + start, s.line,
-                                          s.column + max(end, start + 1)))
+    return _Tok(tok.text[start:end], tok.file, tok.line, tok.column + start)
 
 
 # ----------------------------------------------------------------------------------- parsing
@@ -196,7 +210,7 @@ class _Parser:
             self.open_model(head, args)
         elif d == ".end":
             if self.current is not None:
-                self.last_end = head.span.line
+                self.last_end = head.line
             self.current = None
         elif d in _IGNORED:
             pass
@@ -303,7 +317,7 @@ class _Parser:
                     hint="one character of 0, 1 or - per input: "
                     + " ".join(t.text for t in cover.inputs))
                 return
-            bad = re.search(r"[^01-]", plane)
+            bad = _NOT_PLANE.search(plane)
             if bad:
                 err(f"invalid character `{bad.group()}` in input plane `{plane}`",
                     _sub(plane_tok, bad.start(), bad.end()).span,
@@ -319,7 +333,7 @@ class _Parser:
                 hint="1 lists the on-set, 0 the off-set")
             return
         if cover.first_row is None:
-            cover.first_row = (bit.text, bit.span.line)
+            cover.first_row = (bit.text, bit.line)
         elif bit.text != cover.first_row[0]:
             err("cover mixes on-set (output 1) and off-set (output 0) rows", bit.span,
                 hint=f"the row on line {cover.first_row[1]} has output {cover.first_row[0]}; "
@@ -345,7 +359,7 @@ def _check_models(models: list[_Model], diags: Collector) -> dict[str, _Model]:
                 diags.error(f"wire `{tok.text}` is driven twice", tok.span,
                             hint=f"first driven on line {line} by {first}")
             else:
-                drivers[tok.text] = (tok.span.line, what)
+                drivers[tok.text] = (tok.line, what)
 
         for tok in m.inputs:
             if tok.text in drivers:
@@ -358,7 +372,7 @@ def _check_models(models: list[_Model], diags: Collector) -> dict[str, _Model]:
             if tok.text in outputs:
                 diags.error(f"output `{tok.text}` is declared twice", tok.span,
                             hint=f"first declared on line {outputs[tok.text]}")
-            outputs.setdefault(tok.text, tok.span.line)
+            outputs.setdefault(tok.text, tok.line)
 
         for item in m.body:
             if isinstance(item, _Cover):
@@ -387,7 +401,7 @@ def _check_models(models: list[_Model], diags: Collector) -> dict[str, _Model]:
                     diags.error(f"model `{callee.name}` has no port `{formal.text}`", formal.span,
                                 hint=did_you_mean(formal.text, ins | outs)
                                 or f"its ports: {' '.join(t.text for t in callee.inputs + callee.outputs)}")
-                bound.setdefault(formal.text, formal.span.line)
+                bound.setdefault(formal.text, formal.line)
             missing = [t.text for t in callee.inputs if t.text not in bound]
             if missing:
                 diags.error(f"`.subckt {callee.name}` leaves input{'s' * (len(missing) > 1)} "

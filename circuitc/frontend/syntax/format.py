@@ -23,7 +23,7 @@ def quote_name(name: str) -> str:
     """A name as it must be written: plain when it can be, back-quoted otherwise."""
     if _PLAIN_NAME.match(name) and name not in RESERVED:
         return name
-    return f"`{name}`"
+    return "`" + name.replace("`", "``") + "`"
 
 
 def format_number(x: float) -> str:
@@ -198,8 +198,20 @@ class _Printer:
         self.out: list[str] = []
         self.comments = sorted(module.comments, key=lambda c: (c.line, c.column))
         self.ci = 0
-        self.blank = {i for i, line in enumerate(text.splitlines(), 1) if not line.strip()}
+        self.lines = text.splitlines()
+        self.blank = {i for i, line in enumerate(self.lines, 1) if not line.strip()}
         self.prev_end = 0
+
+    def semicolon_line(self, span) -> int:
+        """The line of the `;` that ends a statement whose span ends at its last number: an array
+        literal's closing brackets, and a comment after them, may sit on later lines."""
+        line, column = span.end_line, span.end_column - 1
+        while line <= len(self.lines):
+            code = self.lines[line - 1][column:].split("#", 1)[0]
+            if ";" in code:
+                return line
+            line, column = line + 1, 0
+        return span.end_line
 
     def emit(self, indent: int, text: str) -> None:
         self.out.append(INDENT * indent + text if text else "")
@@ -227,13 +239,13 @@ class _Printer:
             self.out[-1] += "  " + self.comments[self.ci].text
             self.ci += 1
 
-    def simple(self, node, indent: int, lines: list[str]) -> None:
+    def simple(self, node, indent: int, lines: list[str], end_line: int | None = None) -> None:
         span = node.span
         self.leading(span.line, indent)
         for i, text in enumerate(lines):
             self.emit(indent if i == 0 else 0, text)
-        self.prev_end = span.end_line
-        self.trailing(span.end_line)
+        self.prev_end = span.end_line if end_line is None else end_line
+        self.trailing(self.prev_end)
 
     def block(self, header_node, header: str, body, end_line: int, indent: int, stmt_fn,
               force_gap: bool = False) -> None:
@@ -315,7 +327,7 @@ class _Printer:
         lines = format_array(f.value.values, indent)
         lines[0] = f"{quote_name(f.name)} = {lines[0]}"
         lines[-1] += ";"
-        self.simple(f, indent, lines)
+        self.simple(f, indent, lines, end_line=self.semicolon_line(f.span))
 
     def knob(self, k: ast.Knob, indent: int) -> None:
         value = format_string(k.value) if isinstance(k.value, str) else int_text(k.value)

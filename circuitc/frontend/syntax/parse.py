@@ -252,7 +252,7 @@ def _tok_span(tok: Token, filename: str) -> Span:
 
 def _name(tok: Token) -> str:
     s = str(tok)
-    return s[1:-1] if s.startswith("`") else s
+    return s[1:-1].replace("``", "`") if s.startswith("`") else s
 
 
 def _string(tok: Token) -> str:
