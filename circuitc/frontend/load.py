@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from ..errors import CircuitError, Diagnostic, SourceMap, Span, nesting_guard
@@ -106,6 +107,22 @@ def refuse_foreign(path: Path, span: Span | None = None, source_line: str | None
 MAX_INCLUDE_DEPTH = 256
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def refuse_surrogates(text: str, name: str) -> None:
+    """Text read from a file is valid UTF-8; text handed to `parse` may hold lone surrogates
+    (from `errors="surrogateescape"` decoding), which are not characters and cannot be hashed
+    or written back: refused where they are."""
+    m = _SURROGATE.search(text)
+    if m is not None:
+        at = m.start()
+        line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+        raise CircuitError(Diagnostic(f"the source holds a lone surrogate U+{ord(m.group()):04X}, which is not a "
+                                      "character", Span(name, line, column),
+                                      hint="pass text decoded from UTF-8 without `surrogateescape`"))
+
+
 class _Loader:
     def __init__(self) -> None:
         self.sources = SourceMap()
@@ -121,6 +138,7 @@ class _Loader:
 
     def module(self, text: str, name: str, directory: Path, stack: tuple[Path, ...]) -> None:
         text = text.removeprefix(BOM)    # invisible in an editor, so not part of line 1's columns
+        refuse_surrogates(text, name)
         self.sources.add(name, text)
         self.add_bytes(text.encode("utf-8"))
         mod = parse_module(text, name)

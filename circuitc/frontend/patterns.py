@@ -19,10 +19,16 @@ def is_pattern(path: str) -> bool:
     return "*" in path or "?" in path
 
 
+# Directories a `**` may reach: `include "/**/*.circ"` would otherwise walk the whole file system.
+MAX_PATTERN_DIRECTORIES = 10_000
+
+
 def expand_pattern(directory: Path, pattern: str, span: Span | None, source_line: str | None) -> list[Path]:
     """The files `pattern` matches relative to `directory`, sorted; an error when there are none."""
     # The directory is taken literally even when its name holds pattern characters.
     full = os.path.join(glob.escape(str(directory)), pattern)
+    if "**" in pattern and "\0" not in pattern:
+        _check_reach(Path(directory, *_literal_prefix(pattern)), pattern, span, source_line)
     try:
         found = glob.glob(full, recursive=True)
     except ValueError:  # a NUL byte
@@ -37,3 +43,26 @@ def expand_pattern(directory: Path, pattern: str, span: Span | None, source_line
             hint=f"looked for {where}; `*` matches any characters within one directory name, `?` one "
                  "character, `**` any number of directories"))
     return files
+
+
+def _literal_prefix(pattern: str) -> list[str]:
+    """The leading path components of `pattern` that hold no pattern character."""
+    parts = PurePath(pattern).parts
+    literal = []
+    for part in parts[:-1]:
+        if glob.has_magic(part):
+            break
+        literal.append(part)
+    return literal
+
+
+def _check_reach(base: Path, pattern: str, span: Span | None, source_line: str | None) -> None:
+    """Refuse a `**` pattern whose walk would visit more than MAX_PATTERN_DIRECTORIES directories,
+    counted before any is read (symbolic links are followed, as glob follows them)."""
+    seen = 0
+    for _ in os.walk(base, followlinks=True):
+        seen += 1
+        if seen > MAX_PATTERN_DIRECTORIES:
+            raise CircuitError(Diagnostic(
+                f"`{pattern}` would search more than {MAX_PATTERN_DIRECTORIES:,} directories under {base}",
+                span, source_line, hint="give a narrower pattern: name the directory the files are in"))

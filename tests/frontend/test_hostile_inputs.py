@@ -93,3 +93,21 @@ def test_include_chains_are_limited_by_depth_with_the_chain_named(tmp_path):
                        match=rf"includes nest {MAX_INCLUDE_DEPTH + 1} files deep, over the limit of "
                              rf"{MAX_INCLUDE_DEPTH}: \S*f0.circ -> \S*f1.circ -> \S*f2.circ -> \.\.\. -> {last}\n"):
         circuitc.load_spec(_include_chain(deep, 2 * MAX_INCLUDE_DEPTH))
+
+
+def test_a_lone_surrogate_in_source_text_is_refused_where_it_is():
+    with pytest.raises(circuitc.CircuitError, match=r"<string>:2:3: error: the source holds a lone surrogate U\+DCFF"):
+        circuitc.parse("circuit c { in a; out y; y = a; }\n# \udcff\n")
+
+
+def test_a_pattern_that_would_walk_the_file_system_is_refused(tmp_path, monkeypatch):
+    from circuitc.frontend import patterns
+    monkeypatch.setattr(patterns, "MAX_PATTERN_DIRECTORIES", 5)
+    for k in range(8):
+        (tmp_path / f"d{k}").mkdir()
+    (tmp_path / "d3" / "x.circ").write_text("circuit c { in a; out y; y = a; }\n")
+    (tmp_path / "top.circ").write_text('include "**/*.circ";\n')
+    with pytest.raises(circuitc.CircuitError, match=r"`\*\*/\*.circ` would search more than 5 directories under"):
+        circuitc.load_spec(tmp_path / "top.circ")
+    (tmp_path / "top.circ").write_text('include "d3/**/*.circ";\n')       # a narrower walk is fine
+    assert circuitc.load_spec(tmp_path / "top.circ").circuit("c")

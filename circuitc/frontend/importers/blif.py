@@ -26,9 +26,11 @@ import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import numpy as np
+
 from ...errors import Collector, SourceMap, Span, did_you_mean
 from ...graph import gc_paused
-from ...spec import BoolCircuit, Gate, Op, Port, Spec
+from ...spec import OP_CODE, BoolCircuit, Gate, GateTable, Op, Port, Spec
 
 # Small helpers shared by the netlist importers (file reading, hashing, fresh `$` names).
 from .netlist_file import circuit_name_for, fresh_name, raise_in_file_order, read_netlist_text, text_hash
@@ -111,6 +113,12 @@ def parse_blif(text: str, filename: str = "<string>") -> Spec:
 
 
 def _parse_blif(text: str, filename: str) -> Spec:
+    body = " " + text[1:] if text.startswith("\ufeff") else text  # a BOM is no token
+    return _parse_clean(body, text, filename) or _parse_statements(text, filename)
+
+
+def _parse_statements(text: str, filename: str) -> Spec:
+    """The file read statement by statement, every problem collected with its span and raised."""
     sources = SourceMap()
     sources.add(filename, text)
     diags = Collector(sources)
@@ -571,3 +579,168 @@ def _inline(callee: BoolCircuit, inst: _Instance, taken: set[str]) -> list[Gate]
     taken.update(rename[w] for w in own)
     return [Gate(rename[g.out], g.op, tuple(rename[a] for a in g.args), inst.span)
             for g in callee.gates]
+
+
+# ---------------------------------------------------------------------------- the array reader
+# Machine-written netlists (one model, on-set covers, no `.subckt`) of 10^5-10^6 covers are read
+# in one regular-expression pass and built as a GateTable. Each distinct cover (its rows and
+# output bit) is lowered once by `_cover_gates`, on placeholder wires, and that template is
+# instantiated for every cover of its kind; so this reader makes exactly the gates, names and
+# order of the statement reader. Anything else, and anything that would need a diagnostic,
+# returns None and is left to the statement reader.
+
+# One line: blanks, then a directive and its arguments, or a cover row, or nothing; a comment.
+_CLEAN_LINE = re.compile(r"^([ \t]*)(?:(\.[A-Za-z_]+)((?:[ \t]+[^\s#]+)*)|([01-]+[ \t]+[01]|[01]))?"
+                         r"[ \t]*\r?(?:#[^\n]*)?$", re.M)
+_CLEAN_DIRECTIVES = {".model", ".inputs", ".outputs", ".names", ".end"}
+_ODD_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_PLACEHOLDER = "\x00"   # no wire name holds it: template wires are \x00o (the output) and \x00<i>
+
+
+def _parse_clean(body: str, text: str, filename: str) -> Spec | None:
+    if any(c in body for c in _ODD_BREAKS) or body.count("\r") != body.count("\r\n") or _PLACEHOLDER in body:
+        return None
+    found = _CLEAN_LINE.findall(body)
+    if len(found) != body.count("\n") + 1:   # a line of another form: a continuation, a bad row...
+        return None
+    blank, directive, args, row = zip(*found)
+    lines = [i for i, d in enumerate(directive) if d]
+    kinds = [directive[i].lower() for i in lines]
+    if not lines or not _CLEAN_DIRECTIVES.issuperset(kinds) or kinds.count(".model") > 1 or kinds.count(".end") > 1:
+        return None
+    if (".model" in kinds and kinds[0] != ".model") or (".end" in kinds and kinds[-1] != ".end"):
+        return None
+    # Every row must follow a `.names` with no other directive between; nothing after `.end`.
+    at = np.zeros(len(found), dtype=np.int64)
+    at[lines] = np.arange(1, len(lines) + 1)
+    owner = np.maximum.accumulate(at) - 1               # the latest directive at or before each line
+    row_lines = [i for i, r in enumerate(row) if r]
+    kind_of = np.array([{".names": 0, ".end": 1}.get(k, 2) for k in kinds], dtype=np.int8)
+    if row_lines and ((owner[row_lines] < 0).any() or (kind_of[owner[row_lines]] != 0).any()):
+        return None
+
+    def tokens(i: int) -> list[_Tok]:
+        code = blank[i] + directive[i] + args[i]
+        return [_Tok(m.group(), filename, i + 1, m.start() + 1) for m in _TOKEN.finditer(code)][1:]
+
+    inputs: list[_Tok] = []
+    outputs: list[_Tok] = []
+    model_span: Span | None = None
+    name = circuit_name_for(filename, "blif")
+    covers: list[int] = []                               # line of each `.names`
+    for i, kind in zip(lines, kinds):
+        if kind == ".names":
+            covers.append(i)
+        elif kind == ".model":
+            toks = tokens(i)
+            if len(toks) != 1:
+                return None
+            name, model_span = toks[0].text, toks[0].span
+        elif kind in (".inputs", ".outputs"):
+            (inputs if kind == ".inputs" else outputs).extend(tokens(i))
+    if model_span is None:                               # the first statement opened the model
+        first = next(i for i, (d, r) in enumerate(zip(directive, row)) if d or r)
+        model_span = _Tok((directive[first] or row[first]).split()[0], filename, first + 1,
+                          len(blank[first]) + 1).span
+    if not covers or not outputs:
+        return None
+
+    # Each cover's rows (in file order, so a cover's rows are consecutive), then its kind: the
+    # number of its inputs and its planes. Only on-set covers (output bit 1) are read here.
+    wires = [args[i].split() for i in covers]
+    names_rank = np.cumsum(kind_of == 0) - 1
+    row_cover = names_rank[owner[row_lines]] if row_lines else np.zeros(0, dtype=np.int64)
+    parts = [row[i].split() for i in row_lines]
+    if any(p[-1] != "1" for p in parts):
+        return None
+    planes = [p[0] if len(p) == 2 else "" for p in parts]
+    k = np.fromiter(map(len, wires), dtype=np.int64, count=len(covers)) - 1
+    if (k < 0).any() or (np.fromiter(map(len, planes), dtype=np.int64, count=len(planes)) != k[row_cover]).any():
+        return None                                      # a `.names` without wires, or a plane of the wrong width
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(row_cover, minlength=len(covers))))).tolist()
+    templates: dict[tuple, _Template] = {}
+    negations: dict[str, str] = {}
+    outs: list[str] = []
+    ops: list[int] = []
+    reads: list[str] = []
+    arity: list[int] = []
+    gate_cover: list[int] = []
+    for c, names in enumerate(wires):
+        key = (len(names) - 1, tuple(planes[bounds[c]:bounds[c + 1]]))
+        template = templates.get(key)
+        if template is None:
+            template = templates[key] = _Template(*key)
+        out, ins = names[-1], names[:-1]
+        if template.plain is not None:                   # one gate of the cover's own wires
+            op, order = template.plain
+            outs.append(out)
+            ops.append(op)
+            reads.extend(ins if order is None else [ins[j] for j in order])
+            arity.append(len(ins) if order is None else len(order))
+            gate_cover.append(c)
+            continue
+        for t_out, op, t_args in template.gates:
+            if op is Op.NOT and t_out[0] == "i":          # the shared negation of input t_out[1]
+                wire = ins[t_out[1]]
+                if wire in negations:
+                    continue
+                negations[wire] = wire + "$not"
+            outs.append(_instance_name(t_out, out, ins, negations))
+            ops.append(OP_CODE[op])
+            reads.extend(_instance_name(a, out, ins, negations) for a in t_args)
+            arity.append(len(t_args))
+            gate_cover.append(c)
+
+    # Names: generated ones must be new and distinct, as `fresh_name` would have kept them.
+    taken = {t.text for t in inputs + outputs}.union(*wires)
+    n_generated = len(outs) - len(covers)
+    index = dict(zip([t.text for t in inputs] + outs, range(len(inputs) + len(outs))))
+    if (len(index) != len(inputs) + len(outs) or len(taken | index.keys()) != len(taken) + n_generated
+            or len({t.text for t in outputs}) != len(outputs)):
+        return None
+    try:
+        arg_idx = np.fromiter(map(index.__getitem__, reads), dtype=np.int64, count=len(reads))
+        np.fromiter(map(index.__getitem__, (t.text for t in outputs)), dtype=np.int64, count=len(outputs))
+    except KeyError:
+        return None                                      # read or output but never driven
+    arg_ptr = np.zeros(len(outs) + 1, dtype=np.int64)
+    np.cumsum(arity, out=arg_ptr[1:])
+    cover_lines = np.asarray(covers, dtype=np.int64)[gate_cover]
+    start = np.fromiter(map(len, blank), dtype=np.int64, count=len(found))
+    # A statement ends with its last argument (the pattern leaves trailing blanks out of it).
+    end = start + np.fromiter(map(len, directive), dtype=np.int64, count=len(found)) \
+        + np.fromiter(map(len, args), dtype=np.int64, count=len(found))
+    gates = GateTable(tuple(t.text for t in inputs) + tuple(outs), len(inputs), np.asarray(ops, dtype=np.int8),
+                      arg_ptr, arg_idx, (filename, cover_lines + 1, start[cover_lines] + 1, end[cover_lines] + 1))
+    circuit = BoolCircuit(name=name, inputs=tuple(Port(t.text, span=t.span) for t in inputs),
+                          outputs=tuple(Port(t.text, span=t.span) for t in outputs), gates=gates, span=model_span)
+    circuit.check()
+    return Spec(circuits=(circuit,), source=filename, source_hash=text_hash(text))
+
+
+class _Template:
+    """The gates `_cover_gates` makes for an on-set cover of `k` inputs with these rows, on
+    placeholder wires, each name given as ("o", suffix) or ("i", input, suffix). `plain` is
+    (op code, the inputs it reads or None for all in order) when that is one gate reading the
+    cover's own wires, the common case, which is instantiated without looking at names."""
+
+    def __init__(self, k: int, planes: tuple[str, ...]):
+        cover = _Cover([_Tok(f"{_PLACEHOLDER}{i}", "", 1, 1) for i in range(k)], _Tok(f"{_PLACEHOLDER}o", "", 1, 1),
+                       Span("", 1, 1), [(p, "1") for p in planes])
+
+        def spec(name: str) -> tuple:
+            head, sep, suffix = name[1:].partition("$")
+            return ("o", sep + suffix) if head == "o" else ("i", int(head), sep + suffix)
+
+        self.gates = [(spec(g.out), g.op, [spec(a) for a in g.args]) for g in _cover_gates(cover, set(), {})]
+        self.plain: tuple[int, list[int] | None] | None = None
+        if len(self.gates) == 1 and all(a[0] == "i" and a[2] == "" for a in self.gates[0][2]):
+            order = [a[1] for a in self.gates[0][2]]
+            self.plain = (OP_CODE[self.gates[0][1]], None if order == list(range(k)) else order)
+
+
+def _instance_name(spec: tuple, out: str, ins: list[str], negations: dict[str, str]) -> str:
+    if spec[0] == "o":
+        return out + spec[1]
+    wire = ins[spec[1]]
+    return negations[wire] if spec[2] == "$not" else wire + spec[2]
