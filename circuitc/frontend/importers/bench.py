@@ -29,7 +29,7 @@ import numpy as np
 from ...errors import Collector, SourceMap, Span, did_you_mean
 from ...graph import gc_paused
 from ...spec import OP_CODE, BoolCircuit, Gate, GateTable, Op, Port, Spec
-from .netlist_file import circuit_name_for, fresh_name, raise_in_file_order, read_netlist_text, text_hash
+from .netlist_file import circuit_name_for, fresh_name, line_columns, raise_in_file_order, read_netlist_text, text_hash
 
 __all__ = ["parse_bench", "load_bench"]
 
@@ -215,10 +215,10 @@ def _parse_clean(body: str, text: str, filename: str) -> Spec | None:
     path; no step below loops over gates in Python except to name the wires of inverted gates."""
     if _odd_breaks(body):
         return None
-    found = _CLEAN_LINE.findall(body)
-    if len(found) != body.count("\n") + 1:  # some line matched no statement form
+    columns = line_columns(_CLEAN_LINE, body, 7)
+    if columns is None:  # some line matched no statement form
         return None
-    blank, stmt, out, kind, args, kw, declared = zip(*found)  # columns; one row per line
+    blank, stmt, out, kind, args, kw, declared = columns  # one entry per line
     inputs: list[_Ref] = []
     outputs: list[_Ref] = []
     for row in [i for i, k in enumerate(kw) if k]:  # declarations: a few per netlist
@@ -277,8 +277,8 @@ def _parse_clean(body: str, text: str, filename: str) -> Spec | None:
     ops[first] = op
 
     line = np.asarray(rows, dtype=np.int64)[np.repeat(np.arange(len(rows)), 1 + inv)] + 1
-    start = np.fromiter(map(len, blank), dtype=np.int64, count=len(found))
-    end = start + np.fromiter(map(len, stmt), dtype=np.int64, count=len(found))
+    start = np.fromiter(map(len, blank), dtype=np.int64, count=len(blank))
+    end = start + np.fromiter(map(len, stmt), dtype=np.int64, count=len(blank))
     gates = GateTable(wires, n_in, ops, arg_ptr, arg_idx, (filename, line, start[line - 1] + 1, end[line - 1] + 1))
     return _spec(filename, text, inputs, outputs, gates)
 

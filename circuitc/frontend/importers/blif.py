@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -33,7 +34,7 @@ from ...graph import gc_paused
 from ...spec import OP_CODE, BoolCircuit, Gate, GateTable, Op, Port, Spec
 
 # Small helpers shared by the netlist importers (file reading, hashing, fresh `$` names).
-from .netlist_file import circuit_name_for, fresh_name, raise_in_file_order, read_netlist_text, text_hash
+from .netlist_file import circuit_name_for, fresh_name, line_columns, raise_in_file_order, read_netlist_text, text_hash
 
 __all__ = ["parse_blif", "load_blif"]
 
@@ -600,23 +601,27 @@ _PLACEHOLDER = "\x00"   # no wire name holds it: template wires are \x00o (the o
 def _parse_clean(body: str, text: str, filename: str) -> Spec | None:
     if any(c in body for c in _ODD_BREAKS) or body.count("\r") != body.count("\r\n") or _PLACEHOLDER in body:
         return None
-    found = _CLEAN_LINE.findall(body)
-    if len(found) != body.count("\n") + 1:   # a line of another form: a continuation, a bad row...
+    columns = line_columns(_CLEAN_LINE, body, 4)
+    if columns is None:                      # a line of another form: a continuation, a bad row...
         return None
-    blank, directive, args, row = zip(*found)
-    lines = [i for i, d in enumerate(directive) if d]
-    kinds = [directive[i].lower() for i in lines]
-    if not lines or not _CLEAN_DIRECTIVES.issuperset(kinds) or kinds.count(".model") > 1 or kinds.count(".end") > 1:
+    blank, directive, args, row = columns
+    n_lines = len(blank)
+    # Line numbers as arrays and directive names shared: per-line Python ints and strings would
+    # make up much of the peak memory of a million-line file.
+    lines = np.flatnonzero(np.fromiter(map(bool, directive), dtype=bool, count=n_lines))
+    lower = {d: d.lower() for d in set(directive)}
+    kinds = [lower[directive[i]] for i in lines.tolist()]
+    if not kinds or not _CLEAN_DIRECTIVES.issuperset(kinds) or kinds.count(".model") > 1 or kinds.count(".end") > 1:
         return None
     if (".model" in kinds and kinds[0] != ".model") or (".end" in kinds and kinds[-1] != ".end"):
         return None
     # Every row must follow a `.names` with no other directive between; nothing after `.end`.
-    at = np.zeros(len(found), dtype=np.int64)
+    at = np.zeros(n_lines, dtype=np.int64)
     at[lines] = np.arange(1, len(lines) + 1)
     owner = np.maximum.accumulate(at) - 1               # the latest directive at or before each line
-    row_lines = [i for i, r in enumerate(row) if r]
+    row_lines = np.flatnonzero(np.fromiter(map(bool, row), dtype=bool, count=n_lines))
     kind_of = np.array([{".names": 0, ".end": 1}.get(k, 2) for k in kinds], dtype=np.int8)
-    if row_lines and ((owner[row_lines] < 0).any() or (kind_of[owner[row_lines]] != 0).any()):
+    if len(row_lines) and ((owner[row_lines] < 0).any() or (kind_of[owner[row_lines]] != 0).any()):
         return None
 
     def tokens(i: int) -> list[_Tok]:
@@ -628,7 +633,7 @@ def _parse_clean(body: str, text: str, filename: str) -> Spec | None:
     model_span: Span | None = None
     name = circuit_name_for(filename, "blif")
     covers: list[int] = []                               # line of each `.names`
-    for i, kind in zip(lines, kinds):
+    for i, kind in zip(lines.tolist(), kinds):
         if kind == ".names":
             covers.append(i)
         elif kind == ".model":
@@ -647,13 +652,20 @@ def _parse_clean(body: str, text: str, filename: str) -> Spec | None:
 
     # Each cover's rows (in file order, so a cover's rows are consecutive), then its kind: the
     # number of its inputs and its planes. Only on-set covers (output bit 1) are read here.
-    wires = [args[i].split() for i in covers]
+    wires = [tuple(args[i].split()) for i in covers]
+    # A statement ends with its last argument (the pattern leaves trailing blanks out of it).
+    start = np.fromiter((len(blank[i]) for i in covers), dtype=np.int64, count=len(covers))
+    end = start + np.fromiter((len(directive[i]) + len(args[i]) for i in covers), dtype=np.int64, count=len(covers))
+
     names_rank = np.cumsum(kind_of == 0) - 1
-    row_cover = names_rank[owner[row_lines]] if row_lines else np.zeros(0, dtype=np.int64)
-    parts = [row[i].split() for i in row_lines]
-    if any(p[-1] != "1" for p in parts):
+    row_cover = names_rank[owner[row_lines]]
+    row_text = [row[i] for i in row_lines.tolist()]
+    if any(r[-1] != "1" for r in row_text):             # the pattern ends a row with its bit
         return None
-    planes = [p[0] if len(p) == 2 else "" for p in parts]
+    # A plane is what precedes the bit; the few distinct planes are shared (interned).
+    planes = [sys.intern(r[:-1].rstrip(" \t")) for r in row_text]
+    del row_text
+    del row
     k = np.fromiter(map(len, wires), dtype=np.int64, count=len(covers)) - 1
     if (k < 0).any() or (np.fromiter(map(len, planes), dtype=np.int64, count=len(planes)) != k[row_cover]).any():
         return None                                      # a `.names` without wires, or a plane of the wrong width
@@ -691,13 +703,15 @@ def _parse_clean(body: str, text: str, filename: str) -> Spec | None:
             arity.append(len(t_args))
             gate_cover.append(c)
 
-    # Names: generated ones must be new and distinct, as `fresh_name` would have kept them.
-    taken = {t.text for t in inputs + outputs}.union(*wires)
-    n_generated = len(outs) - len(covers)
+    # Names: generated ones (they hold `$`) must be new, as `fresh_name` would have kept them;
+    # a file without `$` cannot clash with any.
     index = dict(zip([t.text for t in inputs] + outs, range(len(inputs) + len(outs))))
-    if (len(index) != len(inputs) + len(outs) or len(taken | index.keys()) != len(taken) + n_generated
-            or len({t.text for t in outputs}) != len(outputs)):
+    if len(index) != len(inputs) + len(outs) or len({t.text for t in outputs}) != len(outputs):
         return None
+    if "$" in body:
+        taken = {t.text for t in inputs + outputs}.union(*wires)
+        if len(taken | index.keys()) != len(taken) + len(outs) - len(covers):
+            return None
     try:
         arg_idx = np.fromiter(map(index.__getitem__, reads), dtype=np.int64, count=len(reads))
         np.fromiter(map(index.__getitem__, (t.text for t in outputs)), dtype=np.int64, count=len(outputs))
@@ -705,13 +719,10 @@ def _parse_clean(body: str, text: str, filename: str) -> Spec | None:
         return None                                      # read or output but never driven
     arg_ptr = np.zeros(len(outs) + 1, dtype=np.int64)
     np.cumsum(arity, out=arg_ptr[1:])
-    cover_lines = np.asarray(covers, dtype=np.int64)[gate_cover]
-    start = np.fromiter(map(len, blank), dtype=np.int64, count=len(found))
-    # A statement ends with its last argument (the pattern leaves trailing blanks out of it).
-    end = start + np.fromiter(map(len, directive), dtype=np.int64, count=len(found)) \
-        + np.fromiter(map(len, args), dtype=np.int64, count=len(found))
+    cover_of_gate = np.asarray(gate_cover, dtype=np.int64)
     gates = GateTable(tuple(t.text for t in inputs) + tuple(outs), len(inputs), np.asarray(ops, dtype=np.int8),
-                      arg_ptr, arg_idx, (filename, cover_lines + 1, start[cover_lines] + 1, end[cover_lines] + 1))
+                      arg_ptr, arg_idx, (filename, np.asarray(covers, dtype=np.int64)[cover_of_gate] + 1,
+                                                start[cover_of_gate] + 1, end[cover_of_gate] + 1))
     circuit = BoolCircuit(name=name, inputs=tuple(Port(t.text, span=t.span) for t in inputs),
                           outputs=tuple(Port(t.text, span=t.span) for t in outputs), gates=gates, span=model_span)
     circuit.check()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from ...errors import CircuitError, Collector, Diagnostic
@@ -67,3 +68,23 @@ def read_netlist_text(path: str | os.PathLike[str], kind: str) -> str:
         line = data.count(b"\n", 0, e.start) + 1
         raise CircuitError(Diagnostic(f"{kind} file `{path}` is not UTF-8 text "
                                       f"(byte {e.start}, line {line})")) from None
+
+
+def line_columns(pattern: re.Pattern[str], body: str, groups: int, chunk: int = 1 << 20) -> list[list[str]] | None:
+    """The groups of `pattern` (a multi-line pattern that matches one whole line) for every line of
+    `body`, as `groups` columns, or None when some line does not match. The text is matched a
+    megabyte of lines at a time, so the per-line tuples of one chunk are alive at once, not those
+    of the whole file."""
+    columns: list[list[str]] = [[] for _ in range(groups)]
+    start, n = 0, len(body)
+    while True:
+        end = body.find("\n", min(start + chunk, n)) if start + chunk < n else -1
+        piece = body[start:] if end < 0 else body[start:end]
+        found = pattern.findall(piece)
+        if len(found) != piece.count("\n") + 1:
+            return None
+        for column, values in zip(columns, zip(*found)):
+            column.extend(values)
+        if end < 0:
+            return columns
+        start = end + 1
