@@ -10,7 +10,7 @@ import difflib
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,18 @@ class SourceMap:
 
 
 MAX_REPORTED = 50
+# Distinct errors collected before the collector gives up and reports: enough for every
+# independent mistake in a file, few enough that a runaway loop stops early.
+MAX_COLLECTED = 10 * MAX_REPORTED
+
+
+def _error_key(message: str, span: Span | None):
+    """One problem per source location: a mistake inside a loop or a recursive circuit would
+    otherwise be reported once per iteration or instance. Numbers are masked so "width -1",
+    "width -2", … of a runaway recursion count once, while different problems at one place
+    ("no inputs", "no outputs") are all kept."""
+    shape = re.sub(r"-?\d+", "#", message)
+    return (span.file, span.line, span.column, shape) if span else shape
 
 
 class Collector:
@@ -117,12 +129,30 @@ class Collector:
     def __init__(self, sources: SourceMap):
         self.sources = sources
         self.diagnostics: list[Diagnostic] = []
+        self._reported: set = set()
+        # Problems met so far, repeats included: what a pass compares to tell whether the work
+        # it just did found any (a repeat is not recorded again, but it is still a failure).
+        self.count = 0
 
     def error(self, message: str, span: Span | None, *, expected: str | None = None,
-              hint: str | None = None) -> None:
+              hint: str | Callable[[], str | None] | None = None) -> None:
+        """Record an error, once per place and kind (`_error_key`). A hint may be given as a
+        function, called only for an error not yet recorded: a mistake inside a loop of 10^5
+        iterations must not cost 10^5 "did you mean" searches. Past MAX_COLLECTED distinct
+        errors, the ones collected are raised at once."""
+        self.count += 1
+        key = _error_key(message, span)
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        if callable(hint):
+            hint = hint()
         self.diagnostics.append(self.sources.diagnostic(message, span, expected=expected, hint=hint))
+        if len(self._reported) > MAX_COLLECTED:
+            self.raise_if_errors()
 
     def warn(self, message: str, span: Span | None, *, hint: str | None = None) -> None:
+        self.count += 1
         self.diagnostics.append(self.sources.diagnostic(message, span, hint=hint, severity="warning"))
 
     @property
@@ -135,15 +165,11 @@ class Collector:
         if in_file_order:
             self.diagnostics.sort(key=lambda d: (d.span.file, d.span.line, d.span.column) if d.span
                                   else ("", 1 << 62, 0))
-        # One problem per source location: a mistake inside a loop or a recursive circuit would
-        # otherwise be reported once per iteration or instance.
+        # One problem per source location (`_error_key`), also for diagnostics appended directly.
         seen: set = set()
         errors: list[Diagnostic] = []
         for d in self.diagnostics:
-            # Numbers are masked so "width -1", "width -2", … of a runaway recursion count once,
-            # while different problems at one place ("no inputs", "no outputs") are all kept.
-            shape = re.sub(r"-?\d+", "#", d.message)
-            key = (d.span.file, d.span.line, d.span.column, shape) if d.span else shape
+            key = _error_key(d.message, d.span)
             if d.severity == "error" and key not in seen:
                 seen.add(key)
                 errors.append(d)

@@ -151,7 +151,7 @@ class Elaborator:
         fd = self.feature_defs.get(name)
         if fd is None:
             self.collector.error(f"unknown feature set `{name}`", span,
-                                 hint=did_you_mean(name, self.feature_defs)
+                                 hint=lambda: did_you_mean(name, self.feature_defs)
                                  or "declare it: `features f[M] { active = S; }`")
             return None
         self.features[name] = None  # failed until proven otherwise
@@ -177,7 +177,7 @@ class Elaborator:
         for k in knobs:
             if k.name not in allowed:
                 self.collector.error(f"unknown {what} setting `{k.name}`", k.span,
-                                     hint=did_you_mean(k.name, allowed) or f"settings: {', '.join(allowed)}")
+                                     hint=lambda: did_you_mean(k.name, allowed) or f"settings: {', '.join(allowed)}")
             elif k.name in seen:
                 self.collector.error(f"`{k.name}` is set twice", k.span, hint=f"first set at {seen[k.name].span}")
             else:
@@ -210,7 +210,7 @@ class Elaborator:
                 self.collector.error(f"`{name}` is a feature set, not a circuit", span)
             else:
                 self.collector.error(f"unknown circuit `{name}`", span,
-                                     hint=did_you_mean(name, list(self.defs) + list(BUILTINS)))
+                                     hint=lambda: did_you_mean(name, list(self.defs) + list(BUILTINS)))
             return None
         if targs and not isinstance(defn, (ast.CircuitDef, ast.MLPDef)):
             self.collector.error(f"`{name}` takes no parameters", span)
@@ -235,8 +235,9 @@ class Elaborator:
             if t.name is None:
                 continue
             if t.name not in names:
-                self.collector.error(f"`{defn.name}` has no parameter `{t.name}`", t.span,
-                                     hint=did_you_mean(t.name, names) or f"parameters: {', '.join(names) or 'none'}")
+                self.collector.error(
+                    f"`{defn.name}` has no parameter `{t.name}`", t.span,
+                    hint=lambda: did_you_mean(t.name, names) or f"parameters: {', '.join(names) or 'none'}")
                 raise Skip
             if t.name in given:
                 self.collector.error(f"parameter `{t.name}` is given twice", t.span)
@@ -345,7 +346,7 @@ class Elaborator:
     # ------------------------------------------------------------------ networks
     def _network(self, nd: ast.NetworkDef, circuits: dict[str, Circuit]) -> Network | None:
         c = self.collector
-        before = len(c.diagnostics)
+        before = c.count
         groups: list[InstanceGroup] = []
         used: dict[str, Span | None] = {}
         broken = False  # a used circuit failed: its errors are reported, and T is unknown
@@ -374,7 +375,7 @@ class Elaborator:
                 groups.append(InstanceGroup(circuit.name, count, u.span))
         if broken:
             return None
-        if not groups and len(c.diagnostics) == before:
+        if not groups and c.count == before:
             c.error(f"network `{nd.name}` uses no circuits", nd.span, hint="add `use CIRCUIT * COUNT;`")
         knobs = self._knobs(knob_items, NETWORK_KNOBS, "network")
         T = sum(g.count for g in groups)
@@ -401,13 +402,13 @@ class Elaborator:
                         c.error(f"unknown {key} {shown!r}" if isinstance(k.value, str) else
                                 f"`{key}` takes a quoted {what} name", k.span,
                                 expected=", ".join(f'"{a}"' for a in allowed),
-                                hint=did_you_mean(shown, allowed) if isinstance(k.value, str) else
+                                hint=lambda: did_you_mean(shown, allowed) if isinstance(k.value, str) else
                                 f'write {key} = "{example}";')
                     else:
                         values[key] = k.value
         except Skip:
             pass
-        if len(c.diagnostics) > before and c.has_errors:
+        if c.count > before and c.has_errors:
             return None
         return Network(nd.name, tuple(groups), span=nd.span, **values)
 

@@ -83,7 +83,7 @@ class CircuitBuilder:
 
     # ------------------------------------------------------------------ entry point
     def build(self) -> BoolCircuit | None:
-        errors_before = len(self.c.diagnostics)
+        errors_before = self.c.count
         features = None
         if self.defn.over is not None:
             fs = self.elab.feature_set(self.defn.over, self.defn.span)
@@ -94,16 +94,22 @@ class CircuitBuilder:
         for name, span in self.implicit.items():
             if name not in self.widths and name not in self.poisoned:
                 self._declare("wire", name, None, span)
+        # A statement that failed once is not evaluated again in later iterations of its loop
+        # (the same mistake, 10^5 times over); its targets still count as assigned.
+        failed: set[int] = set()
         for p in self.pending:
             try:
-                self._assign(p.stmt, p.env)
+                if id(p.stmt) in failed:
+                    self._claim(p.stmt, p.env)
+                else:
+                    self._assign(p.stmt, p.env)
             except Skip:
-                pass
-        if not self.outputs and len(self.c.diagnostics) == errors_before:
+                failed.add(id(p.stmt))
+        if not self.outputs and self.c.count == errors_before:
             self.c.error(f"circuit `{self.defn.name}` has no outputs", self.defn.span,
                          hint="declare what it computes: `out y;`")
         self._check_drivers()
-        if self.c.has_errors and len(self.c.diagnostics) > errors_before:
+        if self.c.has_errors and self.c.count > errors_before:
             return None
         return BoolCircuit(self.name, tuple(self.inputs), tuple(self.outputs), tuple(self.gates),
                            features, self.params, self.defn.span)
@@ -216,7 +222,8 @@ class CircuitBuilder:
         self.loop_span = outer
 
     # ------------------------------------------------------------------ phase 2: emit
-    def _assign(self, s: ast.Assign, env: Mapping[str, int]) -> None:
+    def _claim(self, s: ast.Assign, env: Mapping[str, int]) -> list[list[str]]:
+        """The bits the statement assigns, marked as driven (an error if one already is)."""
         targets = [self._target_bits(t, env) for t in s.targets]
         for t, bits in zip(s.targets, targets):
             for b in bits:
@@ -227,6 +234,10 @@ class CircuitBuilder:
         for t, bits in zip(s.targets, targets):
             for b in bits:
                 self.driven[b] = t.span
+        return targets
+
+    def _assign(self, s: ast.Assign, env: Mapping[str, int]) -> None:
+        targets = self._claim(s, env)
         if s.tuple_form:
             if not isinstance(s.value, ast.Call) or s.value.name in BUILTINS:
                 self.c.error("only a circuit instance can be assigned to several targets", s.value.span,
@@ -259,7 +270,7 @@ class CircuitBuilder:
                 self.c.error(f"`{t.name}` is an integer parameter and cannot be assigned", t.span)
             else:
                 self.c.error(f"`{t.name}` is not declared", t.span,
-                             hint=did_you_mean(t.name, self.widths) or f"declare it: `wire {t.name}[WIDTH];`")
+                             hint=lambda: did_you_mean(t.name, self.widths) or f"declare it: `wire {t.name}[WIDTH];`")
             raise Skip
         if self.kinds[t.name] == "in":
             self.c.error(f"cannot assign to input `{t.name}`", t.span,
@@ -336,11 +347,11 @@ class CircuitBuilder:
                              hint=f"take one of its bits with `bit({e.name}, i)`")
                 raise Skip
             self.c.error(f"unknown signal `{e.name}`", e.span,
-                         hint=did_you_mean(e.name, list(self.widths) + list(env)))
+                         hint=lambda: did_you_mean(e.name, list(self.widths) + list(env)))
             raise Skip
         if isinstance(e, (ast.BitRef, ast.SliceRef)):
             if e.name not in self.widths:
-                self.c.error(f"unknown signal `{e.name}`", e.span, hint=did_you_mean(e.name, self.widths))
+                self.c.error(f"unknown signal `{e.name}`", e.span, hint=lambda: did_you_mean(e.name, self.widths))
                 raise Skip
             if isinstance(e, ast.BitRef):
                 bits = self._select(e.name, e.index, None, env, e.span, False)
@@ -483,7 +494,7 @@ class CircuitBuilder:
             ports = [p for p in callee.outputs if p.name == member.port]
             if not ports:
                 self.c.error(f"`{callee.name}` has no output `{member.port}`", member.span,
-                             hint=did_you_mean(member.port, [p.name for p in callee.outputs])
+                             hint=lambda: did_you_mean(member.port, [p.name for p in callee.outputs])
                              or f"outputs: {', '.join(p.name for p in callee.outputs)}")
                 raise Skip
         elif tuple_span is not None:
@@ -568,7 +579,7 @@ class CircuitBuilder:
                 continue
             if a.name not in names:
                 self.c.error(f"`{callee.name}` has no input `{a.name}`", a.span,
-                             hint=did_you_mean(a.name, names) or f"inputs: {', '.join(names)}")
+                             hint=lambda: did_you_mean(a.name, names) or f"inputs: {', '.join(names)}")
                 ok = False
             elif a.name in bound:
                 self.c.error(f"input `{a.name}` of `{callee.name}` is given twice", a.span)

@@ -37,7 +37,7 @@ class MLPElaborator:
     def build(self, defn: ast.MLPDef, env: dict[str, int], name: str, params: tuple[tuple[str, int], ...],
               directory: Path) -> MLPCircuit | None:
         c = self.c
-        before = len(c.diagnostics)
+        before = c.count
         ports: dict[str, list[Port]] = {"in": [], "out": []}
         seen: dict[str, Span | None] = {}
         layer_defs: list[ast.LayerDef] = []
@@ -85,7 +85,7 @@ class MLPElaborator:
         if layers and width != n_out:
             c.error(f"the last layer of `{defn.name}` gives {width} value{'s' * (width != 1)}, "
                     f"but {n_out} output{'s' * (n_out != 1)} are declared", layer_defs[-1].span)
-        if len(c.diagnostics) > before and c.has_errors:
+        if c.count > before and c.has_errors:
             return None
         return MLPCircuit(name, tuple(ports["in"]), tuple(ports["out"]), tuple(layers), params, defn.span)
 

@@ -195,10 +195,12 @@ def _parse_lines(body: str, text: str, filename: str) -> Spec:
 # One line of a netlist that needs no diagnostic, as one match in a pass over the whole text:
 # leading blanks, then a gate `out = TYPE(a, b)` or a declaration `KW(name)` or nothing, then an
 # optional comment. Groups: blanks, statement, out, type, arguments, keyword, declared name.
+# Blanks after a statement are matched inside its optional group, so that a line of blanks can
+# be split between the leading and the trailing ones in one way only (no backtracking blow-up).
 _CLEAN_LINE = re.compile(
-    rf"^([ \t]*)((?:(?P<out>{_NAME})[ \t]*=[ \t]*([A-Za-z_]\w*)[ \t]*"
+    rf"^([ \t]*)(?:((?P<out>{_NAME})[ \t]*=[ \t]*([A-Za-z_]\w*)[ \t]*"
     rf"\(((?:[ \t]*{_NAME}[ \t]*(?:,[ \t]*{_NAME}[ \t]*)*)?)\)"
-    rf"|([A-Za-z_]\w*)[ \t]*\([ \t]*({_NAME})[ \t]*\))?)[ \t]*\r?(?:#[^\n]*)?$", re.M)
+    rf"|([A-Za-z_]\w*)[ \t]*\([ \t]*({_NAME})[ \t]*\))[ \t]*)?\r?(?:#[^\n]*)?$", re.M)
 # Characters that break lines for str.splitlines (and so for line numbers) but not for `$`; a
 # carriage return counts unless it ends a CRLF line.
 _ODD_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"

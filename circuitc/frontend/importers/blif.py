@@ -591,8 +591,9 @@ def _inline(callee: BoolCircuit, inst: _Instance, taken: set[str]) -> list[Gate]
 # returns None and is left to the statement reader.
 
 # One line: blanks, then a directive and its arguments, or a cover row, or nothing; a comment.
-_CLEAN_LINE = re.compile(r"^([ \t]*)(?:(\.[A-Za-z_]+)((?:[ \t]+[^\s#]+)*)|([01-]+[ \t]+[01]|[01]))?"
-                         r"[ \t]*\r?(?:#[^\n]*)?$", re.M)
+# Trailing blanks belong to the optional statement, so a line of blanks matches one way only.
+_CLEAN_LINE = re.compile(r"^([ \t]*)(?:(?:(\.[A-Za-z_]+)((?:[ \t]+[^\s#]+)*)|([01-]+[ \t]+[01]|[01]))[ \t]*)?"
+                         r"\r?(?:#[^\n]*)?$", re.M)
 _CLEAN_DIRECTIVES = {".model", ".inputs", ".outputs", ".names", ".end"}
 _ODD_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 _PLACEHOLDER = "\x00"   # no wire name holds it: template wires are \x00o (the output) and \x00<i>
