@@ -135,7 +135,9 @@ class WeightFiles:
         if found is None:
             found = self._written[ref] = self._tensor(_resolved(directory / path), key)
         if isinstance(found, WeightFileError):
-            raise found
+            # Raised afresh: re-raising one stored exception would chain every raise's frames
+            # onto its traceback, so a family of 10^5 members would hold 10^5 tracebacks.
+            raise found.with_traceback(None)
         return found
 
     def _tensor(self, path: Path, key: str | None) -> np.ndarray | WeightFileError:
@@ -162,5 +164,5 @@ class WeightFiles:
                 found = e
             self._files[path] = found
         if isinstance(found, WeightFileError):
-            raise found
+            raise found.with_traceback(None)
         return found

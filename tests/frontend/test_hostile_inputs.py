@@ -111,3 +111,26 @@ def test_a_pattern_that_would_walk_the_file_system_is_refused(tmp_path, monkeypa
         circuitc.load_spec(tmp_path / "top.circ")
     (tmp_path / "top.circ").write_text('include "d3/**/*.circ";\n')       # a narrower walk is fine
     assert circuitc.load_spec(tmp_path / "top.circ").circuit("c")
+
+
+def test_a_missing_weight_file_shared_by_a_family_is_reported_once_in_bounded_memory(tmp_path):
+    """Every member of the family fails on the same missing file: one error, and the stored
+    failure is raised afresh each time (re-raising one exception object would chain every
+    member's frames onto its traceback)."""
+    import tracemalloc
+    (tmp_path / "f.circ").write_text('mlp m<i> { in x; out y; layer linear { weights = load("missing.npy"); } }\n'
+                                     'network n { use m<i = 0..4000>; active = 1; }\n')
+    tracemalloc.start()
+    with pytest.raises(circuitc.CircuitError) as info:
+        circuitc.load_spec(tmp_path / "f.circ")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(info.value.diagnostics) == 1 and "missing.npy" in str(info.value)
+    assert peak < 8 << 20, peak   # 3.4 MiB measured; 17 MiB when every traceback was kept
+
+
+def test_a_mistake_in_a_long_loop_is_evaluated_once():
+    src = "circuit c<N=20000> { in x[N]; out y[N]; for i in 0..N { y[i] = fa(x[i]); } }\n"
+    with pytest.raises(circuitc.CircuitError) as info:
+        circuitc.parse(src)
+    assert [d.message for d in info.value.diagnostics] == ["unknown circuit `fa`"]
