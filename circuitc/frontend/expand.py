@@ -74,6 +74,9 @@ class CircuitBuilder:
         self.pending: list[_Pending] = []
         self.implicit: dict[str, Span | None] = {}
         self.poisoned: set[str] = set()  # signals whose declaration failed; their uses stay silent
+        # A width out of range: this circuit cannot be built, so the circuits it instantiates are
+        # not elaborated (a recursive circuit would otherwise descend through every smaller width).
+        self.shape_failed = False
         self.bit_owner: dict[str, str] = {}  # bit wire -> the signal it belongs to
         self.consts: dict[int, str] = {}
         self.instances: dict[str, int] = {}
@@ -166,6 +169,7 @@ class CircuitBuilder:
                                                                        f"the width of `{d.name}`")
             except Skip:
                 self.poisoned.add(d.name)  # later uses would only repeat this error
+                self.shape_failed = True
                 continue
             if d.name in env:
                 self.c.error(f"`{d.name}` is a parameter; a signal cannot have the same name", d.span)
@@ -481,6 +485,8 @@ class CircuitBuilder:
     # ------------------------------------------------------------------ instances
     def _instance(self, call: ast.Call, env, dests: list[list[str] | None] | None = None,
                   member: ast.Member | None = None, tuple_span: Span | None = None) -> list[str]:
+        if self.shape_failed:
+            raise Skip
         callee = self.elab.instantiate(call.name, call.targs, env, call.name_span or call.span)
         if callee is None:
             raise Skip
