@@ -113,10 +113,15 @@ def parse_policy(text: str) -> int | None:
                                   hint="use `auto`, `none` or `every:K` (K >= 1: after every K-th level)"))
 
 
-def _check_config(config: FeatureConfig) -> None:
+# A gate of fan-in k is a truth table of 2**k rows: 16 keeps every table small.
+MAX_FAN_IN = 16
+
+
+def check_config(config: FeatureConfig) -> None:
+    """Every knob of a feature-network config in its range (CircuitError listing all that are not)."""
     problems = []
-    if config.k < 2:
-        problems.append(f"the fan-in k must be 2 or more, got {config.k}")
+    if not 2 <= config.k <= MAX_FAN_IN:
+        problems.append(f"the fan-in k must be between 2 and {MAX_FAN_IN}, got {config.k}")
     for name in ("p", "q"):
         v = getattr(config, name)
         if not 0 < v < 1:
@@ -490,7 +495,7 @@ def _correct_stage(level: int, m: int, on: int, config: FeatureConfig, sigma_in:
 def compile_features(levels: Levels, features: FeatureSet, config: FeatureConfig = FeatureConfig(),
                      source_hash: str = "", circuit: BoolCircuit | None = None) -> FeatureNetwork:
     """Build the network for `levels` (from `levels_of(circuit, ...)`) over `features`."""
-    _check_config(config)
+    check_config(config)
     every = parse_policy(config.ec)
     on = tuple(levels.on_counts(features.s))
     _check_size(levels, features, config, on)
@@ -565,5 +570,5 @@ def compile_source(spec: Spec, circuit: str | None = None, **overrides) -> Featu
     """Compile the feature circuit of a loaded source with `FeatureConfig` overrides."""
     c, fs = feature_circuit(spec, circuit)
     config = replace(FeatureConfig(), **overrides)
-    _check_config(config)
+    check_config(config)
     return compile_features(levels_of(c, fs.m, config.k), fs, config, spec.source_hash, c)

@@ -176,7 +176,7 @@ def test_bad_configs_are_refused_with_the_numbers():
     with pytest.raises(CircuitError) as e:
         compile_source(parse(SMALL), p=1.5, k=1, ec_kind="magic", gain=1.0)
     text = "\n".join(d.message for d in e.value.diagnostics)
-    for part in ("fan-in k must be 2 or more, got 1", "p must lie in (0, 1), got 1.5",
+    for part in ("fan-in k must be between 2 and 16, got 1", "p must lie in (0, 1), got 1.5",
                  "unknown error-correction kind `magic`", "slope must be above 2, got 1"):
         assert part in text
 
