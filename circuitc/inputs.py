@@ -201,13 +201,19 @@ class _Assignments:
 
     def parse(self, texts: Sequence[str]) -> np.ndarray:
         problems: list[Diagnostic] = []
+        unlisted = 0
         for text in texts:
             try:
                 self._one(text)
             except _Bad as e:
-                problems.append(Diagnostic(e.message, hint=e.hint))
+                if len(problems) < MAX_LISTED:
+                    problems.append(Diagnostic(e.message, hint=e.hint))
+                else:
+                    unlisted += 1
                 if e.port is not None:
                     self.failed.add(e.port)
+        if unlisted:
+            problems.append(Diagnostic(f"… and {unlisted} more bad assignment{'s' * (unlisted > 1)}"))
         if self.features is None:
             missing = self._missing()
             if missing:

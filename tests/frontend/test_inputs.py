@@ -255,3 +255,11 @@ def test_read_input_csv_unreadable(tmp_path):
     (tmp_path / "bin.csv").write_bytes(b"a\n\xff")
     with pytest.raises(CircuitError, match=r"is not a UTF-8 text file \(byte 2\)"):
         read_input_csv(tmp_path / "bin.csv", FA)
+
+
+def test_many_bad_assignments_are_summed_up():
+    c = circuitc.parse("circuit full_adder { in a, b, cin; out s; s = a ^ b ^ cin; }").circuit("full_adder")
+    with pytest.raises(circuitc.CircuitError) as info:
+        circuitc.parse_assignments(c, ["a=0", "b=1", "cin=1"] + ["{"] * 1000)
+    messages = [d.message for d in info.value.diagnostics]
+    assert len(messages) == MAX_LISTED + 1 and messages[-1] == f"… and {1000 - MAX_LISTED} more bad assignments"
