@@ -31,12 +31,10 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 
 from .artifact_names import CARD, CIRCUITS, FILES, HF_NAMES, METADATA, WEIGHTS, file_names
 from .errors import CircuitError, Diagnostic
@@ -50,8 +48,12 @@ from .fileio import (
     os_reason,
     read_bounded,
     sha256_file,
+    size_text,
     write_durable,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT = "circuitc-network"
 # 3: `config.construction` and routed networks (per-type biases); 2: coherent networks only, clean
@@ -126,6 +128,8 @@ def dump_json(x: Any, level: int = 0) -> str:
 
 
 def _write_weights(path: Path, tensors_: dict[str, torch.Tensor]) -> None:
+    from safetensors.torch import save_file  # torch is imported where a network is written
+
     try:
         save_file(tensors_, str(path))
     except SafetensorError as e:
@@ -190,6 +194,13 @@ def write_artifact(path: str | os.PathLike, force: bool, tensors_: dict[str, tor
     """Write the three files of an artifact under `layout`'s names, and the model card `card` in the
     "hf" layout (`write_directory`: atomically, replacing an artifact at `path` only with `force`)."""
     names = file_names(layout)
+    # Refused before anything is written: loading reads at most this much (`Reader`), so a larger
+    # file would be an artifact no one could open. The safetensors header adds a few KiB at most.
+    need = sum(t.numel() * t.element_size() for t in tensors_.values())
+    if need > MAX_ARTIFACT_WEIGHTS_BYTES:
+        raise error(f"not writing {os.fspath(path)}: its weights would take {size_text(need)}, over the "
+                    f"{size_text(MAX_ARTIFACT_WEIGHTS_BYTES)} an artifact may hold (the limit loading applies)",
+                    hint="compile a narrower or shallower network, or fewer instances")
 
     def fill(tmp: Path) -> None:
         _write_weights(tmp / names[WEIGHTS], tensors_)
@@ -313,17 +324,19 @@ def read_json(r: Reader) -> dict:
     return meta
 
 
-def read_tensors(r: Reader, expected: dict[str, tuple[tuple[int, ...], str]]) -> dict[str, torch.Tensor]:
-    """Every expected tensor with its shape and dtype checked; any other key is an error too."""
+def read_tensors(r: Reader, expected: dict[str, tuple[tuple[int, ...], str]]) -> dict[str, np.ndarray]:
+    """Every expected tensor, as a numpy array (writable, its own memory), with its shape, dtype
+    and finiteness checked; any other key is an error too. No torch: the caller makes tensors of
+    them where it needs them (`torch.from_numpy` shares the memory)."""
     path = r.file(WEIGHTS)
-    out: dict[str, torch.Tensor] = {}
+    out: dict[str, np.ndarray] = {}
     try:
         # safetensors maps the file itself: the bounds are checked first.
         check_bounded(path, MAX_ARTIFACT_WEIGHTS_BYTES, "artifact weights")
     except OSError as e:
         raise r.fail(WEIGHTS, f"cannot read: {os_reason(e)}", e.hint if isinstance(e, FileRefused) else None) from None
     try:
-        with safe_open(str(path), framework="pt") as f:
+        with safe_open(str(path), framework="numpy") as f:
             keys = set(f.keys())
             missing = [k for k in expected if k not in keys]
             if missing:
@@ -340,7 +353,7 @@ def read_tensors(r: Reader, expected: dict[str, tuple[tuple[int, ...], str]]) ->
                 if got_dtype != dtype:
                     raise r.fail(WEIGHTS, f"{key} has dtype {got_dtype}, expected {dtype}")
                 t = f.get_tensor(key)
-                if not bool(torch.isfinite(t).all()):
+                if not np.isfinite(t).all():
                     raise r.fail(WEIGHTS, f"{key} contains NaN or infinite values")
                 out[key] = t
     except CircuitError:

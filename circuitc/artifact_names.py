@@ -1,7 +1,7 @@
 """The names of an artifact's files, in circuitc's own layout and in the Hugging Face Hub's.
 
-Kept apart from artifact_format.py (which reads and writes them, and imports torch) so that the
-command line can name the layouts without importing torch.
+Kept apart from artifact_format.py (which reads and writes them) so that the command line can
+name the layouts without importing anything heavy.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ FILES = (WEIGHTS, METADATA, CIRCUITS)
 LAYOUTS = ("circuitc", "hf")
 HF_NAMES = {WEIGHTS: "model.safetensors", METADATA: "config.json", CIRCUITS: CIRCUITS}
 CARD = "README.md"
+# network.json's "kind" of a network over a feature set (features/artifact.py); a network of
+# instances has none.
+FEATURES_KIND = "features"
 
 
 def file_names(layout: str = "circuitc") -> dict[str, str]:

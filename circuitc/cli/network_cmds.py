@@ -16,16 +16,14 @@ import numpy as np
 from ..artifact import check_target, load, save
 from ..artifact_names import METADATA, file_names
 from ..back_ends import back_end
-from ..errors import CircuitError, Diagnostic
 from ..features.network import FeatureNetwork
 from ..fileio import check_writable, write_atomic
 from ..hub import push, require_hub
-from ..inputs import parse_assignments, read_input_table, read_instance_csv, read_instance_rows
+from ..inputs import read_input_table
 from ..instances.budget import budget_of_plan
 from ..instances.compile import compile_network
 from ..instances.components import write_components
 from ..instances.planner import fallback_warning, plan_network
-from ..instances.run import run
 from ..instances.sample import INDEX, write_shards
 from ..instances.verdicts import judge
 from ..instances.verify import exhaustive_rows, verify
@@ -39,7 +37,6 @@ from .tables import (
     ProgressBar,
     accuracy,
     beside,
-    emit,
     error,
     fmt,
     load_warned,
@@ -413,57 +410,6 @@ def _load_instances(artifact: str, command: str, hint: str | None = None):
         raise error(f"{artifact} holds a network over a feature set; `circuitc {command}` takes networks of "
                     f"circuit instances", hint=hint)
     return loaded
-
-
-def _instance_rows(args, loaded) -> list[dict]:
-    """The rows of `circuitc run`: one row from the --instance groups, or the rows of --inputs."""
-    if args.instance and args.inputs:
-        args.parser.error("give either --instance groups (one row) or --inputs FILE (many rows), not both")
-    if args.inputs:
-        csv_file = Path(args.inputs).suffix.lower() == ".csv"
-        return read_instance_csv(args.inputs) if csv_file else read_instance_rows(args.inputs)
-    if not args.instance:
-        args.parser.error("nothing to run: give --instance ID NAME=VALUE ... or --inputs FILE.json / FILE.csv")
-    row, problems = {}, []
-    for group in args.instance:
-        head, texts = group[0], group[1:]
-        if not head.isdigit() or not 0 <= int(head) < loaded.network.T:
-            problems.append(Diagnostic(f"--instance {head}: not an instance of this network "
-                                       f"(ids 0..{loaded.network.T - 1})"))
-            continue
-        if int(head) in row:
-            problems.append(Diagnostic(f"--instance {head} is given twice"))
-            continue
-        circuit = loaded.circuits[loaded.network.type_of[int(head)]]
-        try:
-            row[int(head)] = parse_assignments(circuit, texts)
-        except CircuitError as e:
-            problems.extend(Diagnostic(f"--instance {head} (`{circuit.name}`): {d.message}", hint=d.hint)
-                            for d in e.diagnostics)
-    if problems:
-        raise CircuitError(problems)
-    return [row]
-
-
-def cmd_run(args) -> int:
-    if args.output:
-        check_writable(args.output, args.force)          # refuse before any work
-    loaded = _load_instances(args.artifact, "run", hint="evaluate the feature circuit with `circuitc eval`")
-    rows = _instance_rows(args, loaded)
-    results = run(loaded, rows, raw=args.raw)
-    if args.json or args.output:
-        record = {"artifact": args.artifact, "raw": args.raw,
-                  "rows": [{str(t): ports for t, ports in row.items()} for row in results]}
-        emit(json.dumps(record, indent=2) + "\n", args.output, args.force)
-        return EXIT_OK
-    for b, row in enumerate(results):
-        if len(results) > 1:
-            print(f"row {b}")
-        for t, ports in row.items():
-            name = loaded.circuits[loaded.network.type_of[t]].name
-            shown = ", ".join(f"{port} = {value}" for port, value in ports.items())
-            print(f"{'  ' if len(results) > 1 else ''}instance {t} (`{name}`): {shown}")
-    return EXIT_OK
 
 
 def cmd_sample(args) -> int:

@@ -1,5 +1,5 @@
 """The `circuitc` argument parser: one `add_<command>(subparsers)` per subcommand, each naming
-the function that runs it (source_cmds.py, network_cmds.py) and its options and help texts."""
+the function that runs it (source_cmds.py, network_cmds.py, run_cmd.py) and its options and help texts."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from ..features.readoffs import READOFFS
 from ..inputs import VALUE_FORMS
 from ..instances.config import SHARED_MEANS
 from ..instances.lower.boolean import SCHEDULES
+from ..instances.run import NUMPY_ROWS
 from ..instances.verdicts import DEFAULT_MIN_ACCURACY, DEFAULT_TOLERANCE
 from ..spec import ALLOCATIONS, CONSTRUCTIONS
 
@@ -316,7 +317,7 @@ def add_verify(subparsers) -> argparse.ArgumentParser:
 
 
 def add_run(subparsers) -> argparse.ArgumentParser:
-    p = _command(subparsers, "run", "network_cmds.cmd_run",
+    p = _command(subparsers, "run", "run_cmd.cmd_run",
                  "Run a compiled network on inputs given per instance and print each instance's outputs.",
                  "One row: each --instance ID NAME=VALUE ... group activates that instance with those\n"
                  "inputs (the forms `circuitc eval` takes); at most z instances per row. Many rows:\n"
@@ -324,7 +325,8 @@ def add_run(subparsers) -> argparse.ArgumentParser:
                  "--inputs FILE.csv with the header row,instance,NAME,... and one record per active\n"
                  "instance (records with the same row value make one row; an empty cell: no such input).\n"
                  "A boolean output bit is 1 when its read-out exceeds 0.5 and a vector prints as one\n"
-                 "integer; --raw prints the read-outs themselves.\n\n"
+                 f"integer; --raw prints the read-outs themselves. Up to {NUMPY_ROWS:,} rows run in numpy,\n"
+                 "without importing torch; more rows, or --device, run the torch model (the same decoded outputs).\n\n"
                  "examples:\n  circuitc run adders --instance 17 a=1 b=1 cin=0\n"
                  "  circuitc run routed --instance 17 a=3 b=5 cin=0 --instance 400 a=9 b=4 cin=1\n"
                  "  circuitc run routed --inputs rows.json --json -o outputs.json")
@@ -334,6 +336,8 @@ def add_run(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--inputs", metavar="FILE", help="run every row of a JSON or CSV file (see above)")
     p.add_argument("--raw", action="store_true", help="print the read-outs instead of decoded outputs")
     p.add_argument("--json", action="store_true", help="print the outputs as JSON")
+    p.add_argument("--device", metavar="DEVICE",
+                   help="run the torch model on DEVICE (cpu, cuda, ...) whatever the number of rows")
     _output_options(p, "the outputs as JSON")
     return p
 

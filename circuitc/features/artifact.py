@@ -23,17 +23,18 @@ import numpy as np
 import torch
 
 from ..artifact_format import CIRCUITS, FORMAT, METADATA, VERSION, Reader, jsonable, read_tensors, write_artifact
+from ..artifact_names import FEATURES_KIND
 from ..errors import CircuitError
 from ..frontend.load import parse, read_text
 from ..frontend.printer import spec_to_circ
 from ..model_card import model_card
 from ..spec import Spec
 from .levels import levels_of
-from .network import FeatureConfig, FeatureNetwork, Stage
+from .network import FeatureConfig, FeatureNetwork, Stage, check_config
 
 __all__ = ["save", "metadata"]
 
-KIND = "features"
+KIND = FEATURES_KIND
 
 
 def metadata(net: FeatureNetwork) -> dict:
@@ -77,12 +78,7 @@ def read_features(r: Reader, meta: dict) -> FeatureNetwork:
     """The `FeatureNetwork` of an artifact whose network.json says `"kind": "features"`."""
     name = r.get(meta, "circuit", (str,), "")
     fname = r.get(meta, "features", (str,), "")
-    raw = r.get(meta, "config", (dict,), "")
-    known = {f.name for f in fields(FeatureConfig)}
-    try:
-        config = FeatureConfig(**{k: v for k, v in raw.items() if k in known})
-    except TypeError as e:
-        raise r.fail(METADATA, f"`config` is not a feature-network config ({e})") from None
+    config = _config(r, r.get(meta, "config", (dict,), ""))
     path = r.file(CIRCUITS)
     spec = parse(read_text(path), filename=os.fspath(path), base_dir=r.directory)
     try:
@@ -104,7 +100,7 @@ def read_features(r: Reader, meta: dict) -> FeatureNetwork:
         if kind not in ("gate", "correct") or not 0 <= level <= levels.depth or (kind == "gate" and level < 1):
             raise r.fail(METADATA, f"`{where}` is a {kind!r} stage at level {level}, which the circuit's "
                                    f"{levels.depth} levels do not have")
-        orders = tuple(tuple(int(x) for x in o) for o in r.get(st, "orders", (list,), where))
+        orders = _orders(r, r.get(st, "orders", (list,), where), f"{where}.orders")
         height = _stage_height(kind, orders, widths[level], config)
         m_in = widths[level - 1] if kind == "gate" else widths[level]
         shapes[f"stages.{i}.read_in"] = ((height, m_in), "F32")
@@ -116,13 +112,50 @@ def read_features(r: Reader, meta: dict) -> FeatureNetwork:
     if features.d0 is not None:
         shapes["embedding"] = ((features.d0, features.m), "F32")
     t = read_tensors(r, shapes)
-    stages = tuple(Stage(kind, level, t[f"stages.{i}.read_in"].numpy(), t[f"stages.{i}.bias"].numpy(),
-                         t[f"stages.{i}.read_off"].numpy(), orders, predicted)
+    stages = tuple(Stage(kind, level, t[f"stages.{i}.read_in"], t[f"stages.{i}.bias"],
+                         t[f"stages.{i}.read_off"], orders, predicted)
                    for i, (kind, level, orders, predicted) in enumerate(stage_info))
-    embedding = t["embedding"].numpy() if features.d0 is not None else None
+    embedding = t["embedding"] if features.d0 is not None else None
     return FeatureNetwork(levels, features, config, stages, embedding, tuple(int(x) for x in on_counts),
                           float(r.get(meta, "input_sigma", (float,), "")),
                           r.get(meta, "source_hash", (str,), ""), circuit)
+
+
+# The JSON types of FeatureConfig's fields, by their annotation.
+_FIELD_KINDS = {"int": ((int,), False), "float": ((float,), False), "str": ((str,), False),
+                "int | None": ((int,), True)}
+
+
+def _config(r: Reader, raw: dict) -> FeatureConfig:
+    """The stored config, each field of the type its annotation names, then the checks a compile
+    applies (`check_config`): a network.json edited by hand is refused as a compile would be."""
+    values = {}
+    for f in fields(FeatureConfig):
+        if f.name not in raw:
+            continue
+        if f.type == "bool":
+            if not isinstance(raw[f.name], bool):
+                raise r.fail(METADATA, f"`config.{f.name}` must be true or false")
+            values[f.name] = raw[f.name]
+        else:
+            kinds, nullable = _FIELD_KINDS[f.type]
+            values[f.name] = r.get(raw, f.name, kinds, "config", nullable=nullable)
+    config = FeatureConfig(**values)
+    try:
+        check_config(config)
+    except CircuitError as e:
+        raise r.fail(METADATA, "`config`: " + "; ".join(d.message for d in e.diagnostics)) from None
+    return config
+
+
+def _orders(r: Reader, value: list, where: str) -> tuple[tuple[int, int], ...]:
+    """A stage's orders: (order, copies) pairs of non-negative integers."""
+    if not value:
+        return ()
+    pairs = r.array(value, where, 2, True)
+    if pairs.shape[1] != 2 or (pairs < 0).any() or (pairs >= 1 << 31).any():
+        raise r.fail(METADATA, f"`{where}` must be a list of [order, count] pairs of integers in [0, 2**31)")
+    return tuple((int(a), int(b)) for a, b in pairs.tolist())
 
 
 def _stage_height(kind: str, orders, wires: int, config: FeatureConfig) -> int:

@@ -28,8 +28,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .assemble import CHUNK_ENTRIES, CompiledNetwork, network_from_layers
+from .assemble import CHUNK_ENTRIES, CompiledNetwork, layer_stack
 from .config import SHARED_MEANS
+from .layout import first_layer_fields, layout_fields
 from .lower.given import GivenMLP
 
 MEAN_PART = SHARED_MEANS[0]   # how the instances' mean weights are embedded (`mean_map`)
@@ -37,19 +38,8 @@ MEAN_PART = SHARED_MEANS[0]   # how the instances' mean weights are embedded (`m
 
 @dataclass(frozen=True, eq=False)
 class GivenNetwork(CompiledNetwork):
-    """A `CompiledNetwork` whose encoder writes the first circuit layer (module docstring)."""
-
-    first_weights: np.ndarray = None    # (n_types, d, n_in_max) float64, 0 padded
-    first_bias: np.ndarray = None       # (d,) float64: shared by every instance
-
-    @property
-    def first_layer_bias(self) -> np.ndarray:
-        return self.first_bias
-
-    def written(self, ty: np.ndarray, inputs: np.ndarray) -> np.ndarray:
-        """The first circuit layer's pre-activations `w_t^1 x_t` (m, d) of m active instances: what
-        encoding writes onto their supports before the shared bias and the ReLU."""
-        return np.einsum("mdi,mi->md", self.first_weights[ty], inputs)
+    """A `CompiledNetwork` whose encoder writes the first circuit layer (module docstring): its
+    `first_weights` (n_types, d, n_in_max) and `first_bias` (d,) are set (`Layout.written`)."""
 
 
 def instance_weights(types: Sequence[GivenMLP], type_of: np.ndarray, supports: np.ndarray, n: int, *,
@@ -155,7 +145,5 @@ def given_network(types: Sequence[GivenMLP], type_of: np.ndarray, supports: np.n
         bias = types[0].biases                                                 # shared (check_family)
         layers = [(W, torch.from_numpy(np.repeat(bias[l], n)).to(torch.float32))
                   for l, W in enumerate(instance_weights(types, type_of, supports, n, mean_part=mean_part))]
-    base = network_from_layers(types, type_of, supports, n, layers)
-    first = np.stack([ty.first_weights for ty in types])           # one shape (check_family)
-    fields = {f: getattr(base, f) for f in CompiledNetwork.__dataclass_fields__}
-    return GivenNetwork(**fields, first_weights=first, first_bias=np.asarray(types[0].first_bias, dtype=np.float64))
+    return GivenNetwork(model=layer_stack(layers), **layout_fields(types, type_of, supports, n),
+                        **first_layer_fields(types))

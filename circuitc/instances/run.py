@@ -8,25 +8,73 @@ the sparsity promise (more than z instances), unknown instances and malformed in
 before anything runs, every problem at once. Outputs come back per row and instance: a boolean
 bit is 1 when its read-out exceeds 0.5, a boolean vector is one integer (bit i = output bit i),
 an MLP port its real read-out; `raw=True` gives every read-out as it is.
+
+A saved network runs either in torch or in numpy (numpy_forward.py), and `runner` is the one place
+that chooses: numpy for up to NUMPY_ROWS rows on the host, where importing torch would take longer
+than the whole run, torch for more rows or on a device asked for. Both run the same network, read
+from the artifact once (stored.py), and give the same decoded outputs.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import CircuitError, Diagnostic
 from ..interpret import bits_to_int, input_matrix, split_outputs
 from ..spec import Circuit, MLPCircuit
-from .compile import Compilation
+from .config import Config
 
-__all__ = ["run", "Row"]
+if TYPE_CHECKING:
+    from .compile import Compilation
+    from .numpy_forward import NumpyNetwork
+    from .stored import StoredNetwork
+
+__all__ = ["run", "Row", "runner", "Runnable", "NUMPY_ROWS"]
 
 Row = Mapping[int, "Mapping[str, Any] | np.ndarray"]
 
+# The most rows `runner` runs in numpy. Importing torch takes 1.3–2 s; from a fresh process, numpy
+# ran every batch of examples/routed_adders.circ measured, up to 16,384 rows, faster than the torch
+# model with its import (docs/performance.md). Larger batches go to torch, whose position products
+# run in parallel over the batch (numpy's stacked products are one small BLAS call after another).
+NUMPY_ROWS = 16384
 
-def run(compiled: Compilation, rows: Row | Sequence[Row], *, raw: bool = False) -> list[dict[int, dict[str, Any]]]:
+
+@dataclass(frozen=True, eq=False)
+class Runnable:
+    """What `run` needs of a compiled network, for a saved one run in numpy: its network, its
+    config and its circuits (a `Compilation` has them too)."""
+
+    network: NumpyNetwork
+    config: Config
+    circuits: tuple[Circuit, ...]
+
+
+def runner(stored: StoredNetwork, rows: int, device: str | None = None) -> Runnable | Compilation:
+    """A saved network (read by stored.py) ready to `run` on `rows` rows: run in numpy for up to
+    NUMPY_ROWS rows when no device is asked for, else its torch network on `device` (default: the
+    CPU). This is where the forward pass of `circuitc run` is chosen."""
+    if device is None and rows <= NUMPY_ROWS:
+        from .numpy_forward import numpy_network
+
+        return Runnable(numpy_network(stored), stored.config, stored.circuits)
+    from .artifact import loaded_network
+
+    loaded = loaded_network(stored)
+    if device is not None:
+        try:
+            loaded.network.to(device)
+        except (RuntimeError, AssertionError, ValueError) as e:
+            raise CircuitError(Diagnostic(f"cannot run on device `{device}`: {e}",
+                                          hint="name a device this torch has: cpu, cuda, cuda:1, mps, ...")) from None
+    return loaded
+
+
+def run(compiled: Compilation | Runnable, rows: Row | Sequence[Row], *,
+        raw: bool = False) -> list[dict[int, dict[str, Any]]]:
     """The outputs of every listed instance of every row (one row may be given alone)."""
     rows = [rows] if isinstance(rows, Mapping) else list(rows)
     instances, X = encode_rows(compiled, rows)
@@ -41,7 +89,7 @@ def run(compiled: Compilation, rows: Row | Sequence[Row], *, raw: bool = False) 
     return out
 
 
-def encode_rows(compiled: Compilation, rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray]:
+def encode_rows(compiled: Compilation | Runnable, rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray]:
     """(instances (batch, z), inputs (batch, z, n_in_max)) as `CompiledNetwork.encode` takes them;
     CircuitError naming every row, instance and input that cannot be run."""
     net, z = compiled.network, compiled.config.z

@@ -308,30 +308,11 @@ def exact_layers(comp: Compilation, instances: np.ndarray, inputs: np.ndarray) -
 # ---------------------------------------------------------------- read-offs
 
 def _read_off(net, A: torch.Tensor, layer: int, instances: np.ndarray) -> np.ndarray:
-    """`net.readout(A, layer, instances)`, bit for bit; on the CPU the gather indexes A's numpy view."""
+    """`net.readout(A, layer, instances)`, bit for bit; on the CPU the gather indexes A's numpy view
+    (`Layout.read_off`)."""
     if A.device.type != "cpu":
         return net.readout(A, layer, instances)
-    inst = np.asarray(instances, dtype=np.int64)
-    batch, z = inst.shape
-    active = inst >= 0
-    sup = net.supports[layer][np.where(active, inst, 0)]                       # (batch, z, S)
-    flat = (np.arange(batch)[:, None, None, None] * net.D
-            + np.arange(net.d)[None, None, :, None] * net.n + sup[:, :, None, :])  # (batch, z, d, S)
-    got = A.detach().numpy().reshape(-1)[flat].astype(np.float64)
-    ahat = got.sum(axis=-1) / net.S
-    ahat[~active] = np.nan
-    return ahat
-
-
-def _outputs(net, ahat: np.ndarray, instances: np.ndarray) -> np.ndarray:
-    """`net.decode` from the last layer's read-offs `ahat` (batch, z, d) of `instances`."""
-    active = instances >= 0
-    ty = net.type_of[np.where(active, instances, 0)]
-    R = net.readout_table[ty]                                                  # (batch, z, n_out_max, d)
-    y = np.einsum("bzod,bzd->bzo", R, np.where(active[..., None], ahat, 0.0))
-    valid = (np.arange(net.n_out_max)[None, None, :] < net.n_outputs[ty][..., None]) & active[..., None]
-    y[~valid] = np.nan
-    return y
+    return net.read_off(A.detach().numpy(), layer, instances)
 
 
 class _LayerErrors:
@@ -475,7 +456,7 @@ def verify(comp: Compilation, samples: int = 10_000, batch: int = 1024, seed: in
                                       tally.kinds[ty] & live)
         else:
             ahat = _read_off(net, acts[-1], net.L, inst)
-        tally.add(inst, _outputs(net, ahat, inst), reference_outputs(comp, inst, x))
+        tally.add(inst, net.outputs(ahat, inst), reference_outputs(comp, inst, x))
     return {"mode": mode, "samples": samples, "z": z, "T": net.T, **tally.report(),
             "layers": readoffs.report() if layer_errors else [],
             "routing": routing.report() if routing else None,

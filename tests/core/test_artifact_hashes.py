@@ -130,3 +130,34 @@ def test_feature_artifacts_are_checked_too(tmp_path):
     circuitc.load(path)
     flip_weight_byte(path / "weights.safetensors", "stages.0.read_in")
     load_fails(path, "weights.safetensors: the file has changed since it was saved")
+
+
+def test_a_save_over_the_loading_limit_is_refused_before_writing(comp, tmp_path, monkeypatch):
+    """Loading reads at most MAX_ARTIFACT_WEIGHTS_BYTES of weights, so saving refuses more, with
+    the numbers, and writes nothing (here the limit is lowered below this small network's size)."""
+    import circuitc.artifact_format as fmt
+    monkeypatch.setattr(fmt, "MAX_ARTIFACT_WEIGHTS_BYTES", 1 << 10)
+    with pytest.raises(CircuitError, match=r"its weights would take .* bytes\), over the 1 KiB \(1,024 bytes\)"):
+        circuitc.save(comp, tmp_path / "net")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda m: m["config"].update(k=10 ** 6), "fan-in k must be between 2 and 16, got 1000000"),
+    (lambda m: m["config"].update(k="2"), "`config.k` must be an integer, got a string"),
+    (lambda m: m["config"].update(calibrate=1), "`config.calibrate` must be true or false"),
+    (lambda m: m["stages"][0].update(orders=[[1, 2, 3]]), "must be a list of [order, count] pairs"),
+    (lambda m: m["stages"][0].update(orders=[["a", 1]]), "must be a 2-dimensional array of integers"),
+    (lambda m: m["stages"][0].update(orders=[[1, 10 ** 30]]), "must be a 2-dimensional array of integers"),
+])
+def test_a_hand_edited_feature_network_json_is_refused_by_name(tmp_path, edit, words):
+    """The config is checked as a compile checks it, and orders as integer pairs: values that once
+    raised TypeError, OverflowError or MemoryError inside the loader."""
+    from circuitc.artifact_format import METADATA
+    src = (Path(__file__).resolve().parents[2] / "examples" / "features.circ")
+    net = compile_source(circuitc.load_spec(src))
+    path = circuitc.save(net, tmp_path / "f")
+    meta = json.loads((path / METADATA).read_text())
+    edit(meta)
+    (path / METADATA).write_text(json.dumps(meta))
+    load_fails(path, words)

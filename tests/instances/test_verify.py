@@ -15,7 +15,6 @@ from circuitc.instances.compile import compile_network
 from circuitc.instances.verify import (
     Overlaps,
     _exhaustive_batches,
-    _outputs,
     _probe_inactive,
     _read_off,
     exhaustive_rows,
@@ -227,4 +226,4 @@ def test_fused_read_offs_equal_the_network_read_offs(spec):
     for layer, A in enumerate(acts):
         assert np.array_equal(_read_off(net, A, layer, both), net.readout(A, layer, both), equal_nan=True)
     ahat = _read_off(net, acts[-1], net.L, both)[:, :2]
-    assert np.array_equal(_outputs(net, ahat, inst), net.decode(acts[-1], inst), equal_nan=True)
+    assert np.array_equal(net.outputs(ahat, inst), net.decode(acts[-1], inst), equal_nan=True)

@@ -2,21 +2,28 @@
 
 A construction is registered once, in `constructions/__init__.py`; the planner, `assemble`, the
 budget, the guarantee and `verify` reach it only through this interface, never by its name.
+
+Constructions import the assembly (torch) where they build a network, not at import: planning,
+budgets and reading an artifact need no torch, and a few rows run in numpy (numpy_forward.py).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ...errors import CircuitError, Diagnostic
 from ...spec import Circuit
-from ..assemble import CompiledNetwork, network_from_layers
 from ..config import Config
 from ..guarantee import Guarantee
 from ..plan import Plan
 from ..verdicts import Budget
+
+if TYPE_CHECKING:
+    from ..assemble import CompiledNetwork
+    from ..numpy_forward import NumpyNetwork
 
 
 class Construction(ABC):
@@ -66,7 +73,21 @@ class Construction(ABC):
     def network_from_layers(self, types, type_of: np.ndarray, supports: np.ndarray, n: int,
                             layers) -> CompiledNetwork:
         """The network around stored layers ((W, b) pairs), as `assemble` would have built it."""
+        from ..assemble import network_from_layers
+
         return network_from_layers(types, type_of, supports, n, layers)
+
+    def numpy_network(self, types, type_of: np.ndarray, supports: np.ndarray, n: int,
+                      layers) -> "NumpyNetwork":
+        """The network numpy runs (numpy_forward.py): the same layout as `network_from_layers`
+        builds, around the stored layers ((W, b) float32 arrays), or, for a construction whose
+        layers follow from its types (`layers_from_types`, `layers` None), the layers `assemble`
+        builds, as arrays."""
+        from ..numpy_forward import dense_network
+
+        if layers is None:
+            raise CircuitError(Diagnostic(f"the {self.name} construction has no layers numpy runs"))
+        return dense_network(types, type_of, supports, n, layers)
 
     def layer_parts(self, plan: Plan, network: CompiledNetwork, layer: int) -> tuple[np.ndarray, np.ndarray | None,
                                                                                      np.ndarray | None]:

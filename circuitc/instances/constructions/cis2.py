@@ -16,22 +16,25 @@ circuits alone; `benchmarks/reference_task.py` measures it against the network.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ...errors import CircuitError, Diagnostic
-from ..assemble import CompiledNetwork
 from ..config import SHARED_MEANS, Config
 from ..embed.allocate import allocate, capacities
 from ..embed.shuffle import layer_supports
 from ..error_model import LayerPrediction, Prediction
-from ..given_network import deviations, given_network, mean_map
 from ..guarantee import Guarantee, supports_disjoint
 from ..lower.given import check_family, lower_given
 from ..lower.small_mlp import layer_values
 from ..plan import Plan
 from ..verdicts import Budget, band
 from .base import Construction
+
+if TYPE_CHECKING:
+    from ..assemble import CompiledNetwork
+    from ..numpy_forward import NumpyNetwork
 
 # S when the network does not give one: disjoint supports (exact) at up to PAPERS_S when they fit,
 # else DEFAULT_S. The papers use 6; measured on their task (docs/lowering.md, "Redundancy"), S = 3
@@ -85,15 +88,27 @@ class Cis2(Construction):
                     allocation, supports, perms, n)
 
     def assemble(self, plan: Plan) -> CompiledNetwork:
+        from ..given_network import given_network
+
         return given_network(plan.types, plan.type_of, plan.supports, plan.n, mean_part=plan.config.shared_mean)
 
     def types_from_circuits(self, circuits):
         return tuple(lower_given(c) for c in circuits)
 
     def network_from_layers(self, types, type_of, supports, n, layers) -> CompiledNetwork:
+        from ..given_network import given_network
+
         return given_network(types, type_of, supports, n, layers=layers)
 
+    def numpy_network(self, types, type_of, supports, n, layers) -> NumpyNetwork:
+        """The stored dense layers, and the encoder that writes the first circuit layer."""
+        from ..numpy_forward import dense_network
+
+        return dense_network(types, type_of, supports, n, layers, first_layer=True)
+
     def layer_parts(self, plan: Plan, network: CompiledNetwork, layer: int):
+        from ..given_network import deviations, mean_map
+
         mean, delta = deviations(network.types, network.type_of, layer)
         return delta, mean, mean_map(network.supports[layer], network.supports[layer - 1], network.n,
                                      plan.config.shared_mean)
@@ -139,6 +154,8 @@ def activation_sizes(plan: Plan, seed: int, inputs: np.ndarray | None = None) ->
     rows `verify` draws) or on rows of `inputs`, from the small circuits only: E|a^l|² ("a"), and what layer l + 1's
     weights make of a^l: E|w a|² ("w"), E|w̄ a|² ("mean") and E|Δw a|² ("deviation"), w̄ the mean
     weights of all the circuits (zero past the last layer)."""
+    from ..given_network import deviations
+
     rng = np.random.default_rng(seed)
     picks = np.sort(rng.choice(len(plan.types), min(STATS_CIRCUITS, len(plan.types)), replace=False))
     means = [deviations(plan.types, plan.type_of, l)[0] for l in range(1, plan.L + 1)]

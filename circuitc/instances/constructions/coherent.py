@@ -8,11 +8,11 @@ the error model (`error_model.predict`) estimates the read-off errors and the in
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ...errors import Diagnostic
-from ..assemble import CompiledNetwork, assemble
 from ..config import Config
 from ..error_model import SupportGraph, predict
 from ..guarantee import Guarantee
@@ -20,6 +20,9 @@ from ..plan import Plan
 from ..verdicts import TARGET_ERROR, Budget, band
 from .base import Construction
 from .coherent_plan import coherent_guarantee, other_redundancy, plan_coherent, with_counts
+
+if TYPE_CHECKING:
+    from ..assemble import CompiledNetwork
 
 SEARCH_SOURCES = 48        # source instances per probe of the `expected` instance count
 SEARCH_MEETINGS = 96       # and pairs of instances spread together per probe
@@ -64,6 +67,8 @@ class Coherent(Construction):
         return plan_coherent(name, config, circuits, counts)
 
     def assemble(self, plan: Plan) -> CompiledNetwork:
+        from ..assemble import assemble
+
         return assemble(plan.types, plan.type_of, plan.supports, plan.n)
 
     def guarantee(self, plan: Plan) -> Guarantee:

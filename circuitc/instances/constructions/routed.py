@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import lru_cache
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
 from ...errors import CircuitError, Diagnostic
 from ...spec import BoolCircuit, Circuit
-from ..assemble import CompiledNetwork, assemble_routed
 from ..config import Config
 from ..embed.allocate import (
     allocate_routed,
@@ -35,6 +34,10 @@ from ..lower.small_mlp import RoutedMLP, SmallMLP
 from ..plan import Plan
 from ..verdicts import Budget
 from .base import Construction, RoutingTally
+
+if TYPE_CHECKING:
+    from ..assemble import CompiledNetwork
+    from ..numpy_forward import NumpyNetwork
 
 
 def routed_lowering(circuit: Circuit, z: int, S: int, lam: int) -> SmallMLP:
@@ -236,7 +239,16 @@ class Routed(Construction):
         return plan_routed(name, config, circuits, counts)
 
     def assemble(self, plan: Plan) -> CompiledNetwork:
+        from ..assemble import assemble_routed
+
         return assemble_routed(plan.types, plan.type_of, plan.supports, plan.n)
+
+    def numpy_network(self, types, type_of, supports, n, layers) -> NumpyNetwork:
+        """`PositionBlocks` layers from the types, as `assemble` builds `PositionLocal` ones; an
+        older artifact's stored dense layers (`layers`) are ignored, as loading does."""
+        from ..numpy_forward import routed_network
+
+        return routed_network(types, type_of, supports, n)
 
     def guarantee(self, plan: Plan) -> Guarantee:
         return routed_guarantee(plan)
