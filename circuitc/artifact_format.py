@@ -30,6 +30,7 @@ import math
 import os
 import shutil
 import tempfile
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -244,12 +245,37 @@ class Reader:
         if not is_a(value, kinds):
             want = " or ".join(_KIND_NAMES[k] for k in kinds) + (" or null" if nullable else "")
             raise self.fail(METADATA, f"`{_join(where, key)}` must be {want}, got {json_type(value)}")
-        # Python's json reads NaN, Infinity and 1e999 as floats; every figure of a network is finite.
+        # Python's json reads NaN, Infinity and 1e999 as floats; every figure of a network is finite
+        # (and an integer where a number goes must fit a float: 10**400 does not).
+        if float in kinds and isinstance(value, int) and abs(value) >= _FLOAT_TOP:
+            raise self.fail(METADATA, f"`{_join(where, key)}` must be a finite number, got an integer of "
+                                      f"{len(str(abs(value)))} digits")
         if isinstance(value, float) and not math.isfinite(value):
             raise self.fail(METADATA, f"`{_join(where, key)}` must be a finite number, got {value}")
         if at_least is not None and value < at_least:
             raise self.fail(METADATA, f"`{_join(where, key)}` must be at least {at_least}, got {value}")
         return value
+
+    def fields_of(self, cls: type, raw: dict, where: str) -> dict[str, Any]:
+        """The fields of dataclass `cls` that `raw` holds, each checked against its annotation
+        (int, float, str or bool, `| None` allowing null; ints read as floats where a float goes).
+        Keys `cls` does not have are ignored."""
+        out: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in raw:
+                continue
+            kind, _, none = str(f.type).partition(" | ")
+            value = raw[f.name]
+            if value is None and none == "None":
+                out[f.name] = None
+            elif kind == "bool":
+                if not isinstance(value, bool):
+                    raise self.fail(METADATA, f"`{_join(where, f.name)}` must be true or false, got {json_type(value)}")
+                out[f.name] = value
+            else:
+                got = self.get(raw, f.name, (_FIELD_TYPES[kind],), where, nullable=none == "None")
+                out[f.name] = float(got) if kind == "float" else got
+        return out
 
     def array(self, value: Any, where: str, ndim: int, integer: bool) -> np.ndarray:
         try:
@@ -267,6 +293,9 @@ class Reader:
         return arr.astype(np.int64 if integer else np.float64)
 
 
+# Integers from here on overflow a float64.
+_FLOAT_TOP = 2 ** 1024
+_FIELD_TYPES = {"int": int, "float": float, "str": str}
 _KIND_NAMES = {int: "an integer", float: "a number", str: "a string", list: "a list", dict: "an object"}
 
 

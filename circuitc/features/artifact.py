@@ -16,7 +16,7 @@ against those levels, so the network verify runs is exactly the one saved. Savin
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -121,26 +121,10 @@ def read_features(r: Reader, meta: dict) -> FeatureNetwork:
                           r.get(meta, "source_hash", (str,), ""), circuit)
 
 
-# The JSON types of FeatureConfig's fields, by their annotation.
-_FIELD_KINDS = {"int": ((int,), False), "float": ((float,), False), "str": ((str,), False),
-                "int | None": ((int,), True)}
-
-
 def _config(r: Reader, raw: dict) -> FeatureConfig:
-    """The stored config, each field of the type its annotation names, then the checks a compile
-    applies (`check_config`): a network.json edited by hand is refused as a compile would be."""
-    values = {}
-    for f in fields(FeatureConfig):
-        if f.name not in raw:
-            continue
-        if f.type == "bool":
-            if not isinstance(raw[f.name], bool):
-                raise r.fail(METADATA, f"`config.{f.name}` must be true or false")
-            values[f.name] = raw[f.name]
-        else:
-            kinds, nullable = _FIELD_KINDS[f.type]
-            values[f.name] = r.get(raw, f.name, kinds, "config", nullable=nullable)
-    config = FeatureConfig(**values)
+    """The stored config, each field of its annotated type, then the checks a compile applies
+    (`check_config`): a network.json edited by hand is refused as a compile would refuse it."""
+    config = FeatureConfig(**r.fields_of(FeatureConfig, raw, "config"))
     try:
         check_config(config)
     except CircuitError as e:

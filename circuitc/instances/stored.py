@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -124,9 +124,8 @@ def _read_config(r: Reader, meta: dict) -> Config:
     values = {name: r.get(raw, name, kind, "config", nullable=name in ("S", "gain"),
                           at_least=1 if name in ("D", "z", "S") else None) for name, kind in kinds.items()}
     values["margin"] = float(values["margin"])
-    for f in fields(Config):                # knobs this file does not know are kept as written
-        if f.name not in values and f.name in raw:
-            values[f.name] = raw[f.name]
+    # The other knobs, each of its field's type (absent ones keep their defaults).
+    values.update({k: v for k, v in r.fields_of(Config, raw, "config").items() if k not in values})
     # Files written before the routed construction existed hold coherent networks.
     values.setdefault("construction", "coherent")
     if values["construction"] not in REGISTRY:

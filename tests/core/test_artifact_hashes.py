@@ -161,3 +161,18 @@ def test_a_hand_edited_feature_network_json_is_refused_by_name(tmp_path, edit, w
     edit(meta)
     (path / METADATA).write_text(json.dumps(meta))
     load_fails(path, words)
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda m: m["config"].update(construction=["routed"]), "`config.construction` must be a string, got a list"),
+    (lambda m: m["config"].update(shuffle="yes"), "`config.shuffle` must be true or false, got a string"),
+    (lambda m: m["types"][0].update(gain=10 ** 400), "`types[0].gain` must be a finite number, got an integer of"),
+])
+def test_a_hand_edited_network_json_is_refused_by_name(saved, edit, words):
+    """Knobs are read as their fields' types, and integers too large for a float are refused:
+    these once raised TypeError and OverflowError inside the loader."""
+    from circuitc.artifact_format import METADATA
+    meta = json.loads((saved / METADATA).read_text())
+    edit(meta)
+    (saved / METADATA).write_text(json.dumps(meta))
+    load_fails(saved, words)
