@@ -40,9 +40,11 @@ def _collect_comment(tok: Token) -> Token:
 def _parser() -> Lark:
     grammar = (importlib.resources.files("circuitc.grammars") / "circuit.lark").read_text("utf-8")
     # The transformer runs inside the LALR parser: no parse tree is built and no second pass is
-    # made, which makes large sources several times faster to read.
+    # made, which makes large sources several times faster to read. The grammar's analysis is
+    # cached by Lark in the temporary directory, keyed by the grammar and options (a cache it
+    # cannot read or write is skipped): it is most of the parser's start-up time.
     return Lark(grammar, parser="lalr", maybe_placeholders=True, transformer=_TRANSFORMER,
-                lexer_callbacks={"COMMENT": _collect_comment})
+                lexer_callbacks={"COMMENT": _collect_comment}, cache=True)
 
 
 def parse_module(text: str, filename: str = "<string>") -> ast.Module:
