@@ -74,8 +74,9 @@ class CircuitBuilder:
         self.pending: list[_Pending] = []
         self.implicit: dict[str, Span | None] = {}
         self.poisoned: set[str] = set()  # signals whose declaration failed; their uses stay silent
-        # A width out of range: this circuit cannot be built, so the circuits it instantiates are
-        # not elaborated (a recursive circuit would otherwise descend through every smaller width).
+        # A width out of range: this circuit cannot be built, so the rest of its body is not
+        # expanded, nor the circuits it instantiates elaborated (a loop over the width, or a
+        # recursive circuit descending through every smaller width, would run for nothing).
         self.shape_failed = False
         self.bit_owner: dict[str, str] = {}  # bit wire -> the signal it belongs to
         self.consts: dict[int, str] = {}
@@ -128,6 +129,8 @@ class CircuitBuilder:
                 except Skip:
                     pass
         for s in stmts:
+            if self.shape_failed:
+                return  # the circuit cannot be built: its loops would run for nothing
             try:
                 if isinstance(s, ast.ParamDecl):
                     continue

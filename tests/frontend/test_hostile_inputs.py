@@ -146,3 +146,11 @@ def test_a_recursive_circuit_with_a_width_out_of_range_stops_at_once():
         circuitc.parse(src)
     assert [d.message for d in info.value.diagnostics] == \
         ["the width of `x` must be between 1 and 1000000, got 8388607"]
+
+
+def test_a_loop_over_a_width_out_of_range_does_not_run():
+    """8,388,607 iterations queued 5 million assignments (over 10 s and 950 MB) before."""
+    with pytest.raises(circuitc.CircuitError) as info:
+        circuitc.parse("circuit c<N=8388607> { in x[N]; out y[N]; for i in 0..N { y[i] = fa(x[i]); } }")
+    assert [d.message for d in info.value.diagnostics] == \
+        ["the width of `x` must be between 1 and 1000000, got 8388607"]
