@@ -1,296 +1,278 @@
-"""Fuzzing the front ends: whatever the text, the result is a Spec or a CircuitError.
+"""Fuzzing the front ends: whatever the input, the result is a Spec (or a loaded network) or a
+CircuitError whose diagnostics render, within 10 s of CPU time.
 
-Random token soup and mutations (deleted, inserted, duplicated and swapped characters and
-tokens) of real sources — the shared case table and the files in examples/ — go through
-`circuitc.parse`, `parse_bench` and `parse_blif`. Any exception other than CircuitError fails,
-and so does a CircuitError whose report cannot be rendered.
+The inputs are tests/fuzz_corpus.py's: the shipped sources (examples, the shared case table,
+golden printouts, netlists and `.circ` texts written in the tests, the docs' code blocks) mutated
+at the byte, character, token and line level, spliced and salted with hostile fragments; `.circ`
+text through `circuitc.parse` and `format_source`, `.circ` files with includes of odd paths,
+ISCAS `.bench`, BLIF, ASCII and binary AIGER through `load_spec`, input rows, tampered compiled
+artifacts of both back ends through `circuitc.load` (and `verify` when they load), and the
+command line, which must exit 0, 1 or 2 without a traceback.
 
-The default run is small and deterministic (`derandomize=True`); `-m slow` runs many more examples.
+The default run takes the first inputs of each kind (deterministic, seed 0) in this process, each
+under a 10 s limit; a failing input is saved for `python benchmarks/fuzz.py --replay DIR`. The
+`slow` test runs benchmarks/fuzz.py over 100,000 inputs in worker processes, each input within
+10 s and 1 GB.
 """
 
 from __future__ import annotations
 
-import re
+import importlib.util
+import json
+import random
 from pathlib import Path
 
-import numpy as np
+import fuzz_corpus as fc
 import pytest
 from cases import CASES
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from circuitc import CircuitError, Spec, parse
-from circuitc.frontend.importers.bench import parse_bench
-from circuitc.frontend.importers.blif import parse_blif
+import circuitc
+from circuitc import CircuitError, parse
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def _fuzz_settings(n: int):
-    return settings(max_examples=n, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.filter_too_much])
+ROOT = Path(__file__).resolve().parents[2]
+SEED = 0
+FAST = {"circ": 400, "circ_soup": 300, "circ_file": 150, "bench": 200, "blif": 200, "aag": 200, "aig": 200,
+        "artifact": 100, "inputs": 200, "cli": 1}
+SLOW_INPUTS = 100_000
 
 
-FAST = {"tokens": 300, "chars": 150, "circ": 400, "semantic": 200, "examples": 150, "bench": 150, "blif": 150}
-SLOW = {k: v * 25 for k, v in FAST.items()}
+def _in_trace(*files: str, categories: tuple[str, ...]):
+    """Failures of one of `categories` whose traceback (the message, for the command line's) goes
+    through one of `files`."""
+    def matches(failure: dict) -> bool:
+        text = "\n".join(failure.get("traceback") or []) + failure["message"]
+        return failure["category"] in categories and any(f in text for f in files)
+    return matches
 
 
-# --------------------------------------------------------------------------------------------
-# the property
-
-def clean(fn, text: str, *args, **kwargs) -> Spec | None:
-    """Run a front end; it must return a Spec or raise a CircuitError that renders."""
-    try:
-        result = fn(text, *args, **kwargs)
-    except CircuitError as e:
-        assert e.diagnostics
-        report = str(e)
-        assert isinstance(report, str) and report
-        for d in e.diagnostics:
-            assert isinstance(d.message, str) and d.message
-            d.render()
-            if d.span is not None:
-                assert d.span.line >= 1 and d.span.column >= 1, d
-        return None
-    assert isinstance(result, Spec)
-    return result
-
-
-# --------------------------------------------------------------------------------------------
-# sources and alphabets
-
-CIRC_TOKENS = (
-    "circuit", "mlp", "features", "network", "include", "param", "in", "out", "wire", "for", "if", "else",
-    "over", "layer", "load", "use", "bit", "and", "or", "xor", "not", "nand", "nor", "xnor", "maj",
-    "relu", "linear", "active", "width", "redundancy", "allocation", "seed", "embed", "weights", "bias",
-    "min", "max", "abs", "log2", "clog2",
-    "{", "}", "(", ")", "[", "]", "<", ">", ";", ",", "=", "?", ":", ".", "..", "&", "|", "^", "~",
-    "+", "-", "*", "/", "%", "**", "==", "!=", "<=", ">=", "&&", "||", "!",
-    "0", "1", "2", "7", "64", "0b101", "0x1f", "0b12", "1_000", "99999999999999999999", "-1", "1.5", ".5", "1e3",
-    "a", "b", "c", "x", "y", "s", "N", "K", "i", "fa", "`22`", "`a b`", "`in`", '"w.npy"', '"lib.circ"',
-    '"affine"', '"x.safetensors"', '"k"', '""', "#", "# note\n", "\n", " ", "\t",
-)
-CIRC_CHARS = "{}()[]<>;,=?:.&|^~+-*/%!#\"`'_0123456789abcxyzN \n\t\r\\@$é\x00"
-
-BENCH_TOKENS = ("INPUT", "OUTPUT", "(", ")", "=", ",", "AND", "NAND", "OR", "NOR", "XOR", "XNOR", "NOT",
-                "BUF", "BUFF", "DFF", "MUX", "1", "22", "a", "G1", "x.y", "#", "\n", " ", "\t")
-BLIF_TOKENS = (".model", ".inputs", ".outputs", ".names", ".end", ".subckt", ".latch", ".exdc", ".gate",
-               ".search", ".default_input_arrival", "\\\n", "-", "0", "1", "01", "1-", "--1", "=", "a", "b", "y",
-               "m", "#", "\n", " ", "\t")
-
-MLP_FILES = """
-mlp m {
-  in x[2];
-  out y;
-  layer relu { weights = load("w.npy"); bias = load("b.safetensors", "b"); }
-  layer linear { weights = [[1, -1.5]]; }
+# Failures found by fuzzing and not fixed yet: how to recognise each in a fuzz run, and the test
+# below that holds its minimal reproducers (xfail, strict, so that a fix shows as XPASS). A run
+# whose only failures are known ones is reported as xfail; any other failure fails the test.
+KNOWN = {
+    "test_a_quarter_million_gate_family_elaborates_within_the_limits": _in_trace("frontend/elaborate.py",
+                                                                                 categories=("hang", "memory")),
 }
-circuit top { in a, b; out y; y = lib(a, b); }
-include "lib.circ";
-"""
-
-CIRC_SOURCES = tuple(c.source for c in CASES) + (MLP_FILES,)
 
 
-def _example_texts(*suffixes: str) -> tuple[tuple[str, str], ...]:
-    if not EXAMPLES.is_dir():
-        return ()
-    out = []
-    for path in sorted(EXAMPLES.iterdir()):
-        if path.suffix in suffixes and path.is_file():
-            try:
-                out.append((path.name, path.read_text("utf-8")))
-            except (OSError, UnicodeDecodeError):
-                continue
-    return tuple(out)
-
-
-EXAMPLE_CIRC = _example_texts(".circ")
-EXAMPLE_BENCH = _example_texts(".bench") or (("c17.bench", "INPUT(1)\nINPUT(2)\nOUTPUT(3)\n3 = NAND(1, 2)\n"),)
-EXAMPLE_BLIF = _example_texts(".blif") or (
-    ("and.blif", ".model and2\n.inputs a b\n.outputs y\n.names a b y\n11 1\n.end\n"),)
+def expect_no_unknown_failures(failures: list[dict], report: str) -> None:
+    """Fail on a failure KNOWN does not name; xfail when all are known."""
+    unknown = [f for f in failures if not any(known(f) for known in KNOWN.values())]
+    assert not unknown, report
+    if failures:
+        pytest.xfail("known failures only: " + report)
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    """A directory with the files mutated sources may include or load."""
-    from safetensors.numpy import save_file
-
-    d = tmp_path_factory.mktemp("fuzz")
-    np.save(d / "w.npy", np.array([[1.0, 2.0], [0.5, -1.0]]))
-    save_file({"b": np.array([0.0, 1.0]), "w": np.ones((2, 2))}, str(d / "b.safetensors"))
-    (d / "lib.circ").write_text("circuit lib { in a, b; out y; y = a ^ b; }\n")
-    return d
+def sources():
+    return fc.Sources()
 
 
-# --------------------------------------------------------------------------------------------
-# strategies
-
-_TOKEN_RE = re.compile(r"\s+|[A-Za-z_][A-Za-z0-9_]*|[0-9][0-9A-Za-z_.]*|\.\.|\*\*|[=!<>]=|&&|\|\||"
-                       r"`[^`\n]*`|\"[^\"\n]*\"|.",
-                       re.S)
+@pytest.fixture(scope="module")
+def fixtures(tmp_path_factory):
+    return fc.Fixtures(tmp_path_factory.mktemp("fuzz"))
 
 
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_NUMBER = re.compile(r"[0-9][0-9A-Za-z_.]*")
-_NUMBERS = ("0", "1", "2", "3", "4", "5", "7", "8", "16", "63", "64", "100", "1000", "0b11", "0x10")
+@pytest.fixture(scope="module")
+def artifacts(sources, tmp_path_factory):
+    """The compiled artifacts the artifact kinds tamper with, built once (this imports torch)."""
+    sources.artifacts = fc.build_artifacts(tmp_path_factory.mktemp("artifacts"))
+    return sources.artifacts
 
 
-def token_soup(tokens):
-    sep = st.sampled_from(["", " ", " ", "\n"])
-    return st.lists(st.tuples(st.sampled_from(tokens), sep), max_size=60).map(
-        lambda parts: "".join(t + s for t, s in parts))
+def _report(failures: list[tuple[fc.Outcome, Path]]) -> str:
+    lines = [f"{len(failures)} inputs failed; replay one with `python benchmarks/fuzz.py --replay DIR`:"]
+    for outcome, path in failures[:10]:
+        f = outcome.failure
+        lines += [f"  {outcome.kind} #{outcome.index}: {f['category']} {f['type']} at {f['where']}: "
+                  f"{f['message'][:300]}", f"    saved in {path}"]
+    return "\n".join(lines)
 
 
-ALL_EDITS = ("word", "number", "del_char", "ins_char", "dup_chars", "swap_chars",
-             "del_token", "ins_token", "dup_token", "swap_tokens", "word", "number")
-
-
-@st.composite
-def mutated(draw, sources, tokens, chars, edits=ALL_EDITS):
-    """A source with 1 to 6 character or token edits.
-
-    Besides blind edits, `word` and `number` edits replace a name by another name of the same
-    source, or an integer by another integer, which keeps the syntax and exercises elaboration.
-    """
-    text = draw(st.sampled_from(sources))
-    for _ in range(draw(st.sampled_from((1, 1, 1, 2, 2, 3, 6)))):
-        op = draw(st.sampled_from(edits))
-        if op in ("word", "number"):
-            toks = _TOKEN_RE.findall(text)
-            kind = _WORD if op == "word" else _NUMBER
-            where = [k for k, t in enumerate(toks) if kind.fullmatch(t)]
-            if where:
-                k = where[draw(st.integers(0, 10 ** 6)) % len(where)]
-                if op == "word":
-                    words = sorted({t for t in toks if _WORD.fullmatch(t)})
-                    toks[k] = words[draw(st.integers(0, 10 ** 6)) % len(words)]
-                else:
-                    toks[k] = draw(st.sampled_from(_NUMBERS))
-                text = "".join(toks)
-            continue
-        if op.endswith("char") or op.endswith("chars"):
-            n = len(text)
-            i = draw(st.integers(0, 10 ** 6)) % (n + 1)
-            if op == "del_char":
-                text = text[:i] + text[i + draw(st.integers(1, 3)):]
-            elif op == "ins_char":
-                text = text[:i] + draw(st.sampled_from(chars)) + text[i:]
-            elif op == "dup_chars":
-                text = text[:i] + text[i:i + draw(st.integers(1, 30))] + text[i:]
-            elif n >= 2:
-                j = draw(st.integers(0, 10 ** 6)) % n
-                i = min(i, n - 1)
-                s = list(text)
-                s[i], s[j] = s[j], s[i]
-                text = "".join(s)
-        else:
-            toks = _TOKEN_RE.findall(text)
-            n = len(toks)
-            i = draw(st.integers(0, 10 ** 6)) % (n + 1)
-            if op == "del_token" and n:
-                del toks[min(i, n - 1)]
-            elif op == "ins_token":
-                toks.insert(i, draw(st.sampled_from(tokens)))
-            elif op == "dup_token" and n:
-                toks.insert(i, toks[min(i, n - 1)])
-            elif op == "swap_tokens" and n >= 2:
-                j = draw(st.integers(0, 10 ** 6)) % n
-                i = min(i, n - 1)
-                toks[i], toks[j] = toks[j], toks[i]
-            text = "".join(toks)
-    return text
-
-
-def _mutated_named(named, tokens, chars):
-    return st.sampled_from(named).flatmap(
-        lambda nt: mutated((nt[1],), tokens, chars).map(lambda text: (nt[0], text)))
+def fuzz_in_process(kind: str, n: int, sources, fixtures, out: Path) -> dict[str, int]:
+    """Run the first `n` inputs of `kind`; fails the test with every failure, each saved under `out`."""
+    statuses = {"accepted": 0, "refused": 0, "failed": 0}
+    failures = []
+    for index in range(n):
+        case = fc.make_case(kind, fc.case_rng(SEED, kind, index), sources)
+        outcome = fc.guarded(case, fixtures, index)
+        statuses[outcome.status] += 1
+        if outcome.failure is not None:
+            failures.append((outcome, fc.save_case(case, out / f"{kind}-{index}", SEED, index, outcome.failure)))
+    expect_no_unknown_failures([o.failure for o, _ in failures], _report(failures))
+    return statuses
 
 
 # --------------------------------------------------------------------------------------------
-# the tests: each property has a default test and a slow one with many more examples
-
-def _circ_tokens(text, workdir):
-    clean(parse, text, filename="fuzz.circ", base_dir=workdir)
+# the property, over every kind of input
 
 
-def _circ_chars(text, workdir):
-    clean(parse, text, filename="fuzz.circ", base_dir=workdir)
+@pytest.mark.parametrize("kind", fc.KINDS)
+def test_fuzzed_inputs_are_read_or_refused(kind, sources, fixtures, request, tmp_path):
+    if kind in ("artifact", "cli"):
+        request.getfixturevalue("artifacts")
+    statuses = fuzz_in_process(kind, FAST[kind], sources, fixtures, tmp_path)
+    # The mutations reach past the first error: some inputs are read all the way through.
+    if kind not in ("circ_soup", "cli"):
+        assert statuses["accepted"] > 0 and statuses["refused"] > 0, statuses
 
 
-def _circ_mutated(text, workdir):
-    clean(parse, text, filename="fuzz.circ", base_dir=workdir)
+@pytest.mark.slow
+def test_a_hundred_thousand_inputs_within_ten_seconds_and_a_gigabyte_each(tmp_path):
+    summary = _benchmark().fuzz(inputs=SLOW_INPUTS, seed=1, out=str(tmp_path))
+    assert summary["inputs"] >= SLOW_INPUTS
+    # Every input over the limits is a failure of the summary's, saved in tmp_path.
+    expect_no_unknown_failures(summary["failures"], json.dumps(summary["failures"], indent=2)[:20_000])
 
 
-def _example_mutated(named):
-    name, text = named
-    clean(parse, text, filename=name, base_dir=EXAMPLES)
-
-
-def _bench(named):
-    name, text = named
-    clean(parse_bench, text, name)
-
-
-def _blif(named):
-    name, text = named
-    clean(parse_blif, text, name)
-
-
-def _make(body, key, strategy, needs_workdir):
-    def fast_or_slow(counts, mark):
-        if needs_workdir:
-            @mark
-            @_fuzz_settings(counts[key])
-            @given(strategy)
-            def test(workdir, value):
-                body(value, workdir)
-        else:
-            @mark
-            @_fuzz_settings(counts[key])
-            @given(strategy)
-            def test(value):
-                body(value)
-        return test
-    return fast_or_slow(FAST, lambda f: f), fast_or_slow(SLOW, pytest.mark.slow)
-
-
-test_circ_token_soup, test_circ_token_soup_slow = _make(
-    _circ_tokens, "tokens", token_soup(CIRC_TOKENS), True)
-test_circ_random_characters, test_circ_random_characters_slow = _make(
-    _circ_chars, "chars", st.text(alphabet=st.sampled_from(CIRC_CHARS), max_size=120), True)
-test_circ_mutations, test_circ_mutations_slow = _make(
-    _circ_mutated, "circ", mutated(CIRC_SOURCES, CIRC_TOKENS, CIRC_CHARS), True)
-test_circ_name_and_number_edits, test_circ_name_and_number_edits_slow = _make(
-    _circ_mutated, "semantic", mutated(CIRC_SOURCES, CIRC_TOKENS, CIRC_CHARS, edits=("word", "number")), True)
-if EXAMPLE_CIRC:
-    test_example_mutations, test_example_mutations_slow = _make(
-        _example_mutated, "examples", _mutated_named(EXAMPLE_CIRC, CIRC_TOKENS, CIRC_CHARS), False)
-test_bench_mutations, test_bench_mutations_slow = _make(
-    _bench, "bench", st.one_of(_mutated_named(EXAMPLE_BENCH, BENCH_TOKENS, "()=,# \n\tNAD1xé\x00"),
-                               token_soup(BENCH_TOKENS).map(lambda t: ("soup.bench", t))), False)
-test_blif_mutations, test_blif_mutations_slow = _make(
-    _blif, "blif", st.one_of(_mutated_named(EXAMPLE_BLIF, BLIF_TOKENS, ".-01= \n\t\\#abyé\x00"),
-                             token_soup(BLIF_TOKENS).map(lambda t: ("soup.blif", t))), False)
+def _benchmark():
+    spec = importlib.util.spec_from_file_location("fuzz_benchmark", ROOT / "benchmarks" / "fuzz.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # --------------------------------------------------------------------------------------------
-# the strategies do reach deep: unmutated sources elaborate, and edits reach every stage
+# the corpus and the harness
 
-def test_unmutated_sources_elaborate(workdir):
-    for text in CIRC_SOURCES:
-        assert clean(parse, text, base_dir=workdir) is not None
-    for name, text in EXAMPLE_CIRC:
-        assert clean(parse, text, filename=name, base_dir=EXAMPLES) is not None
-    for name, text in EXAMPLE_BENCH:
-        assert clean(parse_bench, text, name) is not None
-    for name, text in EXAMPLE_BLIF:
-        assert clean(parse_blif, text, name) is not None
+
+def test_every_language_has_sources(sources):
+    for lang in ("circ", "bench", "blif", "aag", "aig"):
+        assert len(sources[lang]) >= 5, lang
+
+
+def test_shipped_sources_elaborate(sources, fixtures):
+    """Unmutated, the sources the mutations start from are read without error."""
+    for case in CASES:
+        assert parse(case.source)
+    for src in sources["circ"]:
+        if src.base == "examples" or src.name.startswith("case_"):
+            assert parse(src.data, filename=src.name, base_dir=fixtures.base[src.base])
+    assert parse(fc.MLP_FILES, base_dir=fixtures.root)
+
+
+def test_inputs_are_a_function_of_seed_kind_and_index(sources):
+    for kind in ("circ", "circ_file", "aig", "inputs"):
+        a, b = (fc.make_case(kind, fc.case_rng(7, kind, 3), sources) for _ in range(2))
+        assert (a.text, a.files, a.argv) == (b.text, b.files, b.argv)
+
+
+def test_a_saved_case_reads_back(tmp_path):
+    case = fc.Case("circ", "x.circ", {"a/b.circ": b"\x00\xff"}, "circuit \udcff {", "examples", ("check",), "l")
+    assert fc.load_case(fc.save_case(case, tmp_path / "c", 0, 5)) == case
+
+
+def test_the_schedule_gives_each_kind_its_share():
+    tasks = _benchmark().schedule(1000, list(fc.KINDS))
+    assert len(tasks) == len(set(tasks)) == 1000
+    for kind in fc.KINDS:
+        assert sum(k == kind for k, _ in tasks) == fc.SHARES[kind]
+    first = {k for k, _ in tasks[:100]}
+    assert first >= set(fc.KINDS) - {"cli"}       # kinds are interleaved, not run one after another
+
+
+def test_mutations_change_text_and_keep_it_bounded():
+    rng = random.Random(0)
+    text = CASES[0].source
+    changed = sum(fc.mutate_text(rng, text, fc.CIRC) != text for _ in range(200))
+    assert changed > 150
+    big = "x" * fc.MAX_TEXT
+    assert all(len(fc.mutate_text(rng, big, fc.CIRC)) <= fc.MAX_TEXT for _ in range(20))
 
 
 # --------------------------------------------------------------------------------------------
-# regressions: inputs that reached past CircuitError
+# found by fuzzing, not fixed yet: the minimal reproducers (see KNOWN)
+
+
+TREE_PARITY = """
+circuit tree_parity<N = 262143> {
+    in x[N];
+    out y;
+    if N == 1 {
+        y = x[0];
+    } else {
+        param H = N / 2;
+        y = tree_parity<H>(x[0:H]) ^ tree_parity<N - H>(x[H:N]);
+    }
+}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="some 20 s of CPU time and 1.3 GB")
+def test_a_quarter_million_gate_family_elaborates_within_the_limits(fixtures):
+    """A valid source within the width and gate limits (262,143 inputs, as many gates) whose
+    elaboration takes over 10 s and 1 GB."""
+    outcome = fc.guarded(fc.Case("circ_file", "fuzz.circ", {"fuzz.circ": TREE_PARITY.encode()}), fixtures)
+    assert outcome.failure is None, outcome.failure["message"]
+
+
+# --------------------------------------------------------------------------------------------
+# regressions: inputs that reached past CircuitError, or past the limits
+
+# One edit of a compiled artifact's metadata (network.json, config.json in the Hugging Face
+# layout): each was loaded past the checks and failed with another exception than CircuitError.
+TAMPERED = [
+    pytest.param("features", ("stages", 1, "orders", 0, 1), "auto", id="orders-string"),          # ValueError
+    pytest.param("features", ("stages", 1, "orders", 0, 0), {}, id="orders-object"),              # TypeError
+    pytest.param("features", ("stages", 1, "orders", 0, 0), float("inf"), id="orders-infinity"),  # OverflowError
+    pytest.param("features", ("stages", 1, "orders", 0), "", id="orders-not-a-pair"),             # ValueError
+    pytest.param("features", ("config", "k"), [2, 2], id="k-list"),                  # TypeError in levels_of
+    pytest.param("features", ("config", "k"), 2.5, id="k-fraction"),                 # TypeError in numpy.full
+    pytest.param("features", ("config", "k"), 3513, id="k-huge"),                    # ValueError: maximum dimension
+    pytest.param("features", ("input_sigma",), 10 ** 400, id="sigma-overflow"),      # OverflowError in float()
+    pytest.param("routed", ("config", "construction"), [[0.5]], id="construction-list"),  # TypeError: unhashable
+    pytest.param("coherent_hf", ("types", 0, "gain"), 10 ** 400, id="gain-overflow"),     # OverflowError
+]
+
+
+@pytest.mark.parametrize("name,path,value", TAMPERED)
+def test_tampered_artifact_metadata_is_refused(name, path, value, artifacts, tmp_path):
+    files = artifacts[name]
+    meta_name = "config.json" if "config.json" in files else "network.json"
+    for file, data in files.items():
+        (tmp_path / file).write_bytes(data)
+    meta = json.loads(files[meta_name])
+    node = meta
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    (tmp_path / meta_name).write_text(json.dumps(meta))
+    with pytest.raises(CircuitError):
+        circuitc.load(tmp_path)
+
+
+# Small sources that took a minute and over 2 GB to refuse.
+HUGE_REQUESTS = {
+    # the width of `x`, found after the slices of the recursion were built
+    "parity-huge-parameter": """
+circuit parity<N> {
+  in x[N];
+  out y;
+  if N == 1 { y = x[0]; }
+  else { y = parity<N / 2>(x[0:N / 2]) ^ parity<N - N / 2>(x[N / 2:N]); }
+}
+network n { use parity<8388607> * 1; active = 1; }
+""",
+    # the missing file, found once per member of a family of 524,288
+    "mlp-family-missing-weights": """
+mlp m<i> { in x; out y; layer linear { weights = load("missing.npy"); } }
+network n { use m<i = 0..524287>; active = 1; }
+""",
+}
+
+
+@pytest.mark.parametrize("name", HUGE_REQUESTS)
+def test_huge_requests_are_refused_within_the_limits(name, fixtures):
+    outcome = fc.guarded(fc.Case("circ_file", "fuzz.circ", {"fuzz.circ": HUGE_REQUESTS[name].encode()}), fixtures)
+    assert outcome.status == "refused", outcome.failure
+
+
+def clean(text: str) -> None:
+    try:
+        parse(text)
+    except CircuitError as e:
+        fc.check_error(e)
+
 
 def _chain(n: int) -> str:
     return "circuit c { in a; out y; y = " + " & ".join(["a"] * n) + "; }"
@@ -310,7 +292,7 @@ def test_long_chain_parses():
     "circuit c { in a; out y; if " + "!" * 1000 + "(1 == 1) { y = a; } }",
 ], ids=["not", "int-sum", "ternary", "else-if", "concat", "cond-not"])
 def test_deep_nesting_is_parsed_or_refused(text):
-    clean(parse, text)
+    clean(text)
 
 
 def test_deeply_nested_weight_array_is_refused():
