@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from aiger_read import varints  # benchmarks/aiger_read.py
 from frontend import as_bench, as_blif, random_netlist  # benchmarks/frontend.py
 
 # Runs one command and prints its peak resident memory: in this wrapper process the command is
@@ -68,15 +69,10 @@ def as_aiger(body, inputs: int, outs: list[str]) -> bytes:
         lit[f"w{inputs + g}"] = y
     head = f"aig {inputs + len(ands)} {inputs} 0 {len(outs)} {len(ands)}\n".encode()
     lines = "".join(f"{lit[o]}\n" for o in outs).encode()
-    deltas = bytearray()
-    for out, a, b in ands:
-        for d in (out - a, a - b):
-            while d >= 0x80:
-                deltas.append((d & 0x7F) | 0x80)
-                d >>= 7
-            deltas.append(d)
+    gates = np.asarray(ands, dtype=np.int64).reshape(-1, 3)
+    deltas = varints(np.stack([gates[:, 0] - gates[:, 1], gates[:, 1] - gates[:, 2]], axis=1).ravel())
     symbols = "".join(f"i{i} w{i}\n" for i in range(inputs)) + "".join(f"o{k} {o}\n" for k, o in enumerate(outs))
-    return head + lines + bytes(deltas) + symbols.encode()
+    return head + lines + deltas + symbols.encode()
 
 
 def main(argv=None) -> int:
