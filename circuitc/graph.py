@@ -53,13 +53,15 @@ import itertools
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
-import networkx as nx
 import numpy as np
 
 from .errors import CircuitError, Diagnostic, SourceMap
 from .spec import OP_CODE, OPS, BoolCircuit, Circuit, GateTable, MLPCircuit, Op, bad_arity
+
+if TYPE_CHECKING:  # networkx is imported where a graph is built: loading and evaluating never need it
+    import networkx as nx
 
 __all__ = [
     "IndexedNetlist", "indexed", "circuit_graph", "check_acyclic", "levels", "depth", "summary",
@@ -297,6 +299,8 @@ def _unique_edges(net: IndexedNetlist) -> tuple[list[int], list[int], list[int]]
 def circuit_graph(circuit: Circuit) -> nx.DiGraph:
     """A fresh networkx DiGraph of the circuit; see the module docstring for its attributes.
     Graph attributes: `name`, `kind`. Cyclic boolean circuits are allowed (levels are None)."""
+    import networkx as nx
+
     if isinstance(circuit, MLPCircuit):
         return _mlp_graph(circuit)
     net = indexed(circuit)
@@ -347,6 +351,8 @@ def _mlp_checked(circuit: MLPCircuit) -> list[list[str]]:
 
 
 def _mlp_graph(circuit: MLPCircuit) -> nx.DiGraph:
+    import networkx as nx
+
     names = _mlp_checked(circuit)
     L = len(circuit.layers)
     G = nx.DiGraph(name=circuit.name, kind=circuit.kind)
@@ -368,6 +374,8 @@ def _mlp_graph(circuit: MLPCircuit) -> nx.DiGraph:
 
 def _cycle_diagnostics(circuit: BoolCircuit, net: IndexedNetlist,
                        sources: SourceMap | None) -> list[Diagnostic]:
+    import networkx as nx
+
     stuck = np.flatnonzero(net.level < 0)
     stuck_set = set(stuck.tolist())
     dst = net.arg_dst
