@@ -22,6 +22,7 @@ import numpy as np
 
 from ..artifact_format import CIRCUITS, METADATA, WEIGHTS, Reader, is_a, read_tensors, shape_text
 from ..errors import CircuitError
+from ..fileio import MAX_ARTIFACT_WEIGHTS_BYTES, size_text
 from ..frontend.load import parse, read_text
 from ..spec import Circuit
 from .config import Config
@@ -215,6 +216,15 @@ def _read_network_tensors(r: Reader, meta: dict, D: int, d: int, L: int, routed:
     """Every tensor of weights.safetensors, with the shape and dtype the network's figures imply
     (`routing`: (T, S) when the routing tables are tensors)."""
     raw_types = r.get(meta, "types", (list,), "")
+    # The figures are checked against the size an artifact may hold before any shape is listed:
+    # a hand-edited L or D of 10^9 would otherwise build a table of 10^9 entries first.
+    need = (L * (D * D + D) * 4 if stored_layers else 0) + len(raw_types) * L * (d * d + (d if routed else 0)) * 8
+    if routing is not None:
+        need += (routing[0] * routing[1] + (L + 1) * routing[0]) * 8
+    if need > MAX_ARTIFACT_WEIGHTS_BYTES:
+        raise r.fail(METADATA, f"its figures (D = {D}, d = {d}, L = {L}, {len(raw_types)} types) imply "
+                               f"{size_text(need)} of weights, above the {size_text(MAX_ARTIFACT_WEIGHTS_BYTES)} "
+                               "an artifact may hold")
     expected: dict[str, tuple[tuple[int, ...], str]] = {}
     if routing is not None:
         T, S = routing
@@ -241,9 +251,9 @@ def _read_type_of(r: Reader, meta: dict, types: list[dict], T: int) -> np.ndarra
                                    f"and count >= 0, got {json.dumps(run)}")
         ids.append(run[0])
         reps.append(run[1])
+    if sum(reps) != T:   # before expanding: a count of 10^30 must not reach numpy
+        raise r.fail(METADATA, f"`type_of` covers {sum(reps)} instances, but the network has T = {T}")
     type_of = np.repeat(np.array(ids, dtype=np.int64), np.array(reps, dtype=np.int64))
-    if len(type_of) != T:
-        raise r.fail(METADATA, f"`type_of` covers {len(type_of)} instances, but the network has T = {T}")
     counts = np.bincount(type_of, minlength=len(types))
     for k, ty in enumerate(types):
         if counts[k] != ty["count"]:

@@ -167,6 +167,8 @@ def test_a_hand_edited_feature_network_json_is_refused_by_name(tmp_path, edit, w
     (lambda m: m["config"].update(construction=["routed"]), "`config.construction` must be a string, got a list"),
     (lambda m: m["config"].update(shuffle="yes"), "`config.shuffle` must be true or false, got a string"),
     (lambda m: m["types"][0].update(gain=10 ** 400), "`types[0].gain` must be a finite number, got an integer of"),
+    (lambda m: m["shape"].update(L=10 ** 9), "of weights, above the 8 GiB"),  # a 10^9-entry shape table
+    (lambda m: m.update(type_of=[[0, 10 ** 30]]), "`type_of` covers 10000000000000000000000000000"),
 ])
 def test_a_hand_edited_network_json_is_refused_by_name(saved, edit, words):
     """Knobs are read as their fields' types, and integers too large for a float are refused:
