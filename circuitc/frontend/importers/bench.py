@@ -29,7 +29,15 @@ import numpy as np
 from ...errors import Collector, SourceMap, Span, did_you_mean
 from ...graph import gc_paused
 from ...spec import OP_CODE, BoolCircuit, Gate, GateTable, Op, Port, Spec
-from .netlist_file import circuit_name_for, fresh_name, line_columns, raise_in_file_order, read_netlist_text, text_hash
+from .netlist_file import (
+    circuit_name_for,
+    fresh_name,
+    line_columns,
+    odd_line_breaks,
+    raise_in_file_order,
+    read_netlist_text,
+    text_hash,
+)
 
 __all__ = ["parse_bench", "load_bench"]
 
@@ -201,21 +209,12 @@ _CLEAN_LINE = re.compile(
     rf"^([ \t]*)(?:((?P<out>{_NAME})[ \t]*=[ \t]*([A-Za-z_]\w*)[ \t]*"
     rf"\(((?:[ \t]*{_NAME}[ \t]*(?:,[ \t]*{_NAME}[ \t]*)*)?)\)"
     rf"|([A-Za-z_]\w*)[ \t]*\([ \t]*({_NAME})[ \t]*\))[ \t]*)?\r?(?:#[^\n]*)?$", re.M)
-# Characters that break lines for str.splitlines (and so for line numbers) but not for `$`; a
-# carriage return counts unless it ends a CRLF line.
-_ODD_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
-
-
-def _odd_breaks(body: str) -> bool:
-    return any(c in body for c in _ODD_BREAKS) or body.count("\r") != body.count("\r\n")
-
-
 def _parse_clean(body: str, text: str, filename: str) -> Spec | None:
     """The Spec of a netlist without a single problem, read in one regular-expression pass and
     built as arrays (a `GateTable`), or None at the first thing that would need a diagnostic:
     the line-by-line reader then finds and reports it. Large machine-written netlists take this
     path; no step below loops over gates in Python except to name the wires of inverted gates."""
-    if _odd_breaks(body):
+    if odd_line_breaks(body):
         return None
     columns = line_columns(_CLEAN_LINE, body, 7)
     if columns is None:  # some line matched no statement form

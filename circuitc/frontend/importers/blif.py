@@ -34,7 +34,15 @@ from ...graph import gc_paused
 from ...spec import OP_CODE, BoolCircuit, Gate, GateTable, Op, Port, Spec
 
 # Small helpers shared by the netlist importers (file reading, hashing, fresh `$` names).
-from .netlist_file import circuit_name_for, fresh_name, line_columns, raise_in_file_order, read_netlist_text, text_hash
+from .netlist_file import (
+    circuit_name_for,
+    fresh_name,
+    line_columns,
+    odd_line_breaks,
+    raise_in_file_order,
+    read_netlist_text,
+    text_hash,
+)
 
 __all__ = ["parse_blif", "load_blif"]
 
@@ -595,12 +603,11 @@ def _inline(callee: BoolCircuit, inst: _Instance, taken: set[str]) -> list[Gate]
 _CLEAN_LINE = re.compile(r"^([ \t]*)(?:(?:(\.[A-Za-z_]+)((?:[ \t]+[^\s#]+)*)|([01-]+[ \t]+[01]|[01]))[ \t]*)?"
                          r"\r?(?:#[^\n]*)?$", re.M)
 _CLEAN_DIRECTIVES = {".model", ".inputs", ".outputs", ".names", ".end"}
-_ODD_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 _PLACEHOLDER = "\x00"   # no wire name holds it: template wires are \x00o (the output) and \x00<i>
 
 
 def _parse_clean(body: str, text: str, filename: str) -> Spec | None:
-    if any(c in body for c in _ODD_BREAKS) or body.count("\r") != body.count("\r\n") or _PLACEHOLDER in body:
+    if odd_line_breaks(body) or _PLACEHOLDER in body:
         return None
     columns = line_columns(_CLEAN_LINE, body, 4)
     if columns is None:                      # a line of another form: a continuation, a bad row...

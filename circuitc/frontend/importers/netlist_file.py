@@ -88,3 +88,13 @@ def line_columns(pattern: re.Pattern[str], body: str, groups: int, chunk: int = 
         if end < 0:
             return columns
         start = end + 1
+
+
+# Characters that break lines for str.splitlines (and so for line numbers) but not for a pattern's
+# `$`; a carriage return counts unless it ends a CRLF line.
+_ODD_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def odd_line_breaks(body: str) -> bool:
+    """Whether `body` breaks lines where `line_columns` would not (its line numbers would differ)."""
+    return any(c in body for c in _ODD_BREAKS) or body.count("\r") != body.count("\r\n")
