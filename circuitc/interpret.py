@@ -56,9 +56,9 @@ import numpy as np
 
 from .errors import CircuitError, Diagnostic, did_you_mean
 from .graph import cached_per_circuit, check_acyclic, indexed
-from .spec import OPS, BoolCircuit, Circuit, MLPCircuit, Op, Port
+from .spec import OPS, BoolCircuit, Circuit, Gate, MLPCircuit, Op, Port
 
-__all__ = ["evaluate_bits", "evaluate", "truth_table", "bits_to_int", "int_to_bits"]
+__all__ = ["evaluate_bits", "evaluate", "truth_table", "bits_to_int", "int_to_bits", "BoolTables", "MLPStack"]
 
 _AND, _OR, _XOR, _NOT, _MAJ_OP, _BUF, _C0, _C1 = (OPS.index(op) for op in (
     Op.AND, Op.OR, Op.XOR, Op.NOT, Op.MAJ, Op.BUF, Op.CONST0, Op.CONST1))
@@ -304,6 +304,67 @@ class MLPStack:
             if act == "relu":
                 np.maximum(h, 0.0, out=h)
         return h
+
+
+class BoolTables:
+    """Many small boolean circuits evaluated by table: every circuit's truth table, computed once by
+    evaluating all of them side by side as one netlist over k shared inputs (circuit t reads the
+    first of them), so a batch of rows, each naming its circuit, is one gather instead of one
+    evaluation per circuit. `tables` (circuits, 2^k, n_out_max) uint8: row m sets input i to bit
+    k − 1 − i of m; a circuit with n < k inputs is read at the rows whose last k − n bits are 0."""
+
+    # Tables stay small: 10^4 circuits of 4 inputs and 3 outputs take 480 KB.
+    MAX_ENTRIES = 1 << 26
+    MAX_INPUTS = 16
+
+    def __init__(self, circuits: Sequence[BoolCircuit]):
+        self.k = max([1] + [len(c.input_bits) for c in circuits])
+        self.n_inputs = np.array([len(c.input_bits) for c in circuits], dtype=np.int64)
+        gates: list = []
+        outs: list[str] = []
+        for t, c in enumerate(circuits):
+            rename = {b: f"x[{i}]" for i, b in enumerate(c.input_bits)}
+
+            def wire(w: str, t=t, rename=rename) -> str:
+                return rename.get(w) or f"{t}:{w}"
+
+            gates += [Gate(wire(g.out), g.op, tuple(wire(a) for a in g.args)) for g in c.gates]
+            outs += [wire(b) for b in c.output_bits]
+        gates += [Gate(f"o[{j}]", Op.BUF, (w,)) for j, w in enumerate(outs)]
+        together = BoolCircuit("side by side", (Port("x", self.k),), (Port("o", len(outs)),), tuple(gates))
+        _, Y = truth_table(together, max_inputs=self.MAX_INPUTS)
+        n_out = [len(c.output_bits) for c in circuits]
+        self.tables = np.zeros((len(circuits), 1 << self.k, max([1] + n_out)), dtype=np.uint8)
+        start = 0
+        for t, m in enumerate(n_out):
+            self.tables[t, :, :m] = Y[:, start:start + m]
+            start += m
+
+    @classmethod
+    def of(cls, circuits: Sequence[Circuit]) -> "BoolTables | None":
+        """The tables of `circuits`, or None unless they are boolean circuits (not over a feature
+        set) of at most MAX_INPUTS inputs whose tables hold at most MAX_ENTRIES entries."""
+        if not circuits or not all(isinstance(c, BoolCircuit) and c.features is None for c in circuits):
+            return None
+        k = max([1] + [len(c.input_bits) for c in circuits])
+        n_out = max([1] + [len(c.output_bits) for c in circuits])
+        if k > cls.MAX_INPUTS or len(circuits) * (1 << k) * n_out > cls.MAX_ENTRIES:
+            return None
+        return cls(circuits)
+
+    def rows(self, which: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """The table row of each input row X (rows, >= k columns, 0/1 values) of circuit `which[r]`:
+        its own inputs as the leading bits of k, the rest read as 0."""
+        X = np.asarray(X)[:, : self.k]
+        bits = np.arange(X.shape[1])
+        own = bits[None, :] < self.n_inputs[which][:, None]
+        return ((own & (X != 0)).astype(np.int64) << (self.k - 1 - bits)).sum(axis=1)
+
+    def evaluate(self, which: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Row r of X (rows, n_inputs_max, 0/1 values) through circuit `which[r]`: (rows, n_out_max)
+        float64, the same values `evaluate_bits` gives circuit by circuit (0 past a circuit's own
+        outputs)."""
+        return self.tables[which, self.rows(which, X)].astype(np.float64)
 
 
 def _check_mlp(circuit: MLPCircuit) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterator, Sequence, Union, overload
 
 import numpy as np
@@ -343,7 +344,7 @@ class InstanceGroup:
 
 # Allocation strategies a network may request; "auto" lets the compiler pick.
 ALLOCATIONS = ("auto", "prime-step", "affine", "polynomial")
-CONSTRUCTIONS = ("auto", "routed", "coherent", "cis2")
+CONSTRUCTIONS = ("auto", "routed", "lookup", "coherent", "cis2")
 
 
 @dataclass(frozen=True)
@@ -387,12 +388,20 @@ class Spec:
             names = ", ".join(c.name for c in self.circuits) or "none"
             raise CircuitError(Diagnostic(f"{self.source} holds {len(self.circuits)} circuits; name one",
                                           hint=f"circuits: {names}"))
-        for c in self.circuits:
-            if c.name == name:
-                return c
+        found = self._circuit_index.get(name)
+        if found is not None:
+            return found
         names = [c.name for c in self.circuits]
         raise CircuitError(Diagnostic(f"no circuit named `{name}` in {self.source}",
                                       hint=did_you_mean(name, names) or f"circuits: {', '.join(names) or 'none'}"))
+
+    @cached_property
+    def _circuit_index(self) -> dict[str, Circuit]:
+        """Name -> circuit, the first of a name (a network of 10^4 circuits looks each one up)."""
+        index: dict[str, Circuit] = {}
+        for c in self.circuits:
+            index.setdefault(c.name, c)
+        return index
 
     def feature_set(self, name: str) -> FeatureSet:
         for f in self.features:

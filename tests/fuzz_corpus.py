@@ -976,8 +976,16 @@ def check_error(e: CircuitError) -> None:
             assert d.span.line >= 1 and d.span.column >= 1, d
 
 
+_FRAME = re.compile(r'File "([^"]*)", line (\d+), in (\S+)')
+
+
 class CliFailure(AssertionError):
-    """The command line crashed, hung, ran out of memory or exited with an undocumented code."""
+    """The command line crashed, hung, ran out of memory or exited with an undocumented code; `frames`
+    are those of the traceback it printed, if any."""
+
+    def __init__(self, message: str, stderr: str = ""):
+        super().__init__(message)
+        self.frames = [(f, int(n), name) for f, n, name in _FRAME.findall(stderr)]
 
 
 def _run_api(case: Case, fx: Fixtures) -> str:
@@ -1049,7 +1057,7 @@ def _run_cli(case: Case, fx: Fixtures) -> str:
     err = done.stderr.decode("utf-8", "replace")
     if done.returncode not in _CLI_OK or "Traceback" in err or "internal error" in err or "out of memory" in err:
         tail = "\n".join(err.strip().splitlines()[-12:])
-        raise CliFailure(f"`circuitc {' '.join(case.argv)}` exited with {done.returncode}:\n{tail}")
+        raise CliFailure(f"`circuitc {' '.join(case.argv)}` exited with {done.returncode}:\n{tail}", err)
     return "accepted" if done.returncode == 0 else "refused"
 
 
@@ -1094,32 +1102,40 @@ class Outcome:
     failure: dict | None = None
 
 
-_FRAME = re.compile(r'File "([^"]*)", line (\d+), in (\S+)')
+def _frames(e: BaseException) -> list[tuple[str, int, str]]:
+    """(file, line, function) of the traceback, the command line's own for a CliFailure."""
+    if isinstance(e, CliFailure):
+        return e.frames
+    return [(f.filename, f.lineno, f.name) for f in traceback.extract_tb(e.__traceback__)]
+
+
+def _in_circuitc(path: str) -> str | None:
+    """`circuitc/...` for a file of the package, else None."""
+    return path[path.rindex("/circuitc/") + 1:] if "/circuitc/" in path else None
 
 
 def _where(e: BaseException) -> str:
-    """The innermost frame of circuitc's code that the exception went through (for a command-line
-    failure, the child's traceback): failures with the same place are one bug."""
-    if isinstance(e, CliFailure):
-        frames = [(f, int(n), name) for f, n, name in _FRAME.findall(str(e))]
-        if not frames:
-            code = re.search(r"exited with (-?\d+)", str(e))
-            return f"exit {code.group(1)}" if code else "timeout"
-    else:
-        frames = [(f.filename, f.lineno, f.name) for f in traceback.extract_tb(e.__traceback__)]
-    own = [f for f in frames if "circuitc" in f[0] and "fuzz" not in f[0]] or frames
+    """The innermost frame of circuitc's code that the exception went through: failures with the
+    same place are one bug."""
+    frames = _frames(e)
+    if isinstance(e, CliFailure) and not frames:
+        code = re.search(r"exited with (-?\d+)", str(e))
+        return f"exit {code.group(1)}" if code else "timeout"
+    own = [f for f in frames if _in_circuitc(f[0])] or frames
     return f"{Path(own[-1][0]).name}:{own[-1][1]} in {own[-1][2]}" if own else "?"
 
 
 def describe(e: BaseException, category: str | None = None) -> dict:
-    """What a failure report needs: the category, the exception, where it was raised, the traceback's end."""
+    """What a failure report needs: the category, the exception, where it was raised, circuitc's
+    frames on the way (`stack`, outermost first) and the traceback's end."""
     where = _where(e)
+    stack = [f"{_in_circuitc(f)}:{n} in {name}" for f, n, name in _frames(e) if _in_circuitc(f)]
     if category is None:
         category = ("hang" if isinstance(e, Hang) else "cli" if isinstance(e, CliFailure)
                     else "memory" if isinstance(e, MemoryError) or _MEMORY_WORDS.search(str(e)) else "exception")
     lines = "".join(traceback.format_exception(type(e), e, e.__traceback__)).rstrip().splitlines()
     return {"category": category, "type": type(e).__name__, "message": str(e)[:2000], "where": where,
-            "traceback": lines[-16:]}
+            "stack": stack, "traceback": lines[-16:]}
 
 
 @contextlib.contextmanager

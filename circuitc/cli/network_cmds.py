@@ -34,10 +34,12 @@ from .features_cmds import FEATURE_ONLY, refuse_options
 from .tables import (
     EXIT_FAILED,
     EXIT_OK,
+    LISTED,
     ProgressBar,
     accuracy,
     beside,
     error,
+    first_rows,
     fmt,
     load_warned,
     plural,
@@ -109,7 +111,8 @@ def cmd_compile(args) -> int:
         ("z", rep["z"], "instances active at once, at most"),
         ("S", rep["S"], "neurons carrying each circuit neuron (redundancy)"),
         ("n", rep["n"], "neurons per block"),
-        ("construction", rep["config"]["construction"], "routed (position-local) or coherent (shared neurons)"),
+        ("construction", rep["config"]["construction"],
+         "routed, lookup (position-local), coherent or cis2 (shared neurons)"),
         ("allocation", alloc["strategy"], "how instances share the neurons of a block"),
         ("capacity", alloc["capacity"], "instances the allocation can hold"),
         ("packing bound", alloc["packing_bound"], "n(n-1)/(S(S-1)): the most any allocation can hold"),
@@ -119,9 +122,10 @@ def cmd_compile(args) -> int:
         ("parameters", rep["parameters"], "weights and biases of the network"),
         ("naive neurons", rep["naive_neurons"], "one neuron per gate, over all instances"),
     ]
+    types_title, type_rows = first_rows("instance types", [(t["circuit"], t["kind"], t["count"], t["inputs"],
+                                                            t["outputs"]) for t in record["types"]])
     tables = [table("network", ("figure", "value", "meaning"), rows, right=("value",)),
-              table("instance types", ("circuit", "kind", "count", "inputs", "outputs"),
-                    [(t["circuit"], t["kind"], t["count"], t["inputs"], t["outputs"]) for t in record["types"]],
+              table(types_title, ("circuit", "kind", "count", "inputs", "outputs"), type_rows,
                     right=("count", "inputs", "outputs"))]
     print_tables(tables)
     guarantee = rep["guarantee"]
@@ -139,7 +143,8 @@ def cmd_compile(args) -> int:
 def _budget_rows(b) -> tuple[list, list]:
     f, r = b.figures, b.risk
     figures = [
-        ("construction", f["construction"], "routed: position-local layers on a code; coherent, cis2: shared neurons"),
+        ("construction", f["construction"],
+         "routed, lookup: position-local layers on a code; coherent, cis2: shared neurons"),
         ("D, L, T", f"{f['D']}, {f['L']}, {f['T']}", "width, ReLU layers, instances"),
         ("d, z, S", f"{f['d']}, {f['z']}, {f['S']}", "lowered width, active at once, redundancy"),
         ("gain, margin", f"{fmt(f['gain'])}, {fmt(f['margin'])}", "slope of the clean steps, β"),
@@ -206,7 +211,7 @@ def cmd_budget(args) -> int:
     header, layers = _layer_rows(record)
     guarantee = ("exact for every promise-keeping input: " if b.guarantee.exact else "none: ") + b.guarantee.reason
     model = (f"{record['model']['name']} ({record['model']['why']})" if record["model"] else
-             "none: the routed construction has no error terms; its code decides exactness")
+             f"none: the {b.figures['construction']} construction has no error terms; its code decides exactness")
     if args.markdown:
         out = [f"## Budget of network `{b.name}` ({args.file})", "", f"**Verdict: {b.verdict}.**", "",
                f"Guarantee: {guarantee}.", ""]
@@ -236,7 +241,6 @@ def cmd_budget(args) -> int:
     return EXIT_OK
 
 
-LISTED = 20            # circuits a verify table lists before it shows only the least accurate
 
 VERIFY_LAYER_HEADER = ("layer", *(name for _, name in LAYER_TERMS), "values wrong", "active max", "inactive max")
 

@@ -16,7 +16,7 @@ from ..inputs import active_warning, parse_assignments, read_input_csv
 from ..interpret import evaluate_bits, rows_text, truth_table
 from ..spec import BoolCircuit, MLPCircuit, Spec
 from .render import csv_text, format_outputs, truth_table_csv, truth_table_text
-from .tables import EXIT_CHANGED, EXIT_OK, emit, error, load_warned, plural, print_tables, table
+from .tables import EXIT_CHANGED, EXIT_OK, emit, error, first_rows, listed, load_warned, plural, print_tables, table
 
 __all__ = ["cmd_check", "cmd_eval", "cmd_graph", "cmd_fmt"]
 
@@ -80,7 +80,8 @@ def cmd_check(args) -> int:
         size = (c["gates"] if c["kind"] == "boolean" else
                 f"{plural(c['layers'], 'layer')}, {c['parameters']} params")
         rows.append((c["name"], _kind_of_record(c), c["inputs"], c["outputs"], size, c["depth"]))
-    tables.append(table("circuits", ("circuit", "kind", "inputs", "outputs", "gates", "depth"), rows,
+    title, rows = first_rows("circuits", rows)
+    tables.append(table(title, ("circuit", "kind", "inputs", "outputs", "gates", "depth"), rows,
                         right=("inputs", "outputs", "gates", "depth")))
     if record["features"]:
         tables.append(table("feature sets", ("features", "m", "s", "embed", "seed"),
@@ -88,7 +89,7 @@ def cmd_check(args) -> int:
                             right=("m", "s", "embed", "seed")))
     if record["networks"]:
         rows = [(n["name"], n["T"], n["z"], n["D"], "auto" if n["S"] is None else n["S"], n["allocation"],
-                 n["seed"], ", ".join(f"{g['circuit']} * {g['count']}" for g in n["circuits"]))
+                 n["seed"], listed([f"{g['circuit']} * {g['count']}" for g in n["circuits"]]))
                 for n in record["networks"]]
         tables.append(table("networks", ("network", "T", "z", "D", "S", "allocation", "seed", "circuits"),
                             rows, right=("T", "z", "D", "S", "seed")))

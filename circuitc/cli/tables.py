@@ -23,7 +23,7 @@ from ..spec import Spec
 
 __all__ = ["EXIT_OK", "EXIT_CHANGED", "EXIT_FAILED", "EXIT_ERROR", "EXIT_INTERNAL", "EXIT_INTERRUPTED",
            "EXIT_BROKEN_PIPE", "error", "emit", "load_warned", "styled", "print_tables", "table", "fmt",
-           "accuracy", "plural", "beside", "show_progress", "ProgressBar"]
+           "accuracy", "plural", "beside", "show_progress", "ProgressBar", "LISTED", "first_rows", "listed"]
 
 EXIT_OK = 0
 EXIT_CHANGED = 1
@@ -32,6 +32,9 @@ EXIT_ERROR = 2
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
+
+# Rows a table of circuits shows before it says how many more there are (--json lists all).
+LISTED = 20
 
 
 def error(message: str, hint: str | None = None) -> CircuitError:
@@ -101,6 +104,20 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], rig
     for row in rows:
         table.add_row(*(Text("-" if v is None else str(v)) for v in row))
     return table
+
+
+def first_rows(title: str, rows: Sequence) -> tuple[str, Sequence]:
+    """(title, rows) of a table of circuits: all of them, or the first LISTED with the title saying
+    how many there are (a network of 10^4 different circuits would print 10^4 lines)."""
+    if len(rows) <= LISTED:
+        return title, rows
+    return f"{title}: first {LISTED} of {len(rows)}", rows[:LISTED]
+
+
+def listed(items: Sequence[str]) -> str:
+    """Items joined by commas, the first LISTED of them and how many more."""
+    shown = ", ".join(items[:LISTED])
+    return shown if len(items) <= LISTED else f"{shown}, ... ({len(items) - LISTED} more)"
 
 
 # ============================================================================================

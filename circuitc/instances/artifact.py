@@ -5,7 +5,8 @@
                           for l = 0..L-1 (the Linear computing network layer l+1; none for a
                           construction whose layers follow from its types, the routed one); the
                           lowered circuits, float64: `types.{k}.weights` (L, d, d) for instance
-                          type k (and `types.{k}.biases` (L, d) for a routed network); and the
+                          type k (and `types.{k}.biases` (L, d) for a routed network), once per
+                          set of types that share them (`weights_of` in network.json); and the
                           routing tables, int64: `allocation.supports` (T, S) and
                           `permutations` (L+1, T) (layer l's supports are allocation.supports[
                           permutations[l]])
@@ -37,6 +38,7 @@ from ..frontend.printer import spec_to_circ
 from ..model_card import model_card
 from ..spec import BoolCircuit, Circuit, Spec
 from .compile import Compilation
+from .layout import weight_classes
 from .lower.small_mlp import RoutedMLP
 from .stored import StoredNetwork, read_stored
 
@@ -62,18 +64,29 @@ def _run_lengths(values: np.ndarray) -> list[list[int]]:
     return out
 
 
+def _weights_of(types) -> np.ndarray:
+    """Per type, the first type with the same weights and biases (itself, unless the construction
+    shares them: the lookup construction's circuits all run one decoder)."""
+    class_of, first = weight_classes(types)
+    return np.asarray(first, dtype=np.int64)[class_of]
+
+
 def metadata(comp: Compilation, *, source_hash: str = "", name: str | None = None) -> dict:
     """The network.json record of a compilation."""
     net = comp.network
     types = []
+    shares = _weights_of(net.types)
+    counts = np.bincount(net.type_of, minlength=len(net.types))
     for k, (ty, circuit) in enumerate(zip(net.types, comp.circuits)):
         types.append({
             "circuit": circuit.name, "kind": ty.kind, "d": ty.d, "L": ty.L, "margin": ty.margin, "gain": ty.gain,
-            "count": int((net.type_of == k).sum()),
+            "count": int(counts[k]),
             "input_bits": list(circuit.input_bits), "output_bits": list(circuit.output_bits),
             "input_index": ty.input_index, "readout": ty.readout,
             "active_tolerance": ty.active_tolerance, "inactive_tolerance": ty.inactive_tolerance,
         })
+        if shares[k] != k:
+            types[-1]["weights_of"] = int(shares[k])
     alloc = comp.allocation
     record = {
         "format": FORMAT,
@@ -84,8 +97,9 @@ def metadata(comp: Compilation, *, source_hash: str = "", name: str | None = Non
         "shape": {"D": net.D, "d": net.d, "n": net.n, "L": net.L, "T": net.T, "S": net.S, "margin": net.margin},
         "tensors": {"layers.{l}.weight": "(D, D) float32: the weights of network layer l + 1",
                     "layers.{l}.bias": "(D,) float32",
-                    "types.{k}.weights": "(L, d, d) float64: the lowered circuit of instance type k",
-                    "types.{k}.biases": "(L, d) float64: its biases (routed construction only)",
+                    "types.{k}.weights": "(L, d, d) float64: the lowered circuit of instance type k "
+                                         "(none where types[k].weights_of names the type whose weights it shares)",
+                    "types.{k}.biases": "(L, d) float64: its biases (routed and lookup constructions only)",
                     "allocation.supports": "(T, S) int64: the S neurons (per block) each instance owns",
                     "permutations": "(L+1, T) int64: layer l's supports are allocation.supports[permutations[l]]"},
         "report": comp.report(),
@@ -109,7 +123,10 @@ def tensors(comp: Compilation) -> dict[str, torch.Tensor]:
     # permutations (every layer's supports are `allocation.supports[permutations[l]]`).
     out["allocation.supports"] = torch.from_numpy(np.ascontiguousarray(comp.allocation.supports, dtype=np.int64))
     out["permutations"] = torch.from_numpy(np.ascontiguousarray(comp.permutations, dtype=np.int64))
+    shares = _weights_of(comp.network.types)
     for k, ty in enumerate(comp.network.types):
+        if shares[k] != k:            # stored once, with the first type of its weights
+            continue
         out[f"types.{k}.weights"] = torch.from_numpy(np.ascontiguousarray(ty.weights, dtype=np.float64))
         if isinstance(ty, RoutedMLP):
             out[f"types.{k}.biases"] = torch.from_numpy(np.ascontiguousarray(ty.biases, dtype=np.float64))

@@ -16,7 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from ..errors import Diagnostic
-from ..interpret import MLPStack
+from ..interpret import BoolTables, MLPStack
 from ..spec import Circuit, Spec
 from .assemble import CompiledNetwork
 from .budget import budget_of_plan
@@ -28,6 +28,10 @@ from .module import SuperposedNetwork
 from .plan import Plan, naive_network
 from .planner import fallback_warning, plan_network
 from .verdicts import Budget
+
+# From this many circuits on, verify and sample read reference outputs from truth tables
+# (`Compilation.bool_tables`) instead of evaluating each circuit on its rows.
+TABLE_CIRCUITS = 16
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,6 +84,13 @@ class Compilation:
         """The circuits evaluated together when they are MLP circuits of one shape (the reference
         `verify` and `sample` compare with), else None."""
         return MLPStack.of(self.circuits)
+
+    @cached_property
+    def bool_tables(self) -> BoolTables | None:
+        """The circuits' truth tables, when there are many small boolean circuits (at least
+        TABLE_CIRCUITS of them: evaluating each one on its own rows costs about a millisecond a
+        circuit, a table lookup nothing), else None."""
+        return BoolTables.of(self.circuits) if len(self.circuits) >= TABLE_CIRCUITS else None
 
     @cached_property
     def guarantee(self) -> Guarantee:

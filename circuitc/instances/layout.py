@@ -204,9 +204,12 @@ class Layout:
     # ------------------------------------------------------------ each instance alone
 
     @cached_property
-    def _stacked(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every type's weights (types, L, d, d) and biases (types, L, d), stacked once."""
-        return (np.stack([ty.weights for ty in self.types]), np.stack([ty.layer_biases() for ty in self.types]))
+    def _stacked(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every weight class's weights (classes, L, d, d) and biases (classes, L, d), stacked once,
+        and each type's class (`weight_classes`: the lookup construction's types share one)."""
+        class_of, first = weight_classes(self.types)
+        return (np.stack([self.types[k].weights for k in first]),
+                np.stack([self.types[k].layer_biases() for k in first]), class_of)
 
     def alone(self, instances: np.ndarray, inputs: np.ndarray) -> list[np.ndarray]:
         """Every layer's exact activations of each listed instance run alone, without superposition:
@@ -215,11 +218,12 @@ class Layout:
         inst = np.asarray(instances, dtype=np.int64)
         b, s = np.nonzero(inst >= 0)
         ty = self.type_of[inst[b, s]]
-        W, B = self._stacked
+        W, B, class_of = self._stacked
         a = self.layer0(ty, np.asarray(inputs, dtype=np.float64)[b, s])
         values = [a]
+        cls = class_of[ty]
         for l in range(self.L):
-            a = np.maximum(np.einsum("mij,mj->mi", W[ty, l], a) + B[ty, l], 0.0)
+            a = np.maximum(np.einsum("mij,mj->mi", W[cls, l], a) + B[cls, l], 0.0)
             values.append(a)
         out = []
         for v in values:
@@ -309,20 +313,42 @@ def first_layer_fields(types: Sequence[SmallMLP]) -> dict:
                 first_bias=np.asarray(types[0].first_bias, dtype=np.float64))
 
 
+def weight_classes(types: Sequence[SmallMLP]) -> tuple[np.ndarray, list[int]]:
+    """(class_of (types,) int64, first): types whose weights and biases are equal run the same
+    positions' network, one class each (the lookup construction's circuits all share one);
+    `first[c]` is the first type of class c."""
+    class_of, first, seen = np.zeros(len(types), dtype=np.int64), [], {}
+    by_id: dict[tuple[int, int], int] = {}
+    for k, ty in enumerate(types):
+        biases = ty.layer_biases()
+        ids = (id(ty.weights), id(biases))          # shared arrays: no bytes to compare
+        c = by_id.get(ids)
+        if c is None:
+            key = (ty.weights.shape, ty.weights.tobytes(), biases.tobytes())
+            c = seen.setdefault(key, len(first))
+            if c == len(first):
+                first.append(k)
+            by_id[ids] = c
+        class_of[k] = c
+    return class_of, first
+
+
 def position_tables(types: Sequence[SmallMLP], type_of: np.ndarray, supports: np.ndarray,
                     n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The routed construction's layers as tables: position k (neuron k of every block) runs the
-    lowered circuit of the type whose instances use it. (weights (L, types + 1, d, d) and biases
-    (L, types + 1, d), float64, whose last entry is zero: positions nobody uses; position_type (n,)
-    int64, the entry each position runs); `types` share (d, L) (`routed_types`)."""
+    lowered circuit of the type whose instances use it, one entry per weight class
+    (`weight_classes`). (weights (L, classes + 1, d, d) and biases (L, classes + 1, d), float64,
+    whose last entry is zero: positions nobody uses; position_type (n,) int64, the entry each
+    position runs); `types` share (d, L) (`routed_types`)."""
     d, L = types[0].d, types[0].L
-    position_type = np.full(n, len(types), dtype=np.int64)                  # unused: the zero entry
-    position_type[supports[0].ravel()] = np.repeat(type_of, supports.shape[2])
-    weights = np.zeros((L, len(types) + 1, d, d))
-    biases = np.zeros((L, len(types) + 1, d))
-    for k, ty in enumerate(types):          # a handful of types
-        weights[:, k] = ty.weights
-        biases[:, k] = ty.layer_biases()
+    class_of, first = weight_classes(types)
+    position_type = np.full(n, len(first), dtype=np.int64)                  # unused: the zero entry
+    position_type[supports[0].ravel()] = np.repeat(class_of[type_of], supports.shape[2])
+    weights = np.zeros((L, len(first) + 1, d, d))
+    biases = np.zeros((L, len(first) + 1, d))
+    for c, k in enumerate(first):           # a handful of classes
+        weights[:, c] = types[k].weights
+        biases[:, c] = types[k].layer_biases()
     return weights, biases, position_type
 
 

@@ -8,7 +8,8 @@ from dataclasses import replace
 from ..errors import CircuitError, Diagnostic
 from ..spec import Spec
 from .config import Config
-from .constructions import CONSTRUCTIONS, choose, construction, problems
+from .constructions import CONSTRUCTIONS, Choice, choose, construction, problems
+from .lower.lookup import check_lookup
 from .plan import Plan
 
 
@@ -38,7 +39,19 @@ def plan_network(spec: Spec, network: str | None = None, **overrides) -> Plan:
     found = problems(config, choice.name)
     if found:
         raise CircuitError(found)
-    plan = construction(choice.name).plan(net.name, replace(config, construction=choice.name), circuits, counts)
+    try:
+        plan = construction(choice.name).plan(net.name, replace(config, construction=choice.name), circuits, counts)
+    except CircuitError as refused:
+        if not (config.construction == "auto" and choice.name == "routed" and len(circuits) > 1
+                and check_lookup(circuits) is None):
+            raise
+        # Different boolean circuits the routed construction cannot give a range each: the lookup
+        # construction shares one range among them, exactly as well (docs/lowering.md). Said aloud.
+        try:
+            plan = construction("lookup").plan(net.name, replace(config, construction="lookup"), circuits, counts)
+        except CircuitError as also:
+            raise CircuitError([*refused.diagnostics, *also.diagnostics]) from None
+        choice = Choice("lookup", refused.diagnostics[0].message, True)
     plan.check()                            # what every construction promises its plan holds
     return replace(plan, fallback=choice.why if choice.fallback else "")
 

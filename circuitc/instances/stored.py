@@ -139,7 +139,9 @@ def _read_config(r: Reader, meta: dict) -> Config:
 
 def _read_types(r: Reader, meta: dict, tensors_: dict[str, np.ndarray], d: int, L: int) -> list[dict]:
     out = []
-    for k, raw in enumerate(r.get(meta, "types", (list,), "")):
+    raw_types = r.get(meta, "types", (list,), "")
+    shares = _weights_of(r, raw_types)
+    for k, raw in enumerate(raw_types):
         where = f"types[{k}]"
         if not isinstance(raw, dict):
             raise r.fail(METADATA, f"`{where}` must be an object")
@@ -172,7 +174,8 @@ def _read_types(r: Reader, meta: dict, tensors_: dict[str, np.ndarray], d: int, 
         if rec["readout"].shape != (len(rec["output_bits"]), d):
             raise r.fail(METADATA, f"`{where}.readout` has shape {shape_text(rec['readout'].shape)}, expected "
                                    f"{shape_text((len(rec['output_bits']), d))}")
-        rec["weights"] = tensors_[f"types.{k}.weights"]
+        rec["weights_of"] = share = shares[k]
+        rec["weights"] = tensors_[f"types.{share}.weights"]
         out.append(rec)
     if not out:
         raise r.fail(METADATA, "`types` is empty: a network has at least one instance type")
@@ -216,9 +219,10 @@ def _read_network_tensors(r: Reader, meta: dict, D: int, d: int, L: int, routed:
     """Every tensor of weights.safetensors, with the shape and dtype the network's figures imply
     (`routing`: (T, S) when the routing tables are tensors)."""
     raw_types = r.get(meta, "types", (list,), "")
+    owners = [k for k, share in enumerate(_weights_of(r, raw_types)) if share == k]
     # The figures are checked against the size an artifact may hold before any shape is listed:
     # a hand-edited L or D of 10^9 would otherwise build a table of 10^9 entries first.
-    need = (L * (D * D + D) * 4 if stored_layers else 0) + len(raw_types) * L * (d * d + (d if routed else 0)) * 8
+    need = (L * (D * D + D) * 4 if stored_layers else 0) + len(owners) * L * (d * d + (d if routed else 0)) * 8
     if routing is not None:
         need += (routing[0] * routing[1] + (L + 1) * routing[0]) * 8
     if need > MAX_ARTIFACT_WEIGHTS_BYTES:
@@ -233,11 +237,24 @@ def _read_network_tensors(r: Reader, meta: dict, D: int, d: int, L: int, routed:
     for l in range(L if stored_layers else 0):
         expected[f"layers.{l}.weight"] = ((D, D), "F32")
         expected[f"layers.{l}.bias"] = ((D,), "F32")
-    for k in range(len(raw_types)):
+    for k in owners:
         expected[f"types.{k}.weights"] = ((L, d, d), "F64")
         if routed:
             expected[f"types.{k}.biases"] = ((L, d), "F64")
     return read_tensors(r, expected)
+
+
+def _weights_of(r: Reader, raw_types: list) -> list[int]:
+    """Per type, the type whose stored weights (and biases) it runs: its `weights_of`, an earlier
+    type that stores its own, or itself."""
+    out = []
+    for k, raw in enumerate(raw_types):
+        share = raw.get("weights_of", k) if isinstance(raw, dict) else k
+        if share != k and not (is_a(share, (int,)) and 0 <= share < k and out[share] == share):
+            raise r.fail(METADATA, f"`types[{k}].weights_of` must name an earlier type that stores its own weights, "
+                                   f"got {json.dumps(share)}")
+        out.append(share)
+    return out
 
 
 def _read_type_of(r: Reader, meta: dict, types: list[dict], T: int) -> np.ndarray:
@@ -337,7 +354,7 @@ def _lowered_types(r: Reader, types: list[dict], tensors_: dict[str, np.ndarray]
         common = dict(name=ty["circuit"], kind=ty["kind"], weights=ty["weights"], margin=ty["margin"],
                       input_index=ty["input_index"], readout=ty["readout"],
                       active_tolerance=ty["active_tolerance"], gain=ty["gain"])
-        mlp = (RoutedMLP(**common, biases=tensors_[f"types.{k}.biases"]) if routed
+        mlp = (RoutedMLP(**common, biases=tensors_[f"types.{ty['weights_of']}.biases"]) if routed
                else SmallMLP(**common))
         try:
             mlp.check()

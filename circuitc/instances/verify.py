@@ -284,6 +284,13 @@ def reference_outputs(comp: Compilation, instances: np.ndarray, inputs: np.ndarr
         n_in, n_out = len(comp.circuits[0].input_bits), len(comp.circuits[0].output_bits)
         out[b, s, :n_out] = stack.evaluate(ty[b, s], inputs[b, s, :n_in])
         return out
+    tables = comp.bool_tables
+    if tables is not None:
+        b, s = np.nonzero(ty >= 0)
+        values = tables.evaluate(ty[b, s], inputs[b, s])
+        own = np.arange(values.shape[1])[None, :] < net.n_outputs[ty[b, s]][:, None]
+        out[b, s, :values.shape[1]] = np.where(own, values, np.nan)
+        return out
     for k, circuit in enumerate(comp.circuits):
         b, s = np.nonzero(ty == k)
         if len(b):

@@ -37,11 +37,10 @@ SLOW_INPUTS = 100_000
 
 
 def _in_trace(*files: str, categories: tuple[str, ...]):
-    """Failures of one of `categories` whose traceback (the message, for the command line's) goes
-    through one of `files`."""
+    """Failures of one of `categories` whose traceback goes through one of `files` of circuitc."""
     def matches(failure: dict) -> bool:
-        text = "\n".join(failure.get("traceback") or []) + failure["message"]
-        return failure["category"] in categories and any(f in text for f in files)
+        stack = "\n".join(failure.get("stack") or [])
+        return failure["category"] in categories and any(f in stack for f in files)
     return matches
 
 

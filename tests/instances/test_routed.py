@@ -259,12 +259,16 @@ def test_many_types_are_refused_by_the_positions_their_ranges_need():
              f"{ops[(k // 3) % 3]} a[{(k // 9) % 3}]; }}" for k in range(60)]
     uses = " ".join(f"use c{k} * 1;" for k in range(60))
     spec = circuitc.parse("\n".join(parts) + f"\nnetwork many {{ {uses} active = 2; width = 128; }}\n")
+    # Before lowering anything: 60 ranges of at least one position of 1 + 3 units need D >= 240.
     with pytest.raises(circuitc.CircuitError) as e:
-        plan_network(spec)
+        plan_network(spec, construction="routed")
+    assert "narrower than 60 circuit types need" in str(e.value) and "D holds at most 32 ranges" in str(e.value)
+    with pytest.raises(circuitc.CircuitError) as e:
+        plan_network(spec, construction="routed", D=250)
     text = str(e.value)
     assert "narrower than 60 circuit types need" in text and "need at least 60 positions" in text
     wide = int(re.search(r"raise the width D to at least (\d+)", text).group(1))
-    comp = compile_network(spec, D=wide)
+    comp = compile_network(spec, D=wide, construction="routed")
     assert comp.guarantee.exact and verify(comp, samples=500, mode="adversarial")["bit_accuracy"] == 1.0
 
 

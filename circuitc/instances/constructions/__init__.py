@@ -14,9 +14,10 @@ from ..lower.given import check_family
 from .base import Construction, RoutingTally
 from .cis2 import Cis2
 from .coherent import Coherent
+from .lookup import Lookup
 from .routed import Routed, mlp_positions
 
-REGISTRY: dict[str, Construction] = {c.name: c for c in (Routed(), Coherent(), Cis2())}
+REGISTRY: dict[str, Construction] = {c.name: c for c in (Routed(), Lookup(), Coherent(), Cis2())}
 
 # The language names the constructions and allocations a network declaration may ask for
 # (spec.py, so the front end can check them); the registry must offer exactly those.

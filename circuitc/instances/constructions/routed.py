@@ -115,6 +115,20 @@ def mlp_positions(config: Config, circuits: tuple[Circuit, ...], counts: tuple[i
              "(--construction cis2 for MLP circuits of one shape, or coherent)")
 
 
+def capacity_refusal(construction: str, config: Config, T: int, tried, d_at: Callable[[int, int], int],
+                     note: str = "") -> Diagnostic:
+    """The refusal of T instances no code tried holds: the largest code that fits, with the numbers
+    (`tried` as `_search` lists it; `d_at(S, λ)` the lowered width at a code)."""
+    cap, b_lam, b_S, b_n = max((polynomial_capacity(n, S, lam) if n >= S else 0, lam, S, n) for S, lam, n in tried)
+    return Diagnostic(
+        f"width D = {config.D} is narrower than {T} instances need in the {construction} construction: the "
+        f"largest code that fits holds {cap} (degree {b_lam}, S = {b_S} position{'s' if b_S > 1 else ''} per "
+        f"instance; the "
+        f"lowered width d = {d_at(b_S, b_lam)} leaves n = {b_n} positions){note}",
+        hint="raise the width D, use fewer instances" +
+             (", or leave S unset so the compiler picks the code" if config.S is not None else ""))
+
+
 def plan_routed(name: str, config: Config, circuits: tuple[Circuit, ...], counts: tuple[int, ...]) -> Plan:
     """For each code degree λ from 0, lower every circuit for it (a collision-capable position
     needs the wipe units), and take the first λ whose code holds every type at the width that
@@ -123,6 +137,18 @@ def plan_routed(name: str, config: Config, circuits: tuple[Circuit, ...], counts
     if refusal:
         raise CircuitError(refusal)
     z, T = config.z, sum(counts)
+    # Before lowering thousands of types: each takes a range of at least one position, and a
+    # position at least 1 + n_in units (layer 0 holds `on` and the inputs).
+    widest = max(circuits, key=lambda c: len(c.input_bits))
+    d_least = max(2, 1 + len(widest.input_bits))
+    if len(counts) > 1 and len(counts) > config.D // d_least:
+        raise CircuitError(Diagnostic(
+            f"width D = {config.D} is narrower than {len(counts)} circuit types need in the routed construction: "
+            f"each type takes its own range of at least one position, and a position of `{widest.name}` takes at "
+            f"least {d_least} units (`on` and its {d_least - 1} inputs), so D holds at most {config.D // d_least} "
+            f"ranges",
+            hint=f"raise the width D to at least {len(counts) * d_least}, use fewer circuit types, or --construction "
+                 f"lookup (different circuits of few inputs on shared positions)"))
 
     @lru_cache(maxsize=None)
     def lowered(S: int, lam: int) -> tuple[SmallMLP, ...]:
@@ -142,20 +168,14 @@ def plan_routed(name: str, config: Config, circuits: tuple[Circuit, ...], counts
             f"each type takes its own range of positions, and at the best code tried (degree {short[1]}, S = "
             f"{short[0]} position{'s' if short[0] > 1 else ''} per instance) the ranges need at least {need} "
             f"positions, while the lowered width d = {d} leaves n = {short[2]}",
-            hint=f"raise the width D to at least {need * d}, or use fewer circuit types (the routed construction "
-                 f"holds copies of a few types best)"))
+            hint=f"raise the width D to at least {need * d}, use fewer circuit types (the routed construction "
+                 f"holds copies of a few types best), or --construction lookup (different circuits of few "
+                 f"inputs on shared positions)"))
     if found is None:
-        cap, b_lam, b_S, b_n = max((polynomial_capacity(n, S, lam) if n >= S else 0, lam, S, n)
-                                   for S, lam, n in tried)
-        b_d = max(t.d for t in lowered(b_S, b_lam))
-        raise CircuitError(Diagnostic(
-            f"width D = {config.D} is narrower than {T} instances need in the routed construction: the "
-            f"largest code that fits holds {cap} (degree {b_lam}, S = {b_S} positions per instance; the "
-            f"lowered width d = {b_d} leaves n = {b_n} positions)" +
-            (f", in one range; with one range of S·q positions per circuit type the {len(counts)} types "
-             f"need more than n at every degree" if len(counts) > 1 else ""),
-            hint="raise the width D, use fewer instances" +
-                 (", or leave S unset so the compiler picks the code" if config.S is not None else "")))
+        note = (f", in one range; with one range of S·q positions per circuit type the {len(counts)} types "
+                f"need more than n at every degree" if len(counts) > 1 else "")
+        raise CircuitError(capacity_refusal("routed", config, T, tried, lambda S_, lam: max(
+            t.d for t in lowered(S_, lam)), note))
     S, lam = found
     types = lowered(S, lam)
     n = n_at(S, lam)
