@@ -26,6 +26,7 @@ from timing import best_of  # benchmarks/timing.py
 
 import circuitc
 from circuitc import graph, interpret
+from circuitc.frontend.importers.bench import parse_bench
 
 
 def random_netlist(gates: int, inputs: int, outputs: int, seed: int):
@@ -51,6 +52,10 @@ def as_circ(body, inputs, outs) -> str:
         rhs = "~" + args[0] if op == "not" else sym[op].join(args)
         lines.append(f"    w{inputs + g} = {rhs};")
     return "\n".join(lines + ["}"]) + "\n"
+
+
+def as_printed(body, inputs, outs) -> str:
+    return circuitc.spec_to_circ(parse_bench(as_bench(body, inputs, outs), "big.bench"), header=False)
 
 
 def as_bench(body, inputs, outs) -> str:
@@ -94,8 +99,11 @@ def main(argv=None) -> int:
     X = np.random.default_rng(args.seed).integers(0, 2, size=(args.rows, args.inputs), dtype=np.uint8)
     reference = None
     with tempfile.TemporaryDirectory() as tmp:
-        for fmt, writer in (("circ", as_circ), ("bench", as_bench), ("blif", as_blif)):
-            path = Path(tmp) / f"big.{fmt}"
+        # "printed": the .bench netlist as `circuitc fmt` prints it, one gate per statement (what
+        # the line reader for flat circuits takes without the parser, frontend/flat.py).
+        for fmt, writer in (("circ", as_circ), ("bench", as_bench), ("blif", as_blif), ("printed", as_printed)):
+            suffix = "circ" if fmt == "printed" else fmt
+            path = Path(tmp) / f"big_{fmt}.{suffix}"
             path.write_text(writer(body, args.inputs, outs))
             seconds, spec = best_of(args.repeat, lambda: circuitc.load_spec(path))
             circuit = spec.circuit("big")

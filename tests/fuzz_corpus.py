@@ -282,6 +282,7 @@ class Sources:
         aag, aig = _aiger_graphs()
         add["aag"] += aag
         add["aig"] += aig
+        add["circ"] += _printed()
 
     def _classify(self, name: str, value: str | bytes) -> None:
         if isinstance(value, bytes):
@@ -847,6 +848,22 @@ mlp tiny { in x[2], z; out y; layer linear { weights = [[1.0, 1.0, 1.0]]; bias =
 def _input_circuits():
     spec = parse(INPUT_SPEC)
     return {c.name: c for c in spec.circuits}
+
+
+def _printed() -> list[Source]:
+    """Flat circuits as the printer writes them (netlists converted, artifacts' circuits.circ):
+    the form the line reader (frontend/flat.py) takes without the parser."""
+    from circuitc.spec import BoolCircuit, Spec
+
+    out = []
+    for path in _files(EXAMPLES, ".bench", ".blif", ".aag", ".circ"):
+        if path.suffix == ".circ" and path.stem not in ("full_adder", "mux", "parity", "majority", "multiplier2"):
+            continue
+        spec = circuitc.load_spec(path)
+        flat = tuple(c for c in spec.circuits if isinstance(c, BoolCircuit) and c.features is None)
+        if flat:
+            out.append(Source(f"{path.stem}_printed.circ", spec_to_circ(Spec(flat), header=False)))
+    return out
 
 
 def _pick(rng: random.Random, sources: Sources, lang: str) -> Source:

@@ -26,7 +26,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TESTED = {
     "half_adder", "full_adder", "ripple_adder", "comparator", "mux", "parity", "majority",
     "multiplier2", "mlp_xor", "network", "features", "adders_network", "budget_levels", "deep_features",
-    "routed_adders", "rotations",
+    "routed_adders", "rotations", "different_circuits",   # the last in tests/instances/test_lookup.py
 }
 
 

@@ -105,10 +105,12 @@ def _network_options(p: argparse.ArgumentParser, verb: str) -> None:
     p.add_argument("--active", type=int, metavar="Z", help="instances active at once, at most (`active`)")
     p.add_argument("--redundancy", type=int, metavar="S", help="neurons per circuit neuron (`redundancy`)")
     p.add_argument("--construction", choices=CONSTRUCTIONS,
-                   help="routed (exact at any z; MLP circuits at z = 1 only), coherent (shared neurons) or "
-                        "cis2 (the papers' construction: different MLP circuits sharing neurons); default auto: "
-                        "routed, unless MLP circuits at z >= 2 outgrow it (then cis2 or coherent) or a "
-                        "coherent-only option")
+                   help="routed (exact at any z; MLP circuits at z = 1 only), lookup (different boolean "
+                        "circuits of at most 16 inputs on shared positions, exact at any z), coherent (shared "
+                        "neurons) or cis2 (the papers' construction: different MLP circuits sharing neurons); "
+                        "default auto: routed, unless different boolean circuits outgrow its ranges (then "
+                        "lookup), MLP circuits at z >= 2 outgrow it (then cis2 or coherent) or a coherent-only "
+                        "option")
     p.add_argument("--allocation", choices=ALLOCATIONS,
                    help="allocation strategy (polynomial: routed; prime-step, affine: coherent and cis2)")
     p.add_argument("--shared-mean", choices=SHARED_MEANS,

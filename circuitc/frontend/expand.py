@@ -647,7 +647,9 @@ class CircuitBuilder:
 
     def _warn_unused(self) -> None:
         """Warnings for signals that do nothing: usually a typo or a forgotten connection."""
-        read_names = {b.split("[", 1)[0] for b in self.reads}
+        # A read wire belongs to the signal that declared it: `v[2]` to the vector `v`, and a
+        # back-quoted scalar `l1[0]` to itself (its name holds brackets, not an index).
+        read_names = {self.bit_owner.get(b, b.split("[", 1)[0]) for b in self.reads}
         for name, kind in self.kinds.items():
             if name in read_names or kind == "out":
                 continue

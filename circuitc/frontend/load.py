@@ -26,6 +26,7 @@ from ..errors import CircuitError, Diagnostic, SourceMap, Span, nesting_guard
 from ..fileio import MAX_SOURCE_BYTES, FileRefused, os_reason, read_bounded
 from ..spec import Spec
 from .elaborate import Elaborator
+from .flat import read_flat
 from .formats import NETLIST_SUFFIXES, READS, foreign_format, sniff
 from .importers.aiger import load_aiger
 from .importers.bench import load_bench
@@ -130,17 +131,24 @@ class _Loader:
         self.done: set[Path] = set()
         self.items: list[tuple[object, Path]] = []
         self.netlists: list[tuple[Spec, Path, Span | None]] = []
+        self.flat: tuple[list, list] | None = None
 
     def add_bytes(self, data: bytes) -> None:
         # Length-prefixed so that two different splits of the same bytes hash differently.
         self.hash.update(len(data).to_bytes(8, "little"))
         self.hash.update(data)
 
-    def module(self, text: str, name: str, directory: Path, stack: tuple[Path, ...]) -> None:
+    def module(self, text: str, name: str, directory: Path, stack: tuple[Path, ...], root: bool = False) -> None:
         text = text.removeprefix(BOM)    # invisible in an editor, so not part of line 1's columns
         refuse_surrogates(text, name)
         self.sources.add(name, text)
         self.add_bytes(text.encode("utf-8"))
+        if root:
+            # A file of flat circuits alone (an artifact's circuits.circ, a converted netlist):
+            # read line by line, as elaborating it would give (flat.py), else parsed.
+            self.flat = read_flat(text, name, self.sources)
+            if self.flat is not None:
+                return
         mod = parse_module(text, name)
         for item in mod.items:
             if isinstance(item, ast.Include):
@@ -184,6 +192,9 @@ class _Loader:
 
 
 def _elaborate(loader: _Loader, source: str) -> Spec:
+    if loader.flat is not None:
+        circuits, warnings = loader.flat
+        return Spec(tuple(circuits), source=source, source_hash=loader.hash.hexdigest(), warnings=tuple(warnings))
     elab = Elaborator(loader.sources, on_weight_file=loader.add_bytes)
     for spec, directory, span in loader.netlists:
         for circuit in spec.circuits:
@@ -198,7 +209,7 @@ def parse(text: str, filename: str = "<string>", base_dir: str | os.PathLike | N
     loader = _Loader()
     directory = Path(base_dir) if base_dir is not None else Path.cwd()
     with nesting_guard():
-        loader.module(text, filename, directory.resolve(), ())
+        loader.module(text, filename, directory.resolve(), (), root=True)
         return _elaborate(loader, filename)
 
 
@@ -222,5 +233,5 @@ def load_spec(path: str | os.PathLike) -> Spec:
     loader = _Loader()
     loader.done.add(resolved)
     with nesting_guard():
-        loader.module(text, name, resolved.parent, (resolved,))
+        loader.module(text, name, resolved.parent, (resolved,), root=True)
         return _elaborate(loader, name)

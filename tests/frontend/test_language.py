@@ -653,3 +653,13 @@ def test_spec_check_accepts_elaborated_circuits():
     from cases import CASES
     for case in CASES:
         parse(case.source).check()
+
+
+def test_signals_that_do_nothing_are_warned_about_and_used_ones_are_not():
+    """An input never read and a wire never read are warned about at their declaration; a wire that
+    is read is not, whether it is a bit of a vector or a back-quoted scalar whose name holds
+    brackets (as printed netlists and elaborated circuits name them)."""
+    spec = parse("circuit c {\n    in a, b, v[2];\n    out y;\n    wire w[2];\n    `l1[0]` = a & v[1];\n"
+                 "    w[0] = `l1[0]`;\n    w[1] = a;\n    dead = ~a;\n    y = w[0] | w[1];\n}\n", "c.circ")
+    got = sorted((w.message, w.span.line) for w in spec.warnings)
+    assert got == [("`dead` is assigned but never used", 8), ("input `b` of `c` is never used", 2)]

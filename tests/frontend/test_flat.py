@@ -1,0 +1,138 @@
+"""Flat circuits read line by line (frontend/flat.py): the same Spec and warnings as the parser and
+elaborator give, and the parser's diagnostics for anything the line reader does not take."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import circuitc
+from circuitc.errors import SourceMap
+from circuitc.frontend import load as loader
+from circuitc.frontend.flat import read_flat
+from circuitc.frontend.printer import spec_to_circ
+from circuitc.spec import BoolCircuit, Gate, Op, Port, Spec
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _parsed(text: str, monkeypatch) -> circuitc.Spec:
+    """The Spec of `text` through the parser and elaborator alone."""
+    with monkeypatch.context() as m:
+        m.setattr(loader, "read_flat", lambda *a: None)
+        return circuitc.parse(text, "f.circ")
+
+
+def _same(text: str, monkeypatch) -> circuitc.Spec:
+    assert read_flat(text, "f.circ", SourceMap()) is not None, "the line reader must take this file"
+    fast, slow = circuitc.parse(text, "f.circ"), _parsed(text, monkeypatch)
+    assert fast.circuits == slow.circuits
+    assert [c.name for c in fast.circuits] == [c.name for c in slow.circuits]
+    assert fast.source_hash == slow.source_hash
+    assert fast.warnings == slow.warnings
+    return fast
+
+
+def _printed_examples() -> list[str]:
+    texts = []
+    for path in sorted(EXAMPLES.iterdir()):
+        if path.suffix not in (".circ", ".bench", ".blif", ".aag") or path.name == "different_circuits.circ":
+            continue
+        spec = circuitc.load_spec(path)
+        flat = [c for c in spec.circuits if isinstance(c, BoolCircuit) and c.features is None]
+        if flat:
+            texts.append(spec_to_circ(Spec(tuple(flat)), header=False))
+    return texts
+
+
+@pytest.mark.parametrize("index", range(len(_printed_examples())))
+def test_printed_examples_read_as_the_parser_reads_them(index, monkeypatch):
+    _same(_printed_examples()[index], monkeypatch)
+
+
+def test_names_comments_line_ends_and_unused_signals(monkeypatch):
+    text = ("# header\r\ncircuit `odd name<K=1>` {   # trailing\r\n    in a, `b#1`, v[3];\r\n"
+            "    out y, `z``q`[2];\r\n    `l1[0]` = and(a, v[2], `b#1`);   # a comment\r\n"
+            "    dead = ~v[0];\r\n    y = maj(a, v[1], `l1[0]`);\r\n    `z``q`[0] = 0;\r\n"
+            "    `z``q`[1] = xor(y, `l1[0]`);\r\n}\r\n\r\ncircuit in_again { in p; out r; r = p; }\n")
+    spec = _same(text.replace("circuit in_again { in p; out r; r = p; }\n", ""), monkeypatch)
+    assert [w.message for w in spec.warnings] == ["`dead` is assigned but never used"]
+    assert spec.circuits[0].output_bits == ("y", "z`q[0]", "z`q[1]")
+    # Statements on one line with their braces are the parser's: it still reads them.
+    assert read_flat(text, "f.circ", SourceMap()) is None
+    assert circuitc.parse(text, "f.circ").circuits == _parsed(text, monkeypatch).circuits
+
+
+def test_random_printed_circuits(monkeypatch):
+    rng = np.random.default_rng(7)
+    circuits = []
+    for t in range(30):
+        inputs = (Port("x", 4), Port("c"))
+        wires = [f"x[{i}]" for i in range(4)] + ["c"]
+        gates = []
+        for g in range(12):
+            op = [Op.AND, Op.OR, Op.XOR, Op.MAJ, Op.NOT, Op.BUF, Op.CONST0, Op.CONST1][rng.integers(8)]
+            k = {Op.NOT: 1, Op.BUF: 1, Op.CONST0: 0, Op.CONST1: 0, Op.MAJ: 3}.get(op, int(rng.integers(1, 4)))
+            args = tuple(wires[j] for j in rng.choice(len(wires), size=k, replace=False))
+            out = f"w{g}" if g % 3 else f"`q{g}`[{g}]"
+            gates.append(Gate(out, op, args))
+            wires.append(out)
+        gates.append(Gate("y[0]", Op.BUF, (wires[-1],)))
+        gates.append(Gate("y[1]", Op.XOR, (wires[-2], "c")))
+        circuits.append(BoolCircuit(f"r{t}", inputs, (Port("y", 2),), tuple(gates)))
+    text = spec_to_circ(Spec(tuple(circuits)), header=False)
+    spec = _same(text, monkeypatch)
+    X = rng.integers(0, 2, size=(64, 5))
+    for a, b in zip(spec.circuits, circuits):
+        np.testing.assert_array_equal(circuitc.evaluate_bits(a, X), circuitc.evaluate_bits(b, X))
+
+
+@pytest.mark.parametrize("body, message", [
+    ("    y = a;\n    y = ~a;\n", "assigned twice"),
+    ("    y = b;\n", "unknown signal `b`"),
+    ("    y = and(a, w);\n    w = ~y;\n", "cycle"),
+    ("    y = and(a, a, a, a);\n    in = a;\n", None),
+    ("    y = a;\n    out q;\n    q = a;\n", None),
+    ("    a = 1;\n    y = a;\n", "cannot assign to input"),
+    ("    y = v;\n", None),
+    ("    `v[0]` = a;\n    y = `v[0]`;\n", "both name the wire"),
+    ("    y = maj(a, v[0]);\n", None),
+    ("    y = v[3];\n", "out of range"),
+])
+def test_what_the_line_reader_leaves_to_the_parser(body, message, monkeypatch):
+    """Each of these needs the parser: read_flat declines, and loading gives the parser's own
+    result, its diagnostics included."""
+    text = f"circuit c {{\n    in a, v[2];\n    out y;\n{body}}}\n"
+    assert read_flat(text, "f.circ", SourceMap()) is None
+    try:
+        got = circuitc.parse(text, "f.circ")
+    except circuitc.CircuitError as e:
+        with pytest.raises(circuitc.CircuitError) as again:
+            _parsed(text, monkeypatch)
+        assert str(e) == str(again.value)
+        if message:
+            assert message in str(e)
+    else:
+        assert message is None and got.circuits == _parsed(text, monkeypatch).circuits
+
+
+def test_an_artifacts_circuits_load_through_the_line_reader(tmp_path):
+    """circuits.circ of a compiled network is flat: loading the artifact reads it line by line."""
+    spec = circuitc.parse(MIXED_SOURCE)
+    from circuitc.artifact import load, save
+    from circuitc.instances import compile_network
+    comp = compile_network(spec)
+    save(comp, tmp_path / "a")
+    text = (tmp_path / "a" / "circuits.circ").read_text()
+    assert read_flat(text, "circuits.circ", SourceMap()) is not None
+    def netlist(c):
+        return c.name, c.inputs, c.outputs, tuple(c.gates)
+    assert [netlist(c) for c in load(tmp_path / "a").circuits] == [netlist(c) for c in comp.circuits]
+
+
+MIXED_SOURCE = """
+circuit f<K> { in x[3]; out y; y = (x[K % 3] ^ x[(K + 1) % 3]) & bit(K, 2); }
+network n { use f<K=0..8>; active = 2; width = 512; }
+"""
