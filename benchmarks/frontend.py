@@ -102,8 +102,8 @@ def main(argv=None) -> int:
         # "printed": the .bench netlist as `circuitc fmt` prints it, one gate per statement (what
         # the line reader for flat circuits takes without the parser, frontend/flat.py).
         for fmt, writer in (("circ", as_circ), ("bench", as_bench), ("blif", as_blif), ("printed", as_printed)):
-            suffix = "circ" if fmt == "printed" else fmt
-            path = Path(tmp) / f"big_{fmt}.{suffix}"
+            path = Path(tmp) / fmt / f"big.{'circ' if fmt == 'printed' else fmt}"
+            path.parent.mkdir()
             path.write_text(writer(body, args.inputs, outs))
             seconds, spec = best_of(args.repeat, lambda: circuitc.load_spec(path))
             circuit = spec.circuit("big")

@@ -317,7 +317,7 @@ def cmd_verify(args) -> int:
                (scored if len(scored) <= LISTED else scored[:LISTED])]
         outputs = [(circuit, bit, accuracy(a)) for circuit, bits in result["per_output"].items() for bit, a in bits
                    if a is not None]
-        shown = "" if len(scored) <= LISTED else f" (the {LISTED} least accurate of {len(scored)}; --json lists all)"
+        shown = "" if len(scored) <= LISTED else f": the {LISTED} least accurate of {len(scored)}"
         predicted_layers = record["budget"]["layers"]
         layers = [(str(l["layer"]), *(beside(l[key], p[key]) for key, _ in LAYER_TERMS),
                    beside(l["active_values_wrong"], p["values_wrong"]), fmt(l["active_max"]), fmt(l["inactive_max"]))
