@@ -102,6 +102,8 @@ def jsonable(x: Any) -> Any:
     if isinstance(x, (list, tuple)):
         return [jsonable(v) for v in x]
     if isinstance(x, np.ndarray):
+        if x.dtype.kind in "biu" or (x.dtype.kind == "f" and np.isfinite(x).all()):
+            return x.tolist()               # already JSON values: no walk over the elements
         return jsonable(x.tolist())
     if isinstance(x, (bool, np.bool_)):
         return bool(x)
@@ -249,6 +251,11 @@ class Reader:
         # (and an integer where a number goes must fit a float: 10**400 does not).
         if float in kinds and isinstance(value, int) and abs(value) >= _FLOAT_TOP:
             raise self.fail(METADATA, f"`{_join(where, key)}` must be a finite number, got an integer of "
+                                      f"{len(str(abs(value)))} digits")
+        # Every integer of a network (sizes, counts, seeds) lies below 2^63; a larger one would only
+        # be printed and multiplied into sizes before anything refused it.
+        if float not in kinds and isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 1 << 63:
+            raise self.fail(METADATA, f"`{_join(where, key)}` must lie below 2^63, got an integer of "
                                       f"{len(str(abs(value)))} digits")
         if isinstance(value, float) and not math.isfinite(value):
             raise self.fail(METADATA, f"`{_join(where, key)}` must be a finite number, got {value}")

@@ -100,7 +100,10 @@ class FileRefused(OSError):
 
 
 def size_text(n: int) -> str:
-    """A byte count for messages: `300 MiB (314,572,800 bytes)`."""
+    """A byte count for messages: `300 MiB (314,572,800 bytes)`; past 2^64 bytes (figures a tampered
+    file can imply) only its power of two, `over 2^1000 bytes`, so no huge number is printed."""
+    if n.bit_length() > 64:
+        return f"over 2^{n.bit_length() - 1} bytes"
     for unit, scale in (("GiB", GiB), ("MiB", MiB), ("KiB", 1 << 10)):
         if n >= scale:
             value = n / scale

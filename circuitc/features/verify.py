@@ -150,7 +150,8 @@ class _StageErrors:
         self.on_right[i] += ok[on].sum()
         self.on_total[i] += on.sum()
         self.rows_right[i] += ok.all(axis=1).sum()
-        err2 = (got - exact) ** 2
+        with np.errstate(over="ignore"):     # a network gone wild (huge weights) has an infinite error
+            err2 = (got - exact) ** 2
         for col, mask in enumerate((touched, ~touched)):
             self.sq[i, col] += err2[mask].sum()
             self.count[i, col] += mask.sum()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import CircuitError, Diagnostic
-from ..graph import levels
+from ..graph import cached_per_circuit, levels
 from ..spec import BoolCircuit, Circuit, MLPCircuit, Op
 from .config import Config
 from .embed.allocate import Allocation
@@ -80,7 +80,12 @@ def naive_network(circuits, counts) -> tuple[int, int]:
 
 
 def one_neuron_per_gate_width(circuit: Circuit) -> int:
-    """d of the naive network: its widest layer, with one neuron per logic gate (NOT and copies free)."""
+    """d of the naive network: its widest layer, with one neuron per logic gate (NOT and copies free);
+    computed once per circuit (a report of 10^4 circuits asks for each more than once)."""
+    return cached_per_circuit(circuit, "naive-width", _naive_width)
+
+
+def _naive_width(circuit: Circuit) -> int:
     if isinstance(circuit, MLPCircuit):
         return max(layer.weights.shape[0] for layer in circuit.layers)
     lv = logic_levels(circuit)

@@ -187,3 +187,12 @@ def test_refusals_are_errors_not_tracebacks_for_a_numpy_input_table(tmp_path):
     assert read_input_table(tmp_path / "rows.npy", c).shape == (3, 1)
     sparse(tmp_path / "big.npy", MAX_SOURCE_BYTES + 1)
     refused(lambda: read_input_table(tmp_path / "big.npy", c), "limit for input files")
+
+
+def test_sizes_in_messages_stay_short_however_large():
+    from circuitc.fileio import size_text
+
+    assert size_text(300 << 20) == "300 MiB (314,572,800 bytes)"
+    assert size_text(1) == "1 byte"
+    assert size_text((1 << 64) - 1).endswith("(18,446,744,073,709,551,615 bytes)")
+    assert size_text(10 ** 400) == "over 2^1328 bytes"          # no OverflowError, no 400 digits

@@ -296,6 +296,10 @@ def test_newer_and_unknown_versions(copy):
     (lambda m: m["types"][0].pop("gain"), "missing key `types[0].gain`"),
     (lambda m: m["config"].update(gain="4"), "`config.gain` must be a number or null, got a string"),
     (lambda m: m["shape"].update(D=100), "`shape` is inconsistent"),
+    # A figure far past any network's, multiplied into a size before anything refused it (found by
+    # fuzzing): refused as it is read, without printing or dividing the number.
+    (lambda m: m["shape"].update(L=10 ** 400), "`shape.L` must lie below 2^63, got an integer of 401 digits"),
+    (lambda m: m["shape"].update(T=-(1 << 63)), "`shape.T` must lie below 2^63"),
 ])
 def test_damaged_metadata(copy, comp, change, pattern):
     net = comp.network
