@@ -114,8 +114,8 @@ def largest_T(circuit, D: int, z: int, strategy: str, overrides: dict, cap: int)
     """(T_max, d, n): the most instances the strategy's allocation holds in blocks of D // d (at the
     fixed S of `overrides`, or at any S); routed: the largest code's, at most `cap`."""
     if strategy == "routed":
-        T, S, lam = routed_capacity(circuit, D, z, overrides.get("S"))
-        d = routed_d(circuit, z, S, lam)
+        T, S, lam = routed_capacity(circuit, D, z, overrides.get("S"), overrides.get("input_bound"))
+        d = routed_d(circuit, z, S, lam, overrides.get("input_bound"))
         return min(T, cap), d, D // d
     small = lower(circuit, Config(D=D, z=1, **overrides))
     n = D // small.d
@@ -127,8 +127,8 @@ def largest_T(circuit, D: int, z: int, strategy: str, overrides: dict, cap: int)
     return max(capacities(n, S)[strategy] for S in range(2, n + 1)), small.d, n
 
 
-def routed_d(circuit, z: int, S: int, lam: int) -> int:
-    return routed_lowering(circuit, z, S, lam).d
+def routed_d(circuit, z: int, S: int, lam: int, input_bound: float | None = None) -> int:
+    return routed_lowering(circuit, z, S, lam, input_bound).d
 
 
 def _compile(circuit, T: int, D: int, z: int, strategy: str, seed: int, overrides: dict):
@@ -302,6 +302,8 @@ def main(argv=None) -> None:
                     help="skip the fill ladder T_max/8, /4, /2, 1 probed after the search")
     ap.add_argument("--margin", type=float, default=None, help="margin β (default: the compiler's)")
     ap.add_argument("--schedule", choices=("asap", "alap"), default=None)
+    ap.add_argument("--input-bound", type=float, default=None,
+                    help="routed: the promised bound on MLP inputs (MLP circuits at z >= 2 then share positions)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--quick", action="store_true", help="a small grid for a smoke run")
     ap.add_argument("--plot", type=Path, help="draw compression at the frontier per D into this PNG")
@@ -318,7 +320,8 @@ def main(argv=None) -> None:
             args.circuits, args.D, args.z, args.strategies = ["random4"], [512], [1, 2], ["routed", "prime-step"]
             args.samples, args.adversarial, args.precision = 2048, 512, 0.25
             args.T_cap = min(args.T_cap, 4096)
-        overrides = {k: v for k, v in (("margin", args.margin), ("schedule", args.schedule)) if v is not None}
+        overrides = {k: v for k, v in (("margin", args.margin), ("schedule", args.schedule),
+                                       ("input_bound", args.input_bound)) if v is not None}
         t0 = time.perf_counter()
         rows = [dict(search(load_circuit(name, args.source), D, z, strategy, args,
                             {**overrides, **({"S": S} if S is not None else {})}), S_requested=S)

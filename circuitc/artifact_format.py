@@ -303,12 +303,13 @@ class Reader:
 # Integers from here on overflow a float64.
 _FLOAT_TOP = 2 ** 1024
 _FIELD_TYPES = {"int": int, "float": float, "str": str}
-_KIND_NAMES = {int: "an integer", float: "a number", str: "a string", list: "a list", dict: "an object"}
+_KIND_NAMES = {int: "an integer", float: "a number", str: "a string", list: "a list", dict: "an object",
+               bool: "true or false"}
 
 
 def is_a(value: Any, kinds: tuple) -> bool:
-    if isinstance(value, bool):
-        return False
+    if isinstance(value, bool):             # JSON true/false only where a boolean is asked for
+        return bool in kinds
     return any(isinstance(value, (int, float) if k is float else k) for k in kinds)
 
 

@@ -21,7 +21,7 @@ from .tables import EXIT_FAILED, EXIT_OK, accuracy, fmt, plural, print_tables, t
 NETWORK_ONLY = {"network": "--network", "active": "--active", "redundancy": "--redundancy",
                 "allocation": "--allocation", "margin": "--margin", "schedule": "--schedule",
                 "reshuffle": "--reshuffle", "no_segregate": "--no-segregate", "shared_mean": "--shared-mean",
-                "input_rows": "--input-rows"}
+                "input_rows": "--input-rows", "input_bound": "--input-bound"}
 FEATURE_ONLY = {"fan_in": "--fan-in", "p": "--p", "q": "--q", "target": "--target", "ec": "--ec",
                 "ec_kind": "--ec-kind", "ec_width": "--ec-width", "readoff": "--readoff",
                 "no_calibrate": "--no-calibrate"}

@@ -67,10 +67,12 @@ def _overrides(args) -> dict:
         parser.error(f"--margin must be a finite number >= 0, got {args.margin}")
     if args.gain is not None and not (args.gain > 2 and math.isfinite(args.gain)):
         parser.error(f"--gain must be a finite number above 2, got {args.gain}")
+    if args.input_bound is not None and not (args.input_bound > 0 and math.isfinite(args.input_bound)):
+        parser.error(f"--input-bound must be a finite number above 0, got {args.input_bound}")
     given = {"D": args.width, "z": args.active, "S": args.redundancy, "allocation": args.allocation,
              "seed": args.seed, "margin": args.margin, "shuffle": True if args.reshuffle else None,
              "schedule": args.schedule, "gain": args.gain, "segregate": False if args.no_segregate else None,
-             "construction": args.construction, "shared_mean": args.shared_mean}
+             "construction": args.construction, "shared_mean": args.shared_mean, "input_bound": args.input_bound}
     return {k: v for k, v in given.items() if v is not None}
 
 

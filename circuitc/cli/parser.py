@@ -115,6 +115,9 @@ def _network_options(p: argparse.ArgumentParser, verb: str) -> None:
                    help="allocation strategy (polynomial: routed; prime-step, affine: coherent and cis2)")
     p.add_argument("--shared-mean", choices=SHARED_MEANS,
                    help="cis2: how the circuits' mean weights are embedded (default union; docs/lowering.md)")
+    p.add_argument("--input-bound", type=float, metavar="B",
+                   help="routed: promise that every real input of an MLP circuit has magnitude at most B, so "
+                        "that MLP circuits at z >= 2 share positions (exact within the bound; docs/lowering.md)")
     p.add_argument("--seed", type=int, metavar="N", help="seed of the assignment of supports to instances")
     p.add_argument("--margin", type=float, metavar="B",
                    help="how far below threshold inactive units sit (default 0.1)")

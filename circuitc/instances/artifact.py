@@ -87,6 +87,8 @@ def metadata(comp: Compilation, *, source_hash: str = "", name: str | None = Non
         })
         if shares[k] != k:
             types[-1]["weights_of"] = int(shares[k])
+        if getattr(ty, "normalized", False):
+            types[-1]["normalized"] = True
     alloc = comp.allocation
     record = {
         "format": FORMAT,

@@ -48,6 +48,10 @@ class Config:
     construction: str = "auto"
     # cis2: how the circuits' mean weights are embedded (SHARED_MEANS); None: the first, "union".
     shared_mean: str | None = None
+    # routed: MLP circuits at z >= 2 share positions only under this promise, that every real
+    # input has magnitude at most input_bound (the collision wipe needs a bound on what a
+    # collision can hold); None: they get disjoint positions.
+    input_bound: float | None = None
 
     @classmethod
     def for_network(cls, net: Network, **overrides) -> "Config":

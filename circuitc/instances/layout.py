@@ -22,6 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import CircuitError, Diagnostic
+from .lower.routed import ON as ONE
 from .lower.small_mlp import ON_HI, RoutedMLP, SmallMLP
 
 __all__ = ["Layout", "common_types", "check_layout", "layout_fields", "check_routed", "first_layer_fields",
@@ -48,6 +49,11 @@ class Layout:
     n_outputs: np.ndarray           # (n_types,) int64
     first_weights: np.ndarray | None = field(default=None, kw_only=True)   # (n_types, d, n_in_max) float64
     first_bias: np.ndarray | None = field(default=None, kw_only=True)      # (d,) float64
+
+    @cached_property
+    def normalized(self) -> np.ndarray:
+        """(n_types,) bool: types whose outputs are read as a ratio (`RoutedMLP.normalized`)."""
+        return np.array([bool(getattr(ty, "normalized", False)) for ty in self.types])
 
     # ------------------------------------------------------------ figures
 
@@ -197,6 +203,12 @@ class Layout:
         ty = self.type_of[np.where(active, inst, 0)]                  # (batch, z)
         R = self.readout_table[ty]                                    # (batch, z, n_out_max, d)
         y = np.einsum("bzod,bzd->bzo", R, np.where(active[..., None], ahat, 0.0))
+        ratio = self.normalized[ty] & active
+        if ratio.any():
+            # The mean over the clean positions: Σ out / Σ one over the instance's positions (an
+            # active instance keeps at least c0 >= 1 clean ones; an inactive one may keep none).
+            with np.errstate(invalid="ignore", divide="ignore"):
+                y[ratio] = y[ratio] / ahat[ratio][:, ONE][:, None]
         valid = (np.arange(self.n_out_max)[None, None, :] < self.n_outputs[ty][..., None]) & active[..., None]
         y[~valid] = np.nan
         return y

@@ -22,6 +22,11 @@ def check_config(config: Config, T: int, network: str) -> list[Diagnostic]:
                               hint=f"at most {T} instances can be active at once"))
     if config.construction not in CONSTRUCTIONS:
         out.append(Diagnostic(f"unknown construction {config.construction!r}", expected=", ".join(CONSTRUCTIONS)))
+    bound = config.input_bound
+    if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float))
+                              or not (0 < bound < float("inf"))):
+        out.append(Diagnostic(f"the input bound must be a finite number above 0, got {bound!r}",
+                              hint="every real input of an MLP circuit has magnitude at most this"))
     return out
 
 

@@ -174,6 +174,7 @@ def _read_types(r: Reader, meta: dict, tensors_: dict[str, np.ndarray], d: int, 
         if rec["readout"].shape != (len(rec["output_bits"]), d):
             raise r.fail(METADATA, f"`{where}.readout` has shape {shape_text(rec['readout'].shape)}, expected "
                                    f"{shape_text((len(rec['output_bits']), d))}")
+        rec["normalized"] = r.get(raw, "normalized", (bool,), where) if "normalized" in raw else False
         rec["weights_of"] = share = shares[k]
         rec["weights"] = tensors_[f"types.{share}.weights"]
         out.append(rec)
@@ -346,15 +347,22 @@ def _lowered_types(r: Reader, types: list[dict], tensors_: dict[str, np.ndarray]
     for k, ty in enumerate(types):
         if ty["margin"] != margin:
             raise r.fail(METADATA, f"`types[{k}].margin` is {ty['margin']}, but the network's is {margin}")
-        if routed and (allocation.lam is None or (ty["kind"] != "boolean" and config.z != 1 and allocation.lam)):
+        wiped = ty["normalized"] and config.input_bound is not None
+        if routed and (allocation.lam is None
+                       or (ty["kind"] != "boolean" and config.z != 1 and allocation.lam and not wiped)):
             raise r.fail(METADATA, f"instance type {k}: a routed network holds its instances on a polynomial code, "
-                                   f"and MLP circuits at z >= 2 only on disjoint positions")
+                                   f"and MLP circuits at z >= 2 on shared positions only with the collision wipe "
+                                   f"and an input bound")
+        if ty["normalized"] and (not routed or ty["kind"] != "mlp"):
+            raise r.fail(METADATA, f"`types[{k}].normalized`: only MLP circuits on routed positions are read as "
+                                   f"a ratio")
         if config.gain is not None and ty["gain"] != config.gain:
             raise r.fail(METADATA, f"`types[{k}].gain` is {ty['gain']}, but the config's is {config.gain}")
         common = dict(name=ty["circuit"], kind=ty["kind"], weights=ty["weights"], margin=ty["margin"],
                       input_index=ty["input_index"], readout=ty["readout"],
                       active_tolerance=ty["active_tolerance"], gain=ty["gain"])
-        mlp = (RoutedMLP(**common, biases=tensors_[f"types.{ty['weights_of']}.biases"]) if routed
+        mlp = (RoutedMLP(**common, biases=tensors_[f"types.{ty['weights_of']}.biases"], normalized=ty["normalized"])
+               if routed
                else SmallMLP(**common))
         try:
             mlp.check()

@@ -79,6 +79,9 @@ def sample_inputs(comp: Compilation, instances: np.ndarray, rng: np.random.Gener
     bits = rng.integers(0, 2, size=(batch, z, net.n_in_max)).astype(np.float64)
     if pool is None:
         real = rng.standard_normal((batch, z, net.n_in_max))
+        bound = comp.config.input_bound
+        if bound is not None:                 # the promise: every input of magnitude at most the bound
+            np.clip(real, -bound, bound, out=real)
     else:
         real = np.zeros((batch, z, net.n_in_max))
         real[..., :pool.shape[1]] = pool[rng.integers(0, len(pool), size=(batch, z))]
@@ -100,6 +103,13 @@ def check_pool(comp: Compilation, pool: np.ndarray | None) -> np.ndarray | None:
         raise CircuitError(Diagnostic(f"input rows of shape {pool.shape} do not fit this network's MLP circuits, "
                                       f"which take {' or '.join(map(str, widths))} inputs",
                                       hint="give rows of one input count, that of every MLP circuit"))
+    bound = comp.config.input_bound
+    if bound is not None and np.abs(pool).max() > bound:
+        row = int(np.flatnonzero(np.abs(pool).max(axis=1) > bound)[0])
+        raise CircuitError(Diagnostic(
+            f"input row {row + 1} holds {pool[row][np.argmax(np.abs(pool[row]))]:g}, beyond the network's input bound "
+            f"{bound:g}: the network promises exact outputs only for inputs of magnitude at most that",
+            hint="give rows within the bound, or compile with a larger --input-bound"))
     return pool
 
 

@@ -40,10 +40,12 @@ if TYPE_CHECKING:
     from ..numpy_forward import NumpyNetwork
 
 
-def routed_lowering(circuit: Circuit, z: int, S: int, lam: int) -> SmallMLP:
-    """The routed lowering of a boolean circuit for (z, S, λ), or of an MLP circuit (which needs no
-    collision handling: it is routed at z = 1, or on disjoint positions)."""
-    return lower_routed(circuit, z, S, lam) if isinstance(circuit, BoolCircuit) else lower_routed_mlp(circuit)
+def routed_lowering(circuit: Circuit, z: int, S: int, lam: int, input_bound: float | None = None) -> SmallMLP:
+    """The routed lowering of a boolean circuit for (z, S, λ), or of an MLP circuit: with the
+    collision wipe where positions can collide (which needs `input_bound`), else as given."""
+    if isinstance(circuit, BoolCircuit):
+        return lower_routed(circuit, z, S, lam)
+    return lower_routed_mlp(circuit, z, lam, input_bound) if input_bound is not None else lower_routed_mlp(circuit)
 
 
 def _codes(z: int, S: int | None) -> Iterator[tuple[int, int]]:
@@ -80,14 +82,16 @@ def routed_code(counts: tuple[int, ...], n: int, z: int, S: int | None = None) -
     return _search(counts, z, S, lambda S_, lam: n, n)[0]
 
 
-def routed_capacity(circuit: Circuit, D: int, z: int, S: int | None = None) -> tuple[int, int, int]:
+def routed_capacity(circuit: Circuit, D: int, z: int, S: int | None = None,
+                    input_bound: float | None = None) -> tuple[int, int, int]:
     """(T, S, λ): the most instances of one circuit the routed construction holds at width D, and
-    the code that holds them (the largest q^(λ+1) over code degrees λ, or at the given S)."""
-    if not isinstance(circuit, BoolCircuit) and z >= 2:       # disjoint positions only
+    the code that holds them (the largest q^(λ+1) over code degrees λ, or at the given S). MLP
+    circuits at z >= 2 share positions only with an `input_bound`."""
+    if not isinstance(circuit, BoolCircuit) and z >= 2 and input_bound is None:       # disjoint positions only
         return (D // routed_lowering(circuit, z, 1, 0).d, 1, 0) if S in (None, 1) else (0, S, 0)
     best = (0, 1, 0)
     for S_, lam in _codes(z, S):
-        n = D // routed_lowering(circuit, z, S_, lam).d
+        n = D // routed_lowering(circuit, z, S_, lam, input_bound).d
         if S_ > n:
             break
         best = max(best, (polynomial_capacity(n, S_, lam), S_, lam))
@@ -102,7 +106,7 @@ def mlp_positions(config: Config, circuits: tuple[Circuit, ...], counts: tuple[i
     instance's positions collide, so at z >= 2 MLP circuits get the code of degree 0, or nothing."""
     mlp = [c.name for c in circuits if not isinstance(c, BoolCircuit)]
     z, T = config.z, sum(counts)
-    if not mlp or z < 2:
+    if not mlp or z < 2 or config.input_bound is not None:
         return None
     n0 = config.D // max(routed_lowering(c, z, 1, 0).d for c in circuits)
     if config.S in (None, 1) and routed_ranges(counts, n0, 1, 0) is not None:
@@ -111,8 +115,9 @@ def mlp_positions(config: Config, circuits: tuple[Circuit, ...], counts: tuple[i
         f"the routed construction holds MLP circuits at z = {z} only on disjoint positions: at most "
         f"n = {n0} instances with S = 1 (`{mlp[0]}` is an MLP circuit; {T} instances"
         f"{'' if config.S in (None, 1) else f', S = {config.S}'} asked for)",
-        hint="use fewer instances or a wider D, z = 1, or a construction that shares neurons "
-             "(--construction cis2 for MLP circuits of one shape, or coherent)")
+        hint="promise a bound on the inputs (--input-bound B: every input of magnitude at most B) so that they "
+             "can share positions, use fewer instances or a wider D, z = 1, or a construction that shares "
+             "neurons (--construction cis2 for MLP circuits of one shape, or coherent)")
 
 
 def capacity_refusal(construction: str, config: Config, T: int, tried, d_at: Callable[[int, int], int],
@@ -152,7 +157,7 @@ def plan_routed(name: str, config: Config, circuits: tuple[Circuit, ...], counts
 
     @lru_cache(maxsize=None)
     def lowered(S: int, lam: int) -> tuple[SmallMLP, ...]:
-        return tuple(routed_lowering(c, z, S, lam) for c in circuits)
+        return tuple(routed_lowering(c, z, S, lam, config.input_bound) for c in circuits)
 
     def n_at(S: int, lam: int) -> int:
         return config.D // max(t.d for t in lowered(S, lam))
@@ -195,13 +200,22 @@ def routed_guarantee(plan: Plan) -> Guarantee:
     if not all(isinstance(ty, RoutedMLP) for ty in plan.types):
         failed.append(("lowering", "the routed guarantee needs circuits lowered for routing"))
     mlp = any(ty.kind == "mlp" for ty in plan.types)
-    if mlp and z != 1 and lam != 0:
-        failed.append(("mlp", f"an MLP circuit at z = {z} on shared positions: its outputs are scaled by the "
-                              f"collisions"))
+    wiped = all(getattr(ty, "normalized", False) for ty in plan.types if ty.kind == "mlp")
+    bound = plan.config.input_bound
+    if mlp and z != 1 and lam != 0 and not (wiped and bound is not None):
+        failed.append(("mlp", f"an MLP circuit at z = {z} on shared positions without the collision wipe: its "
+                              f"outputs are scaled by the collisions"))
     need = cover_free_redundancy(lam, z)
     if S < need:
         failed.append(("code", f"S = {S} is below λz + 1 = {need} (two supports share up to λ = {lam} positions): "
                                f"{z} active instances can cover another's positions"))
+    if mlp and z != 1 and lam != 0:
+        c0 = least_clean(S, lam, z)
+        return Guarantee.unless(failed, f"routed with the collision wipe: with z = {z} active every active instance "
+                                        f"keeps at least {c0} clean position{'s' if c0 > 1 else ''} of its S = {S}, "
+                                        f"which hold its exact outputs while every input has magnitude at most "
+                                        f"{bound:g}, and its real outputs are read as the mean over them (MLP "
+                                        f"outputs of inactive instances are not 0)")
     if mlp:
         alone = "at z = 1" if z == 1 else "on disjoint positions"
         return Guarantee.unless(failed, f"routed {alone}: an active instance is alone in each of its S = {S} "
@@ -248,7 +262,8 @@ class Routed(Construction):
     layers_from_types = True            # `PositionLocal` layers: the types' weights per position
 
     def own_settings(self, config: Config) -> list[str]:
-        return ["the polynomial allocation"] if config.allocation in self.allocations else []
+        return ((["the polynomial allocation"] if config.allocation in self.allocations else [])
+                + (["an input bound"] if config.input_bound is not None else []))
 
     def problems(self, config: Config, others: list[tuple[str, str]]) -> list[Diagnostic]:
         return [Diagnostic(f"{setting} belongs to the {owner} construction, not the routed one",

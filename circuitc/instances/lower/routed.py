@@ -230,12 +230,14 @@ class _RoutedLowering:
                         active_tolerance=0.0, gain=0.0, biases=biases)
 
 
-def _collision_bound(W1: np.ndarray, b1: np.ndarray, rows2: np.ndarray, z: int) -> np.ndarray:
+def _collision_bound(W1: np.ndarray, b1: np.ndarray, rows2: np.ndarray, z: int,
+                     input_bound: float | None = None) -> np.ndarray:
     """Per layer-2 row, the largest pre-activation it can reach in a collision (>= 0): layer 0
-    holds on ∈ [2, z] and every input in [0, z]; interval arithmetic through layer 1's ReLUs."""
-    lo0 = np.zeros(W1.shape[1])
-    hi0 = np.full(W1.shape[1], float(z))
-    lo0[ON] = 2.0
+    holds on ∈ [2, z] and every input in [0, z] (bits), or in [−z·B, z·B] for real inputs of
+    magnitude at most B; interval arithmetic through layer 1's ReLUs."""
+    lo0 = np.zeros(W1.shape[1]) if input_bound is None else np.full(W1.shape[1], -z * input_bound)
+    hi0 = np.full(W1.shape[1], float(z) if input_bound is None else z * input_bound)
+    lo0[ON], hi0[ON] = 2.0, float(z)
     hi1 = np.maximum(np.maximum(W1, 0) @ hi0 + np.minimum(W1, 0) @ lo0 + b1, 0.0)
     hi1[EXCESS] = 0.0                               # the wipe's own weight is what we size here
     return np.maximum(np.maximum(rows2, 0) @ hi1, 0.0) + 1.0
@@ -249,33 +251,62 @@ def lower_routed(circuit: BoolCircuit, z: int, S: int, lam: int) -> RoutedMLP:
     return _RoutedLowering(circuit, z, lam).run(S)
 
 
-def lower_routed_mlp(circuit: MLPCircuit) -> RoutedMLP:
-    """An MLP circuit for a routed network where no two active instances share a position (z = 1,
-    or disjoint positions at any z): the layers as given,
-    a linear layer as the pair ReLU(v), ReLU(−v) read as their difference, biases through `one`
-    (so an empty position stays 0), and `one` and `empty` at units 0 and 1 as for boolean circuits.
-    At z = 1 no position collides and an active instance's S positions all hold it, so its read-out
-    (the mean over them) is exactly the circuit's output; at z >= 2 it would be scaled by how many
-    of them collide, which is why MLP circuits at z >= 2 are routed only on disjoint positions."""
+class _Carry:
+    """A linear identity layer: what a one-layer MLP circuit gets as its second layer when its
+    positions can collide (the wipe acts at layer 2)."""
+
+    activation = "linear"
+
+    def __init__(self, m: int):
+        self.weights, self.bias = np.eye(m), np.zeros(m)
+
+
+def lower_routed_mlp(circuit: MLPCircuit, z: int = 1, lam: int = 0, input_bound: float | None = None) -> RoutedMLP:
+    """An MLP circuit for a routed network: the layers as given, a linear layer as the pair
+    ReLU(v), ReLU(−v) read as their difference, biases through `one` (so an empty position stays
+    0), and `one` and `empty` at units 0 and 1 as for boolean circuits.
+
+    Where no two active instances share a position (z = 1, or degree λ = 0) an active instance's
+    S positions all hold it, and its read-out, the mean over them, is exactly its output. Where
+    they can (z >= 2, λ >= 1) the positions get the boolean lowering's collision wipe: `excess` at
+    layer 1, every unit of layer 2 less M·excess, M from interval arithmetic with every input of
+    magnitude at most `input_bound` (the promise it needs: real inputs have no bound of their
+    own), and `one` wiped too. Then an active instance's positions hold its exact outputs where
+    they are clean and 0 where they collide, and its read-out is `normalized`: divided by its
+    `one` over the same positions, the mean over the clean ones, exact again."""
+    collide = z >= 2 and lam >= 1
+    if collide and (input_bound is None or not input_bound > 0):
+        raise ValueError("MLP circuits on positions that can collide need an input bound B > 0")
     n_in = len(circuit.input_bits)
     forms = np.zeros((n_in, 1 + n_in))              # values as rows over the previous layer; column 0: one
     forms[np.arange(n_in), 1 + np.arange(n_in)] = 1.0
-    layers = []
-    for layer in circuit.layers:
-        units, forms = layer_units(layer, forms, ON, 2)
+    given = list(circuit.layers)
+    if collide and len(given) == 1:
+        given.append(_Carry(given[0].weights.shape[0]))
+    layers, firsts = [], []
+    for l, layer in enumerate(given):
+        first = 3 if (collide and l == 0) else 2
+        units, forms = layer_units(layer, forms, ON, first)
         layers.append(units)
-    d = max([1 + n_in] + [2 + len(u) for u in layers])
+        firsts.append(first)
+    d = max([1 + n_in] + [f + len(u) for f, u in zip(firsts, layers)])
     L = len(layers)
     weights, biases = np.zeros((L, d, d)), np.zeros((L, d))
-    for l, units in enumerate(layers):
+    for l, (units, first) in enumerate(zip(layers, firsts)):
         W = weights[l]
         W[ON, ON] = 1.0
         if l == 0:
             W[EMPTY, ON], biases[l, EMPTY] = -1.0, 1.0
+            if collide:
+                W[EXCESS, ON], biases[l, EXCESS] = 1.0, -1.0          # excess = ReLU(on − 1)
         else:
             W[EMPTY, EMPTY] = 1.0
-        W[2:2 + len(units), :units.shape[1]] = units
+        W[first:first + len(units), :units.shape[1]] = units
+        if l == 1 and collide:
+            W[ON, EXCESS] = -2.0                                       # one = ReLU(one − 2·excess)
+            live = np.arange(first, first + len(units))
+            W[live, EXCESS] -= _collision_bound(weights[0], biases[0], W[live], z, input_bound)
     readout = np.zeros((len(forms), d))
     readout[:, :forms.shape[1]] = forms
     return RoutedMLP(circuit.name, "mlp", weights, 0.0, 1 + np.arange(n_in), readout,
-                    active_tolerance=0.0, gain=0.0, biases=biases)
+                    active_tolerance=0.0, gain=0.0, biases=biases, normalized=collide)

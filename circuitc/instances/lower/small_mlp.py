@@ -187,6 +187,10 @@ class RoutedMLP(SmallMLP):
     on shared biases and the on-indicator apply (layer 0 holds the on count at index 0)."""
 
     biases: np.ndarray = None           # (L, d) per-unit biases (required)
+    # Real outputs read as a ratio: the read-out over the instance's positions divided by its
+    # `one` unit (unit 0) over them, i.e. the mean over its clean positions (MLP circuits on
+    # positions that can collide, lower/routed.py `lower_routed_mlp`).
+    normalized: bool = False
 
     def bias(self) -> np.ndarray:
         raise ValueError(f"`{self.name}` is a routed lowering: its biases differ per layer (layer_biases)")
@@ -227,7 +231,7 @@ class RoutedMLP(SmallMLP):
         readout = np.zeros((self.readout.shape[0], d))
         readout[:, :self.d] = self.readout
         return RoutedMLP(self.name, self.kind, w, self.margin, self.input_index.copy(), readout,
-                         self.active_tolerance, self.gain, b)
+                         self.active_tolerance, self.gain, b, self.normalized)
 
 def step_constant(gain: float, m: float) -> float:
     """The weight on `on` of the clean step [s >= m] of slope G, row G·s + this·on:
