@@ -47,6 +47,9 @@ class SuperposedNetwork(nn.Module):
                                                   torch.int64))
         self.register_buffer("readout_table", tensor(net.readout_table, torch.float32))
         self.register_buffer("n_outputs", tensor(net.n_outputs, torch.int64))
+        # Types read as a ratio (MLP circuits on positions that can collide): the read-out over the
+        # mean of `one` (unit 0), the mean over the instance's clean positions (Layout.outputs).
+        self.register_buffer("normalized", tensor(net.normalized, torch.bool))
         # A network of circuits embedded as given (the cis2 construction) writes the first circuit
         # layer from the inputs: its weights per type and the shared bias (given_network.py).
         self.first_layer = isinstance(net, GivenNetwork)
@@ -91,7 +94,10 @@ class SuperposedNetwork(nn.Module):
         instance's own outputs); a boolean output is 1 where its read-out exceeds 0.5."""
         A = self.layers(self.encode(instances, inputs))
         ty = self.type_of[instances.clamp(min=0)]
-        y = torch.einsum("bzod,bzd->bzo", self.readout_table[ty], self.read(A, instances))
+        ahat = self.read(A, instances)
+        y = torch.einsum("bzod,bzd->bzo", self.readout_table[ty], ahat)
+        ratio = self.normalized[ty] & (instances >= 0)
+        y = torch.where(ratio[..., None], y / torch.where(ratio, ahat[..., 0], 1.0)[..., None], y)
         valid = torch.arange(y.shape[-1], device=y.device) < self.n_outputs[ty][..., None]
         return torch.where(valid & (instances >= 0)[..., None], y, torch.zeros((), device=y.device))
 

@@ -144,3 +144,20 @@ def test_from_the_command_line(tmp_path, capsys):
     assert "input row 2 holds 3, beyond the network's input bound 2.5" in err
     err = fails(capsys, "compile", src, "-o", tmp_path / "x", "--input-bound", "-1")
     assert "--input-bound must be a finite number above 0" in err
+
+
+def test_the_self_contained_module_reads_the_ratio_too():
+    """`module()` (one nn.Module, torch only) decodes as the network does."""
+    import torch
+
+    comp = compile_network(_spec(800, 2, 512), input_bound=2.0)
+    rng = np.random.default_rng(5)
+    inst = np.stack([rng.permutation(800)[:2] for _ in range(64)])
+    x = rng.uniform(-2, 2, size=(64, 2, 2))
+    module = comp.module()
+    with torch.no_grad():
+        got = module(torch.from_numpy(inst), torch.from_numpy(x)).numpy()
+    want = comp.network.run(inst, x)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    exact = np.stack([circuitc.evaluate_bits(comp.circuits[0], x[:, k]) for k in range(2)], axis=1)
+    np.testing.assert_allclose(got, exact, atol=1e-5)
