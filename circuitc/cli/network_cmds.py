@@ -455,5 +455,6 @@ def cmd_components(args) -> int:
     write_components(loaded, args.output, force=args.force)
     print(f"wrote the per-instance weight components of {args.artifact} (T = {loaded.network.T}, layers "
           f"1..{loaded.network.L}) to {args.output}: layer.{{l}}.indices (instance, row, column) and "
-          f"layer.{{l}}.values; they add up to each layer's weights")
+          f"layer.{{l}}.values, with the shared part where the construction has one; they add up to each layer's "
+          f"weights; readout.indices and readout.values: each instance's read-out")
     return EXIT_OK

@@ -67,3 +67,41 @@ def test_the_command_line_writes_them(capsys, compiled, tmp_path):
             assert torch.equal(f.get_tensor(f"layer.{l}.indices"), C.indices())
             assert torch.equal(f.get_tensor(f"layer.{l}.values"), C.values())
     assert "exists" in fails(capsys, "components", tmp_path / "net", "-o", tmp_path / "c.safetensors")
+
+
+def test_read_outs_are_components_too(compiled):
+    """Every instance's read-out U_t from the last layer: U_t @ A^L is what decoding reads."""
+    from circuitc.instances.components import readout_components
+
+    net = compiled.network
+    U = readout_components(compiled).to_dense()                       # (T, n_out, D)
+    rng = np.random.default_rng(0)
+    inst = rng.permutation(net.T)[:2][None, :]
+    x = rng.integers(0, 2, size=(1, 2, net.n_in_max)).astype(float)
+    A = net.forward_layers(net.encode(inst, x))[-1].double()[0]       # (D,)
+    want = net.outputs(net.read_off(A[None].numpy(), net.L, inst), inst)[0]      # NaN past own outputs
+    got = (U[inst[0]] @ A).numpy()
+    own = ~np.isnan(want)
+    np.testing.assert_allclose(got[own], want[own], rtol=1e-9, atol=1e-9)
+    assert np.all(got[~own] == 0)
+
+
+def test_lookup_networks_are_a_shared_part_and_read_outs(capsys, tmp_path):
+    """The lookup construction: every layer is kron(decoder, used positions) and no instance has a
+    component there; the circuits differ in their read-outs alone."""
+    from circuitc.instances.components import readout_components, shared_part
+
+    source = ("circuit f<K> { in x[3]; out y; y = (x[K % 3] ^ x[(K + 1) % 3]) & bit(K, 2) | bit(K, 3); }\n"
+              "network n { use f<K=0..16>; active = 2; width = 256; construction = \"lookup\"; }")
+    comp = circuitc.compile(circuitc.parse(source))
+    for l, (W, _) in enumerate(comp.network.dense_layers(), start=1):
+        assert components(comp, l)._nnz() == 0
+        mean, map_ = shared_part(comp, l)
+        assert torch.equal(torch.from_numpy(np.kron(mean, map_)).float(), W)
+    U = readout_components(comp).to_dense()
+    assert len({tuple(U[t].flatten().tolist()) for t in range(comp.network.T)}) > 1   # different read-outs
+    circuitc.save(comp, tmp_path / "net")
+    out = ok(capsys, "components", tmp_path / "net", "-o", tmp_path / "c.safetensors")
+    assert "readout.indices" in out
+    with safe_open(str(tmp_path / "c.safetensors"), framework="pt") as f:
+        assert "layer.1.shared_mean" in f.keys() and "readout.values" in f.keys()

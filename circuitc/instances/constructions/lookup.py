@@ -72,6 +72,16 @@ class Lookup(Routed):
     """Routed positions shared by different circuits; everything after planning is routed's."""
 
     name = "lookup"
+    # Every hidden layer is one shared part, the decoder on every used position, and no instance
+    # has a component of its own there: what differs between circuits is their read-out.
+    instance_components = True
+
+    def layer_parts(self, plan: Plan, network, layer: int):
+        """(None, the decoder's layer (d, d), M (n, n) = the diagonal of used positions): the layer
+        is kron(decoder, M), since every used position runs the decoder and no other."""
+        used = np.zeros(network.n)
+        used[network.supports[0].ravel()] = 1.0
+        return None, network.types[0].weights[layer - 1].copy(), np.diag(used)
 
     def plan(self, name, config, circuits, counts) -> Plan:
         return plan_lookup(name, config, circuits, counts)
