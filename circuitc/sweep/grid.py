@@ -55,7 +55,7 @@ JOBS = ("compile+verify", "budget", "frontier")
 KNOBS: dict[str, Any] = {
     "D": "count", "z": "count", "S": "S", "T": "count", "seed": "seed",
     "construction": CONSTRUCTIONS, "allocation": ALLOCATIONS, "schedule": SCHEDULES, "shared_mean": SHARED_MEANS,
-    "margin": "number", "gain": "number", "shuffle": "bool", "segregate": "bool",
+    "margin": "number", "gain": "number", "shuffle": "bool", "segregate": "bool", "input_bound": "number",
 }
 # The knobs are Config's fields (less none a sweep could vary); kept in step with it here, once.
 assert set(KNOBS) - {"T"} <= {f.name for f in fields(Config)}

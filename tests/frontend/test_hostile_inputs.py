@@ -154,3 +154,20 @@ def test_a_loop_over_a_width_out_of_range_does_not_run():
         circuitc.parse("circuit c<N=8388607> { in x[N]; out y[N]; for i in 0..N { y[i] = fa(x[i]); } }")
     assert [d.message for d in info.value.diagnostics] == \
         ["the width of `x` must be between 1 and 1000000, got 8388607"]
+
+
+def test_a_long_chain_of_conditionals_is_refused_before_it_is_parsed():
+    """800 KB of `a ? b : ` (found by fuzzing: 10 s in the parser before the elaborator refused it)
+    is refused by a scan before the parser, at the conditional past the limit; a chain of 400,
+    which elaborates, is not touched, and `?` inside back-quoted names and comments does not count."""
+    from circuitc.frontend.syntax.parse import MAX_CONDITIONAL_CHAIN
+
+    head = "circuit c { in a, b; out y;\n    y = "
+    with pytest.raises(circuitc.CircuitError) as e:
+        circuitc.parse(head + "a ? b : " * 100_000 + "a; }", "chain.circ")
+    text = str(e.value)
+    assert f"more than {MAX_CONDITIONAL_CHAIN:,} conditional expressions" in text
+    assert text.startswith(f"chain.circ:2:{5 + 4 + 8 * MAX_CONDITIONAL_CHAIN + 2}:")
+    assert circuitc.parse(head + "a ? b : " * 400 + "a; }").circuits
+    quoted = "circuit c { in `a?`, b; out y; # ??????\n y = `a?` ? b : `a?`; }"
+    assert circuitc.parse(quoted.replace("??????", "?" * (MAX_CONDITIONAL_CHAIN + 5))).circuits

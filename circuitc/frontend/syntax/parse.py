@@ -47,8 +47,37 @@ def _parser() -> Lark:
                 lexer_callbacks={"COMMENT": _collect_comment}, cache=True)
 
 
+# A statement holding more conditional expressions `c ? a : b` than this, one inside the next, is
+# refused before the parser reads it. The elaborator's recursion refuses chains of about 500
+# anyway, but only after the parser has read them all, some 20 µs a token: 800 KB of them took
+# 10 s. Counting every `?` between separators (`;` `,` `{` `}`) over-counts nesting, never
+# under-counts it, and this limit lies far above the depth that works.
+MAX_CONDITIONAL_CHAIN = 2000
+_CHAIN_TOKENS = re.compile(r"`(?:[^`\n]|``)*`|#[^\n]*|[?;,{}]")
+
+
+def _refuse_long_conditional_chains(text: str, filename: str) -> None:
+    depth = 0
+    for m in _CHAIN_TOKENS.finditer(text):
+        token = m.group()
+        if token == "?":
+            depth += 1
+            if depth > MAX_CONDITIONAL_CHAIN:
+                line = text.count("\n", 0, m.start()) + 1
+                column = m.start() - text.rfind("\n", 0, m.start())
+                raise CircuitError(Diagnostic(
+                    f"the source nests too deeply: a statement holds more than {MAX_CONDITIONAL_CHAIN:,} "
+                    f"conditional expressions `?:` one inside the next", Span(filename, line, column),
+                    text[text.rfind("\n", 0, m.start()) + 1:].split("\n", 1)[0],
+                    hint="split it with intermediate wires or parameters"))
+        elif len(token) == 1:              # a separator; quoted names and comments are skipped
+            depth = 0
+
+
 def parse_module(text: str, filename: str = "<string>") -> ast.Module:
     """Parse one file's text. Raises CircuitError (with location and caret) on a syntax error."""
+    if "?" in text:
+        _refuse_long_conditional_chains(text, filename)
     parser = _parser()
     with _lock:  # the comment list and the transformer's file name are shared state
         _comments.clear()
