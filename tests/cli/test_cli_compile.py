@@ -127,7 +127,8 @@ def test_overrides_replace_the_declaration(source, tmp_path, capsys):
     # --allocation prime-step (like --margin) belongs to the coherent construction, which it implies
     assert record["report"]["config"] == {"D": 512, "z": 2, "S": 3, "allocation": "prime-step", "seed": 7,
                                           "margin": 0.25, "shuffle": False, "schedule": "asap", "gain": 6.0,
-                                          "segregate": True, "construction": "coherent", "shared_mean": None}
+                                          "segregate": True, "construction": "coherent", "shared_mean": None,
+                                          "input_bound": None}
     assert record["report"]["allocation"]["strategy"] == "prime-step"
     loaded = load(tmp_path / "net")
     assert (loaded.config.D, loaded.config.z, loaded.network.S, loaded.network.margin) == (512, 2, 3, 0.25)
