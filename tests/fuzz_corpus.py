@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import copy
 import functools
 import gzip
 import hashlib
@@ -567,6 +568,13 @@ _JSON_VALUES = (None, True, False, 0, -1, 1, 2, 3, 2 ** 31, 2 ** 53 + 1, 2 ** 63
 _RAW_VALUES = ("9" * 5000, "1e309", "-1e309", "NaN", "Infinity", "-Infinity", "1" + "0" * 400, "1e-400", "-0")
 
 
+def _hostile_value(rng: random.Random):
+    """One of _JSON_VALUES, copied: the lists and objects among them are edited in place by later
+    mutations, which must change neither the constants nor another place holding the same one
+    (a list inserted into itself cannot be written as JSON)."""
+    return copy.deepcopy(rng.choice(_JSON_VALUES))
+
+
 def _nodes(doc, limit: int = 5000) -> list[tuple[object, object]]:
     """(container, key) of every value in a JSON document, breadth first, up to `limit`."""
     found, queue = [], [doc]
@@ -584,14 +592,14 @@ def mutate_json(rng: random.Random, doc):
     document), deleted, duplicated, wrapped or turned into a string."""
     nodes = _nodes(doc)
     if not nodes:
-        return rng.choice(_JSON_VALUES)
+        return _hostile_value(rng)
     # Top-level keys steer everything (format, version, kind, shapes): pick them more often.
     top = [n for n in nodes if n[0] is doc]
     node, key = rng.choice(top if top and rng.random() < 0.3 else nodes)
     value = node[key]
     op = rng.randrange(7)
     if op <= 2:
-        node[key] = rng.choice(_JSON_VALUES)
+        node[key] = _hostile_value(rng)
     elif op == 3:
         other, other_key = rng.choice(nodes)
         node[key] = json.loads(json.dumps(other[other_key]))

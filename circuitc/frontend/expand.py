@@ -73,6 +73,7 @@ class CircuitBuilder:
         self.reads: dict[str, Span | None] = {}
         self.pending: list[_Pending] = []
         self.implicit: dict[str, Span | None] = {}
+        self.failed_loops: set[int] = set()     # `for` statements refused whatever the iteration
         self.poisoned: set[str] = set()  # signals whose declaration failed; their uses stay silent
         # A width out of range: this circuit cannot be built, so the rest of its body is not
         # expanded, nor the circuits it instantiates elaborated (a loop over the width, or a
@@ -209,6 +210,8 @@ class CircuitBuilder:
             self.outputs.append(Port(name, width, span))
 
     def _for(self, s: ast.For, env: Mapping[str, int]) -> None:
+        if id(s) in self.failed_loops:
+            return  # refused once already: an outer loop must not pay for the refusal every time
         lo, hi = self.ints.eval(s.lo, env), self.ints.eval(s.hi, env)
         if hi - lo > MAX_GATES:
             self.c.error(f"loop over {hi - lo} values is too large", s.span,
@@ -216,10 +219,18 @@ class CircuitBuilder:
             return
         if s.var in self.widths:
             self.c.error(f"loop variable `{s.var}` hides the signal of the same name", s.span)
+            self.failed_loops.add(id(s))
             return
         elab = self.elab
         outer, self.loop_span = self.loop_span, s.span
         for v in range(lo, hi):
+            if not any(not (isinstance(t, ast.For) and id(t) in self.failed_loops) for t in s.body):
+                # Nothing left to elaborate (an empty body, or loops refused once): the remaining
+                # iterations are counted at once, not run one by one.
+                elab.steps += hi - v
+                if elab.steps > MAX_STEPS:
+                    elab.spend(0, s.span)
+                break
             elab.steps += 1  # counted inline: this is the innermost loop of a runaway source
             if elab.steps > MAX_STEPS:
                 elab.spend(0, s.span)

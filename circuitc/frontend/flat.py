@@ -32,15 +32,18 @@ from .syntax.parse import RESERVED
 _NAME = r"(?:[A-Za-z_][A-Za-z0-9_]*|`(?:[^`\n]|``)+`)"
 _REF = _NAME + r"(?:\[(?:0|[1-9][0-9]{0,8})\])?"
 _LIST = _REF + r"(?:[ \t]*,[ \t]*" + _REF + r")*"
+# Trailing blanks belong to the optional statement, so that a line that matches no statement (a
+# long run of blanks before `y = a & b;`) fails in linear time: with blanks on both sides of an
+# optional group the pattern would try every split of them, quadratic in the line's length.
 _LINE = re.compile(
-    r"[ \t]*(?:"
+    r"[ \t]*(?:(?:"
     r"(?P<open>circuit[ \t]+(?P<cname>" + _NAME + r")[ \t]*\{)"
     r"|(?P<dir>in|out)[ \t]+(?P<ports>" + _LIST + r")[ \t]*;"
     r"|(?P<lhs>" + _REF + r")[ \t]*=[ \t]*(?:"
     r"(?P<const>[01])|(?P<not>~[ \t]*)?(?P<ref>" + _REF + r")"
     r"|(?P<op>and|or|xor|maj)[ \t]*\([ \t]*(?P<args>" + _LIST + r")[ \t]*\))[ \t]*;"
     r"|(?P<close>\})"
-    r")?[ \t]*(?:#[^\n]*)?\r?\Z")
+    r")[ \t]*)?(?:#[^\n]*)?\r?\Z")
 _PART = re.compile(r"(" + _NAME + r")(?:\[([0-9]+)\])?")
 _OPS = {"and": OP_CODE[Op.AND], "or": OP_CODE[Op.OR], "xor": OP_CODE[Op.XOR], "maj": OP_CODE[Op.MAJ]}
 _CONST = {"0": OP_CODE[Op.CONST0], "1": OP_CODE[Op.CONST1]}

@@ -171,3 +171,25 @@ def test_a_long_chain_of_conditionals_is_refused_before_it_is_parsed():
     assert circuitc.parse(head + "a ? b : " * 400 + "a; }").circuits
     quoted = "circuit c { in `a?`, b; out y; # ??????\n y = `a?` ? b : `a?`; }"
     assert circuitc.parse(quoted.replace("??????", "?" * (MAX_CONDITIONAL_CHAIN + 5))).circuits
+
+
+def test_inputs_found_by_the_last_fuzzing_campaign():
+    """Each of these took from 10 s to minutes: a line of 10^5 blanks before a statement the line
+    reader for flat circuits does not take (its pattern tried every split of the blanks); a syntax
+    error at the end of 10^5 signs (the parser's expected tokens were asked of a stack 10^5 deep,
+    once per token); a `for` refused in every iteration of a loop of 10^7."""
+    from circuitc.errors import SourceMap
+    from circuitc.frontend.flat import read_flat
+
+    blanks = "circuit bad {\n  in a;\n  out y;\n" + " " * 100_000 + "y = a & zz;\n}\n"
+    assert read_flat(blanks, "fuzz.circ", SourceMap()) is None
+    with pytest.raises(circuitc.CircuitError, match=r"fuzz.circ:4:100009: error: unknown signal `zz`"):
+        circuitc.parse(blanks, "fuzz.circ")
+    with pytest.raises(circuitc.CircuitError, match=r"unexpected `11`"):
+        circuitc.parse("features f[10] {\n  active =" + "-" * 100_000 + "a 11;\n}", "f.circ")
+    looped = "circuit c {\n  in a;\n  out y;\n  for i in 0..10000000 {\n    for y in 0..10000000 { }\n  }\n  y = a;\n}"
+    with pytest.raises(circuitc.CircuitError) as e:
+        circuitc.parse(looped, "l.circ")
+    assert "loop variable `y` hides the signal of the same name" in str(e.value)
+    # A loop with nothing to do is counted, not run: 5·10^6 empty iterations are within the limit.
+    assert circuitc.parse("circuit c { in a; out y; for i in 0..5000000 { } y = a; }").circuits

@@ -47,13 +47,18 @@ def _parser() -> Lark:
                 lexer_callbacks={"COMMENT": _collect_comment}, cache=True)
 
 
+# The deepest parser stack at which a syntax error asks the parser which tokens it accepts.
+MAX_ACCEPTS_DEPTH = 500
+
 # A statement holding more conditional expressions `c ? a : b` than this, one inside the next, is
 # refused before the parser reads it. The elaborator's recursion refuses chains of about 500
 # anyway, but only after the parser has read them all, some 20 µs a token: 800 KB of them took
 # 10 s. Counting every `?` between separators (`;` `,` `{` `}`) over-counts nesting, never
 # under-counts it, and this limit lies far above the depth that works.
 MAX_CONDITIONAL_CHAIN = 2000
-_CHAIN_TOKENS = re.compile(r"`(?:[^`\n]|``)*`|#[^\n]*|[?;,{}]")
+# A back-quoted name may be left open (the parser reports it): the scan takes it to the end of its
+# line rather than trying it again from every back-quote, which would be quadratic.
+_CHAIN_TOKENS = re.compile(r"`(?:[^`\n]|``)*`?|#[^\n]*|[?;,{}]")
 
 
 def _refuse_long_conditional_chains(text: str, filename: str) -> None:
@@ -179,10 +184,13 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, filename: str) -> Diagnost
                           expected=_expected_words(allowed) if 0 < len(allowed) <= 6 else None, hint=hint)
 
     expected = set(getattr(e, "expected", None) or ())
-    if getattr(e, "interactive_parser", None) is not None:
-        # LALR lookahead sets are merged across states; ask the parser which tokens it truly accepts.
+    parser = getattr(e, "interactive_parser", None)
+    # LALR lookahead sets are merged across states; ask the parser which tokens it truly accepts.
+    # It copies the parser's stack once per token it tries, so past a few hundred open levels (a
+    # line of 10^5 `-` signs) the merged set is what the message says.
+    if parser is not None and len(parser.parser_state.state_stack) <= MAX_ACCEPTS_DEPTH:
         try:
-            expected = set(e.interactive_parser.accepts()) or expected
+            expected = set(parser.accepts()) or expected
         except Exception:  # pragma: no cover - accepts() is best effort only
             pass
 
