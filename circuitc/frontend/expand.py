@@ -152,7 +152,8 @@ class CircuitBuilder:
                 else:  # pragma: no cover
                     raise TypeError(s)
             except Skip:
-                pass
+                if isinstance(s, ast.For):      # its bounds failed (an integer out of range): once is enough
+                    self.failed_loops.add(id(s))
 
     def _local_param(self, s: ast.ParamDecl, env: dict[str, int]) -> None:
         if s.name in env and s.name not in self.env0:
@@ -216,6 +217,8 @@ class CircuitBuilder:
         if hi - lo > MAX_GATES:
             self.c.error(f"loop over {hi - lo} values is too large", s.span,
                          expected=f"at most {MAX_GATES:,} iterations")
+            # Its bounds may change with an outer loop, but the source is refused already.
+            self.failed_loops.add(id(s))
             return
         if s.var in self.widths:
             self.c.error(f"loop variable `{s.var}` hides the signal of the same name", s.span)

@@ -177,7 +177,8 @@ def test_inputs_found_by_the_last_fuzzing_campaign():
     """Each of these took from 10 s to minutes: a line of 10^5 blanks before a statement the line
     reader for flat circuits does not take (its pattern tried every split of the blanks); a syntax
     error at the end of 10^5 signs (the parser's expected tokens were asked of a stack 10^5 deep,
-    once per token); a `for` refused in every iteration of a loop of 10^7."""
+    once per token); a `for` refused (its variable hides a signal, a bound out of range) in every
+    iteration of a loop of 10^7."""
     from circuitc.errors import SourceMap
     from circuitc.frontend.flat import read_flat
 
@@ -191,5 +192,7 @@ def test_inputs_found_by_the_last_fuzzing_campaign():
     with pytest.raises(circuitc.CircuitError) as e:
         circuitc.parse(looped, "l.circ")
     assert "loop variable `y` hides the signal of the same name" in str(e.value)
+    with pytest.raises(circuitc.CircuitError, match=r"integer 1000000099999999999999999999 is out of range"):
+        circuitc.parse(looped.replace("for y in 0..10000000", "for k in 0..1000000099999999999999999999"), "l.circ")
     # A loop with nothing to do is counted, not run: 5·10^6 empty iterations are within the limit.
     assert circuitc.parse("circuit c { in a; out y; for i in 0..5000000 { } y = a; }").circuits
