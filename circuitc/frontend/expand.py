@@ -229,10 +229,12 @@ class CircuitBuilder:
         for v in range(lo, hi):
             if not any(not (isinstance(t, ast.For) and id(t) in self.failed_loops) for t in s.body):
                 # Nothing left to elaborate (an empty body, or loops refused once): the remaining
-                # iterations are counted at once, not run one by one.
+                # iterations are counted at once, not run one by one; past the limit, the count
+                # stops where running them one by one would have (the limit, then one more).
+                if elab.steps + (hi - v) > MAX_STEPS:
+                    elab.steps = MAX_STEPS
+                    elab.spend(1, s.span)
                 elab.steps += hi - v
-                if elab.steps > MAX_STEPS:
-                    elab.spend(0, s.span)
                 break
             elab.steps += 1  # counted inline: this is the innermost loop of a runaway source
             if elab.steps > MAX_STEPS:
