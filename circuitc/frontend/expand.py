@@ -226,8 +226,12 @@ class CircuitBuilder:
             return
         elab = self.elab
         outer, self.loop_span = self.loop_span, s.span
+        live, failures = True, -1
         for v in range(lo, hi):
-            if not any(not (isinstance(t, ast.For) and id(t) in self.failed_loops) for t in s.body):
+            if failures != len(self.failed_loops):       # only a refused loop can empty the body
+                failures = len(self.failed_loops)
+                live = any(not (isinstance(t, ast.For) and id(t) in self.failed_loops) for t in s.body)
+            if not live:
                 # Nothing left to elaborate (an empty body, or loops refused once): the remaining
                 # iterations are counted at once, not run one by one; past the limit, the count
                 # stops where running them one by one would have (the limit, then one more).

@@ -81,7 +81,7 @@ class _Circuit:
         self.implicit: dict[str, Span] = {}
         self.memo: dict[str, tuple[str, str]] = {}
 
-    def declare(self, kind: str, parts: str, line: str, lineno: int, file: str) -> None:
+    def declare(self, kind: str, parts: str, lineno: int, file: str) -> None:
         if self.outs:
             raise _NotFlat                        # declarations after statements: the parser's rules
         for m in _PART.finditer(parts):
@@ -210,7 +210,7 @@ def _read(text: str, file: str, sources) -> tuple[list[BoolCircuit], list]:
         elif m.group("dir") is not None:
             if current is None:
                 raise _NotFlat
-            current.declare(m.group("dir"), m.group("ports"), line, lineno, file)
+            current.declare(m.group("dir"), m.group("ports"), lineno, file)
         elif m.group("lhs") is not None:
             if current is None:
                 raise _NotFlat

@@ -20,6 +20,7 @@ from ...spec import Circuit
 from ..config import Config
 from ..embed.allocate import allocate_routed
 from ..guarantee import Guarantee
+from ..layout import weight_classes
 from ..lower.lookup import check_lookup, lookup_inputs, lookup_types, lower_decoder
 from ..plan import Plan
 from .routed import Routed, _search, capacity_refusal, routed_guarantee
@@ -59,11 +60,9 @@ def lookup_guarantee(plan: Plan) -> Guarantee:
     """The routed argument (every active instance keeps c0 clean positions, every inactive one an
     empty one), on positions that all run one decoder: its minterms are one-hot in a clean
     position, so a position another instance holds adds at most 1 to a read-out, as in routed."""
-    shared = all(np.array_equal(ty.weights, plan.types[0].weights) and
-                 np.array_equal(ty.layer_biases(), plan.types[0].layer_biases()) for ty in plan.types[1:])
     routed = routed_guarantee(plan)
     failed = list(zip(routed.codes, routed.failed))
-    if not shared:
+    if len(weight_classes(plan.types)[1]) != 1:
         failed.append(("lowering", "the circuits' positions do not all run one decoder"))
     return Guarantee.unless(failed, routed.reason.replace("routed:", "lookup (one decoder on every position):", 1))
 
