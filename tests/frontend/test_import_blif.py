@@ -599,13 +599,20 @@ _COVERS = [  # (inputs, rows): ANDs, ORs, parities, negated literals, constants,
 ]
 
 
-def _random_blif(seed: int, covers: int = 200, model: bool = True) -> str:
+def _random_blif(seed: int, covers: int = 200, model: bool = True, strict: bool = False) -> str:
+    """A random netlist of on-set covers; `strict`: in the form tools write (single spaces, no
+    comments or blank lines), which the array reader reads a cover at a time."""
     rng = random.Random(seed)
     lines = [".model top"] if model else []
-    lines += [".inputs " + " ".join(f"i{k}" for k in range(6)), f".outputs g{covers - 1} g{covers - 2}  # outs"]
+    lines += [".inputs " + " ".join(f"i{k}" for k in range(6)),
+              f".outputs g{covers - 1} g{covers - 2}" + ("" if strict else "  # outs")]
     for g in range(covers):
         k, rows = rng.choice(_COVERS)
         wires = [rng.choice([f"i{j}" for j in range(6)] + [f"g{j}" for j in range(g)]) for _ in range(k)]
+        if strict:
+            lines.append(f".names {' '.join(wires + [f'g{g}'])}")
+            lines += rows
+            continue
         lines.append(f"{rng.choice(['', '  '])}.names {' '.join(wires + [f'g{g}'])}{rng.choice(['', ' # c'])}")
         lines += [r.replace(" ", rng.choice([" ", "\t"])) for r in rows]
         if rng.random() < 0.1:
@@ -613,19 +620,27 @@ def _random_blif(seed: int, covers: int = 200, model: bool = True) -> str:
     return "\n".join(lines + ([".end"] if model else [])) + "\n"
 
 
-@pytest.mark.parametrize("variant", ["model", "implicit", "crlf", "bom", "mux4"])
+@pytest.mark.parametrize("variant", ["model", "implicit", "crlf", "bom", "mux4",
+                                     "strict", "strict-implicit", "strict-unterminated"])
 def test_array_reader_equals_statement_reader(variant):
     """Clean single-model netlists are read as arrays; the Spec equals the statement reader's,
-    gate by gate with spans, and evaluates the same."""
+    gate by gate with spans, and evaluates the same. Files in the form tools write take the
+    cover-at-a-time pattern, the others the line-at-a-time one."""
     from circuitc import interpret
-    from circuitc.frontend.importers.blif import _parse_clean, _parse_statements
+    from circuitc.frontend.importers.blif import _parse_clean, _parse_statements, _strict_covers
     from circuitc.spec import GateTable
-    text = (EXAMPLES / "mux4.blif").read_text() if variant == "mux4" else _random_blif(5, model=variant != "implicit")
+    if variant == "mux4":
+        text = (EXAMPLES / "mux4.blif").read_text()
+    else:
+        text = _random_blif(5, model="implicit" not in variant, strict=variant.startswith("strict"))
     if variant == "crlf":
         text = text.replace("\n", "\r\n")
     if variant == "bom":
         text = "\ufeff" + text
+    if variant == "strict-unterminated":
+        text = text.removesuffix(".end\n") + ".end"
     body = " " + text[1:] if text.startswith("\ufeff") else text
+    assert (_strict_covers(body, "t.blif") is not None) == variant.startswith("strict")
     fast, slow = _parse_clean(body, text, "t.blif"), _parse_statements(text, "t.blif")
     assert fast is not None and isinstance(fast.circuit().gates, GateTable)
     assert fast == slow and fast.circuit().name == slow.circuit().name
@@ -646,6 +661,8 @@ def test_array_reader_equals_statement_reader(variant):
     ".model m\n.inputs a\n.outputs y\n11 1\n.names a y\n1 1\n.end\n",       # a row before `.names`
     ".model m\n.inputs a\n.outputs y y\n.names a y\n1 1\n.end\n",           # an output twice
     ".model m\n.inputs a\n.outputs y\n.names a y\n1 1\n.end\n.names a z\n1 1\n",
+    ".model m\n.inputs a\n.outputs y\n.names a y\n1 1\n.model n\n",             # a second model
+    ".model m\n.inputs a\n.outputs y\n.names a y\n1\n.end\n",                 # a row without its plane
 ])
 def test_array_reader_declines_what_needs_the_statement_reader(text):
     from circuitc.frontend.importers.blif import _parse_clean, _parse_statements

@@ -606,9 +606,74 @@ _CLEAN_DIRECTIVES = {".model", ".inputs", ".outputs", ".names", ".end"}
 _PLACEHOLDER = "\x00"   # no wire name holds it: template wires are \x00o (the output) and \x00<i>
 
 
+@dataclass
+class _CleanCovers:
+    """What the array reader needs of a clean file: its ports, and every on-set cover as the
+    line it starts on (0-based), its wires, its columns and its rows' input planes in file order."""
+
+    name: str
+    model_span: Span
+    inputs: list[_Tok]
+    outputs: list[_Tok]
+    covers: list[int]                     # the line of each `.names`
+    wires: list[tuple[str, ...]]          # its wires, the output last
+    start: np.ndarray                     # 0-based columns where each `.names` starts and ends
+    end: np.ndarray
+    planes: list[str]                     # every row's input plane
+    row_cover: np.ndarray                 # the cover of each row
+
+
 def _parse_clean(body: str, text: str, filename: str) -> Spec | None:
     if odd_line_breaks(body) or _PLACEHOLDER in body:
         return None
+    covers = _strict_covers(body, filename) or _clean_covers(body, filename)
+    return None if covers is None else _clean_spec(covers, text, filename)
+
+
+# The form tools write: a header of `.model`/`.inputs`/`.outputs` lines, then on-set covers, then
+# `.end`; single spaces, no comments, blank lines or carriage returns. Read a cover at a time,
+# it takes a fifth of the time of the line-by-line pattern below; any other file goes there.
+_STRICT_HEADER = re.compile(r"\.(model|inputs|outputs)((?: [^\s#]+)*)\n")
+_STRICT_COVER = re.compile(r"\.names((?: [^\s#]+)+)\n((?:[01-]+ 1\n|1\n)*)")
+_STRICT_END = re.compile(r"\.end\n?")
+
+
+def _strict_covers(body: str, filename: str) -> _CleanCovers | None:
+    name = circuit_name_for(filename, "blif")
+    model_span: Span | None = None
+    ports: dict[str, list[_Tok]] = {"inputs": [], "outputs": []}
+    pos = line = 0
+    while (m := _STRICT_HEADER.match(body, pos)) is not None:
+        kind, args = m.groups()
+        toks = [_Tok(t.group(), filename, line + 1, len(kind) + 2 + t.start()) for t in _TOKEN.finditer(args)]
+        if kind == "model":
+            if line != 0 or len(toks) != 1:
+                return None
+            name, model_span = toks[0].text, toks[0].span
+        else:
+            ports[kind].extend(toks)
+        pos, line = m.end(), line + 1
+    found = list(_STRICT_COVER.finditer(body, pos))
+    if not found or found[0].start() != pos or any(a.end() != b.start() for a, b in zip(found, found[1:])):
+        return None
+    if model_span is None:                         # the first statement opened the model
+        model_span = _Tok(_TOKEN.match(body).group(), filename, 1, 1).span
+    end = _STRICT_END.fullmatch(body, found[-1].end())
+    if end is None and found[-1].end() != len(body):
+        return None
+    blocks = [m.group(2) for m in found]
+    n_rows = np.fromiter((b.count("\n") for b in blocks), dtype=np.int64, count=len(blocks))
+    covers = (line + np.arange(len(found)) + np.concatenate(([0], np.cumsum(n_rows)[:-1]))).tolist()
+    args = [m.group(1) for m in found]
+    # A row is a plane, a blank and the bit, or the bit alone: the plane is what precedes " 1".
+    planes = [sys.intern(r[:-2]) for b in blocks for r in b.split("\n")[:-1]]
+    return _CleanCovers(name, model_span, ports["inputs"], ports["outputs"], covers,
+                        [tuple(a.split()) for a in args], np.zeros(len(found), dtype=np.int64),
+                        np.fromiter((6 + len(a) for a in args), dtype=np.int64, count=len(args)),
+                        planes, np.repeat(np.arange(len(found)), n_rows))
+
+
+def _clean_covers(body: str, filename: str) -> _CleanCovers | None:
     columns = line_columns(_CLEAN_LINE, body, 4)
     if columns is None:                      # a line of another form: a continuation, a bad row...
         return None
@@ -655,11 +720,11 @@ def _parse_clean(body: str, text: str, filename: str) -> Spec | None:
         first = next(i for i, (d, r) in enumerate(zip(directive, row)) if d or r)
         model_span = _Tok((directive[first] or row[first]).split()[0], filename, first + 1,
                           len(blank[first]) + 1).span
-    if not covers or not outputs:
+    if not covers:
         return None
 
-    # Each cover's rows (in file order, so a cover's rows are consecutive), then its kind: the
-    # number of its inputs and its planes. Only on-set covers (output bit 1) are read here.
+    # Each cover's rows (in file order, so a cover's rows are consecutive). Only on-set covers
+    # (output bit 1) are read here.
     wires = [tuple(args[i].split()) for i in covers]
     # A statement ends with its last argument (the pattern leaves trailing blanks out of it).
     start = np.fromiter((len(blank[i]) for i in covers), dtype=np.int64, count=len(covers))
@@ -672,8 +737,16 @@ def _parse_clean(body: str, text: str, filename: str) -> Spec | None:
         return None
     # A plane is what precedes the bit; the few distinct planes are shared (interned).
     planes = [sys.intern(r[:-1].rstrip(" \t")) for r in row_text]
-    del row_text
-    del row
+    return _CleanCovers(name, model_span, inputs, outputs, covers, wires, start, end, planes, row_cover)
+
+
+def _clean_spec(cc: _CleanCovers, text: str, filename: str) -> Spec | None:
+    """The Spec of clean covers, built as a GateTable; None when anything would need a diagnostic."""
+    inputs, outputs, covers, wires, planes, row_cover = (cc.inputs, cc.outputs, cc.covers, cc.wires, cc.planes,
+                                                         cc.row_cover)
+    if not covers or not outputs:
+        return None
+    # Each cover's kind: the number of its inputs and its planes.
     k = np.fromiter(map(len, wires), dtype=np.int64, count=len(covers)) - 1
     if (k < 0).any() or (np.fromiter(map(len, planes), dtype=np.int64, count=len(planes)) != k[row_cover]).any():
         return None                                      # a `.names` without wires, or a plane of the wrong width
@@ -716,7 +789,7 @@ def _parse_clean(body: str, text: str, filename: str) -> Spec | None:
     index = dict(zip([t.text for t in inputs] + outs, range(len(inputs) + len(outs))))
     if len(index) != len(inputs) + len(outs) or len({t.text for t in outputs}) != len(outputs):
         return None
-    if "$" in body:
+    if "$" in text:
         taken = {t.text for t in inputs + outputs}.union(*wires)
         if len(taken | index.keys()) != len(taken) + len(outs) - len(covers):
             return None
@@ -730,9 +803,9 @@ def _parse_clean(body: str, text: str, filename: str) -> Spec | None:
     cover_of_gate = np.asarray(gate_cover, dtype=np.int64)
     gates = GateTable(tuple(t.text for t in inputs) + tuple(outs), len(inputs), np.asarray(ops, dtype=np.int8),
                       arg_ptr, arg_idx, (filename, np.asarray(covers, dtype=np.int64)[cover_of_gate] + 1,
-                                                start[cover_of_gate] + 1, end[cover_of_gate] + 1))
-    circuit = BoolCircuit(name=name, inputs=tuple(Port(t.text, span=t.span) for t in inputs),
-                          outputs=tuple(Port(t.text, span=t.span) for t in outputs), gates=gates, span=model_span)
+                                                cc.start[cover_of_gate] + 1, cc.end[cover_of_gate] + 1))
+    circuit = BoolCircuit(name=cc.name, inputs=tuple(Port(t.text, span=t.span) for t in inputs),
+                          outputs=tuple(Port(t.text, span=t.span) for t in outputs), gates=gates, span=cc.model_span)
     circuit.check()
     return Spec(circuits=(circuit,), source=filename, source_hash=text_hash(text))
 
