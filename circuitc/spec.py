@@ -352,7 +352,8 @@ class Network:
     """A network declaration: T circuit instances, the sparsity promise z and the compile knobs.
 
     `D` is the width of the compiled network, `S` the embedding redundancy (None: the compiler
-    chooses), `z` the most instances active on one input.
+    chooses), `z` the most instances active on one input, `input_bound` the promise that every
+    real input of an MLP circuit has magnitude at most this (None: no promise).
     """
 
     name: str
@@ -363,6 +364,7 @@ class Network:
     allocation: str = "auto"
     seed: int = 0
     construction: str = "auto"
+    input_bound: int | None = None
     span: Span | None = _span_field()
 
     @property

@@ -26,7 +26,9 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TESTED = {
     "half_adder", "full_adder", "ripple_adder", "comparator", "mux", "parity", "majority",
     "multiplier2", "mlp_xor", "network", "features", "adders_network", "budget_levels", "deep_features",
-    "routed_adders", "rotations", "different_circuits",   # the last in tests/instances/test_lookup.py
+    "routed_adders", "rotations",
+    "different_circuits",   # in tests/instances/test_lookup.py
+    "mlp_copies",           # in tests/instances/test_routed_mlp.py
 }
 
 

@@ -38,7 +38,7 @@ MAX_FAMILY = 200_000
 Definition = Union[ast.CircuitDef, ast.MLPDef, Circuit]  # a Circuit here was imported from a netlist
 
 FEATURE_KNOBS = ("active", "embed", "seed")
-NETWORK_KNOBS = ("active", "width", "redundancy", "allocation", "seed", "construction")
+NETWORK_KNOBS = ("active", "width", "redundancy", "allocation", "seed", "construction", "input_bound")
 
 
 class Elaborator:
@@ -395,6 +395,9 @@ class Elaborator:
                                              "`redundancy` (neurons per circuit neuron, at most the width)")
             if "seed" in knobs:
                 values["seed"] = self._int_knob(knobs["seed"], 0, INT_LIMIT - 1, "`seed`")
+            if "input_bound" in knobs:
+                values["input_bound"] = self._int_knob(knobs["input_bound"], 1, INT_LIMIT - 1,
+                                                       "`input_bound` (the most any real input's magnitude is)")
             for key, allowed, example, what in (("allocation", ALLOCATIONS, "affine", "strategy"),
                                                 ("construction", CONSTRUCTIONS, "routed", "construction")):
                 if key in knobs:

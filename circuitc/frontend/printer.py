@@ -129,6 +129,8 @@ def _network(n: Network) -> list[str]:
         lines.append(f"{INDENT}redundancy = {n.S};")
     lines.append(f"{INDENT}allocation = {format_string(n.allocation)};")
     lines.append(f"{INDENT}seed = {n.seed};")
+    if n.input_bound is not None:
+        lines.append(f"{INDENT}input_bound = {n.input_bound};")
     if n.construction != "auto":
         lines.append(f"{INDENT}construction = {format_string(n.construction)};")
     return lines + ["}"]

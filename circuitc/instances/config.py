@@ -56,5 +56,6 @@ class Config:
     @classmethod
     def for_network(cls, net: Network, **overrides) -> "Config":
         config = cls(D=net.D, z=net.z, S=net.S, allocation=net.allocation, seed=net.seed,
-                     construction=net.construction)
+                     construction=net.construction,
+                     input_bound=None if net.input_bound is None else float(net.input_bound))
         return replace(config, **overrides)

@@ -161,3 +161,36 @@ def test_the_self_contained_module_reads_the_ratio_too():
     np.testing.assert_allclose(got, want, atol=1e-5)
     exact = np.stack([circuitc.evaluate_bits(comp.circuits[0], x[:, k]) for k in range(2)], axis=1)
     np.testing.assert_allclose(got, exact, atol=1e-5)
+
+
+# --------------------------------------------------------------------------------------------
+# The promise in the language: `input_bound = B;` in a network (examples/mlp_copies.circ)
+
+def test_the_example_promises_its_bound_in_the_network():
+    spec = circuitc.load_spec(EXAMPLES / "mlp_copies.circ")
+    assert spec.network("xor_copies").input_bound == 3
+    comp = compile_network(spec)
+    assert comp.config.input_bound == 3.0 and comp.config.construction == "routed" and comp.allocation.lam >= 1
+    assert comp.budget.verdict == "guaranteed" and comp.report()["compression"] > 18
+    tolerance = _float32_bound(comp.network.types[0], 3.0)
+    for mode in ("random", "adversarial"):
+        r = verify(comp, samples=2000, mode=mode, layer_errors=False)
+        assert r["real_max_error"] <= tolerance, (mode, r["real_max_error"], tolerance)
+    # The command line's bound replaces the network's.
+    assert compile_network(spec, input_bound=1.5).config.input_bound == 1.5
+
+
+def test_the_bound_prints_and_parses_back():
+    spec = circuitc.load_spec(EXAMPLES / "mlp_copies.circ")
+    text = circuitc.spec_to_circ(spec)
+    assert "input_bound = 3;" in text
+    assert circuitc.parse(text).network("xor_copies") == spec.network("xor_copies")
+
+
+@pytest.mark.parametrize("value,message", [("0", r"`input_bound` \(the most any real input's magnitude is\)"),
+                                           ('"3"', "takes an integer, not a string")])
+def test_a_bound_out_of_range_is_refused_where_it_is_written(value, message):
+    source = f'include "mlp_xor.circ";\nnetwork n {{ use mlp_xor * 10; active = 2; input_bound = {value}; }}\n'
+    with pytest.raises(circuitc.CircuitError, match=message) as err:
+        circuitc.parse(source, "n.circ", base_dir=EXAMPLES)
+    assert err.value.diagnostics[0].span.line == 2
