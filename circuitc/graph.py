@@ -64,7 +64,7 @@ if TYPE_CHECKING:  # networkx is imported where a graph is built: loading and ev
     import networkx as nx
 
 __all__ = [
-    "IndexedNetlist", "indexed", "circuit_graph", "check_acyclic", "levels", "depth", "summary",
+    "IndexedNetlist", "indexed", "circuit_graph", "check_acyclic", "table_acyclic", "levels", "depth", "summary",
     "to_dot", "to_json", "clear_caches", "cached_per_circuit", "OPS",
 ]
 
@@ -416,6 +416,17 @@ def check_acyclic(circuit: Circuit, sources: SourceMap | None = None) -> None:
     if net.acyclic:
         return
     raise CircuitError(_cycle_diagnostics(circuit, net, sources))
+
+
+def table_acyclic(gates: GateTable) -> bool:
+    """Whether a well-formed GateTable has no combinational cycle, decided on its arrays alone:
+    without the name index that `check_acyclic` builds, and so without making the names of a
+    table that makes them on first use (spec.WireNames)."""
+    n = gates.n_inputs + len(gates)
+    reader = np.repeat(np.arange(gates.n_inputs, n, dtype=np.int64), np.diff(gates.arg_ptr))
+    if (gates.arg_idx < reader).all():
+        return True  # every gate reads only wires made before it, as elaboration often orders them
+    return bool((_kahn_levels(n, gates.n_inputs, gates.arg_ptr, gates.arg_idx) >= 0).all())
 
 
 def _acyclic_net(circuit: BoolCircuit) -> IndexedNetlist:

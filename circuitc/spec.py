@@ -8,6 +8,7 @@ Source spans are excluded from equality, so two sources that mean the same circu
 
 from __future__ import annotations
 
+import abc
 import enum
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -88,44 +89,106 @@ def bad_arity(ops: np.ndarray, arity: np.ndarray) -> np.ndarray:
     return (arity < _MIN_ARGS[ops]) | (arity > _MAX_ARGS[ops]) | ((ops == OP_CODE[Op.MAJ]) & (arity % 2 == 0))
 
 
+class WireNames(abc.ABC):
+    """The wire names of a `GateTable`, made when first asked for rather than with the table.
+
+    An elaborated circuit names the wires of each instance it inlines `callee#k/wire`, so the
+    names of a netlist inlined through many levels are long, and each memoised level holds its
+    own: made eagerly, these strings cost more memory than everything else, while a circuit that
+    only serves as an instance of a larger one never needs them."""
+
+    @abc.abstractmethod
+    def inputs(self) -> tuple[str, ...]:
+        """The input bits, in slot order."""
+
+    @abc.abstractmethod
+    def gates(self, prefix: str) -> list[str]:
+        """`prefix` followed by the name of each gate's wire, in gate order."""
+
+
+_ITER_RUN = 4096  # gates made at a time when iterating over a GateTable
+
+
 class GateTable(Sequence[Gate]):
     """The gates of a large netlist as arrays, a sequence of `Gate`s made on demand.
 
-    Importers of machine-made netlists (10^5-10^6 gates) build this instead of one `Gate` and
-    one `Span` per gate: the arrays cost a few bytes a gate where the objects cost hundreds, and
-    graph.indexed takes them as they are. Wires: `wires[:n_inputs]` are the circuit's input
-    bits, `wires[n_inputs + g]` is the output of gate g; gate g is `OPS[ops[g]]` applied to the
-    wires `arg_idx[arg_ptr[g]:arg_ptr[g + 1]]`. Spans, when known, are one line per gate
-    (`lines`, `columns`, `end_columns`, 1-based) in `file`; line 0 marks a gate without one.
+    Importers of machine-made netlists (10^5-10^6 gates) and the elaborator, for a large circuit
+    that inlines instances, build this instead of one `Gate` and one `Span` per gate: the arrays
+    cost a few bytes a gate where the objects cost hundreds, and graph.indexed takes them as they
+    are. Wires: `wires[:n_inputs]` are the circuit's input bits, `wires[n_inputs + g]` is the
+    output of gate g; gate g is `OPS[ops[g]]` applied to the wires
+    `arg_idx[arg_ptr[g]:arg_ptr[g + 1]]`. `wires` may be given as a `WireNames`, which makes them
+    on first use. Spans, when known, are either one line per gate (`spans`: `lines`, `columns`,
+    `end_columns`, 1-based, in `file`; line 0 marks a gate without one) or any span per gate
+    (`span_refs`: the distinct spans, None among them for a gate without one, and each gate's
+    position among them), as an elaborated circuit has them: from several files, over several lines.
     Equal to any sequence of equal gates.
     """
 
-    def __init__(self, wires: tuple[str, ...], n_inputs: int, ops: np.ndarray, arg_ptr: np.ndarray,
-                 arg_idx: np.ndarray, spans: tuple[str, np.ndarray, np.ndarray, np.ndarray] | None = None):
-        self.wires = wires
+    def __init__(self, wires: tuple[str, ...] | WireNames, n_inputs: int, ops: np.ndarray, arg_ptr: np.ndarray,
+                 arg_idx: np.ndarray, spans: tuple[str, np.ndarray, np.ndarray, np.ndarray] | None = None,
+                 span_refs: tuple[tuple[Span | None, ...], np.ndarray] | None = None):
+        self._names, self._wires = (wires, None) if isinstance(wires, WireNames) else (None, wires)
         self.n_inputs = n_inputs
         self.ops = ops
         self.arg_ptr = arg_ptr
         self.arg_idx = arg_idx
         self.spans = spans
+        self._span_refs = span_refs
         self._index: dict[str, int] | None = None
-        for a in (ops, arg_ptr, arg_idx, *(spans[1:] if spans else ())):
+        for a in (ops, arg_ptr, arg_idx, *(spans[1:] if spans else ()), *(span_refs[1:] if span_refs else ())):
             a.setflags(write=False)
+
+    @property
+    def wires(self) -> tuple[str, ...]:
+        if self._wires is None:
+            self._wires = self._names.inputs() + tuple(self._names.gates(""))
+            self._names = None  # what made them, and the instances it refers to, can go
+        return self._wires
+
+    def gate_names(self, prefix: str) -> list[str]:
+        """`prefix` followed by the name of each gate's wire: the wires of an instance of this
+        netlist, made without naming the netlist's own wires when they are not made yet."""
+        if self._names is not None:
+            return self._names.gates(prefix)
+        return [prefix + w for w in self._wires[self.n_inputs:]]
+
+    def span_refs(self) -> tuple[tuple[Span | None, ...], np.ndarray]:
+        """The spans of the gates as (distinct spans, each gate's position among them)."""
+        if self._span_refs is not None:
+            return self._span_refs
+        if self.spans is None:
+            return (None,), np.zeros(len(self), dtype=np.int32)
+        file, lines, cols, ends = self.spans
+        rows, where = np.unique(np.stack([lines, cols, ends], axis=1), axis=0, return_inverse=True)
+        table = tuple(Span(file, line, col, line, end) if line > 0 else None for line, col, end in rows.tolist())
+        return table, where.reshape(-1)
 
     def __len__(self) -> int:
         return len(self.ops)
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_index": None}   # rebuilt on demand, not shipped to workers
+        # The index is rebuilt on demand, not shipped to workers; names are shipped made.
+        return {**self.__dict__, "_index": None, "_wires": self.wires, "_names": None}
 
-    def _gate(self, g: int) -> Gate:
-        lo, hi = self.arg_ptr[g], self.arg_ptr[g + 1]
-        args = tuple(self.wires[j] for j in self.arg_idx[lo:hi].tolist())
-        span = None
-        if self.spans is not None and self.spans[1][g] > 0:
-            file, lines, cols, ends = self.spans
-            span = Span(file, int(lines[g]), int(cols[g]), int(lines[g]), int(ends[g]))
-        return Gate(self.wires[self.n_inputs + g], OPS[self.ops[g]], args, span)
+    def _block(self, lo: int, hi: int) -> list[Gate]:
+        """Gates lo to hi - 1, their arrays read into Python values once for the whole run."""
+        wires, n_in = self.wires, self.n_inputs
+        ptr = self.arg_ptr[lo:hi + 1]
+        args = tuple(map(wires.__getitem__, self.arg_idx[ptr[0]:ptr[-1]].tolist()))  # each gate's: a slice
+        ptr = (ptr - ptr[0]).tolist()
+        ops = [OPS[op] for op in self.ops[lo:hi].tolist()]
+        if self._span_refs is not None:
+            table, where = self._span_refs
+            spans = [table[k] for k in where[lo:hi].tolist()]
+        elif self.spans is not None:
+            file, lines, cols, ends = (a[lo:hi].tolist() if k else a for k, a in enumerate(self.spans))
+            spans = [Span(file, line, col, line, end) if line > 0 else None
+                     for line, col, end in zip(lines, cols, ends)]
+        else:
+            spans = [None] * (hi - lo)
+        return [Gate(out, op, args[a:b], span) for out, op, a, b, span
+                in zip(wires[n_in + lo:n_in + hi], ops, ptr, ptr[1:], spans)]
 
     @overload
     def __getitem__(self, i: int) -> Gate: ...
@@ -134,14 +197,17 @@ class GateTable(Sequence[Gate]):
 
     def __getitem__(self, i):
         if isinstance(i, slice):
-            return tuple(self._gate(g) for g in range(*i.indices(len(self))))
+            return tuple(self._block(g, g + 1)[0] for g in range(*i.indices(len(self))))
         n = len(self)
         if not -n <= i < n:
             raise IndexError("gate index out of range")
-        return self._gate(i % n)
+        g = i % n
+        return self._block(g, g + 1)[0]
 
     def __iter__(self) -> Iterator[Gate]:
-        return (self._gate(g) for g in range(len(self)))
+        # In runs: a Python list of a whole large table's argument slots would cost more than its arrays.
+        for lo in range(0, len(self), _ITER_RUN):
+            yield from self._block(lo, min(lo + _ITER_RUN, len(self)))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, GateTable):

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping, Union
 
 from ..errors import CircuitError, Collector, SourceMap, Span, did_you_mean
-from ..graph import check_acyclic
+from ..graph import check_acyclic, table_acyclic
 from ..spec import (
     ALLOCATIONS,
     CONSTRUCTIONS,
     BoolCircuit,
     Circuit,
     FeatureSet,
+    GateTable,
     InstanceGroup,
     Network,
     Spec,
@@ -282,7 +283,9 @@ class Elaborator:
             env_c = {**self.globals, **values}
             if isinstance(defn, ast.CircuitDef):
                 circuit = CircuitBuilder(self, defn, env_c, canonical, tuple(values.items())).build()
-                if circuit is not None:
+                # A GateTable the builder made is well formed by construction; without a cycle,
+                # it needs no name index, nor the names it makes only when asked for.
+                if circuit is not None and not (isinstance(circuit.gates, GateTable) and table_acyclic(circuit.gates)):
                     try:
                         check_acyclic(circuit, self.collector.sources)
                     except CircuitError as e:  # naming the cycle

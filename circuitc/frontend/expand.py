@@ -15,11 +15,16 @@ name written in the language can contain without back-quotes: `$3` for intermedi
 from __future__ import annotations
 
 import difflib
+import itertools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
+
+import numpy as np
 
 from ..errors import Collector, Span, did_you_mean
-from ..spec import BoolCircuit, Gate, MLPCircuit, Op, Port
+from ..graph import cached_per_circuit, indexed
+from ..spec import OP_CODE, OPS, BoolCircuit, Gate, GateTable, MLPCircuit, Op, Port, WireNames
 from .intexpr import IntEvaluator, Skip
 from .syntax import ast
 
@@ -36,6 +41,11 @@ MAX_WIDTH = 1_000_000  # bits in one vector; every bit becomes a wire
 # an iteration that queues and emits one gate (3 steps) costs about 11 µs, which makes a source
 # that reaches this limit take about half a minute at worst.
 MAX_STEPS = 10_000_000
+# A circuit that inlines instances keeps its gates as arrays (a spec.GateTable) from this many
+# gates on: each instance is then copied as its callee's arrays, not as one Gate object per gate,
+# and the wire names, long in a deep hierarchy, are made only when asked for. A smaller one gets
+# Gate objects, cheap at that size and faster for later passes to read.
+TABLE_GATES = 4096
 
 # n-ary builtins: name -> (primitive op, whether the result is negated)
 BUILTIN_GATES: dict[str, tuple[Op, bool]] = {
@@ -50,6 +60,154 @@ _BINARY_OPS = {"&": Op.AND, "|": Op.OR, "^": Op.XOR}
 class _Pending:
     stmt: ast.Assign
     env: Mapping[str, int]
+
+
+class _Spans:
+    """Distinct span objects in order of first use, told apart by identity, so that each gate
+    keeps its own span object while arrays hold its position here."""
+
+    def __init__(self) -> None:
+        self.table: list[Span | None] = []
+        self._positions: dict[int, int] = {}
+
+    def __call__(self, span: Span | None) -> int:
+        pos = self._positions.get(id(span))
+        if pos is None:
+            pos = self._positions[id(span)] = len(self.table)
+            self.table.append(span)
+        return pos
+
+
+def _span_refs(gates: Sequence[Gate]) -> tuple[tuple[Span | None, ...], np.ndarray]:
+    """(distinct spans, each gate's position among them), as GateTable.span_refs gives."""
+    if isinstance(gates, GateTable):
+        return gates.span_refs()
+    spans = _Spans()
+    where = np.fromiter((spans(g.span) for g in gates), dtype=np.int32, count=len(gates))
+    return tuple(spans.table), where
+
+
+def _gate_names(gates: Sequence[Gate], prefix: str) -> list[str]:
+    """`prefix` followed by the name of each gate's wire."""
+    if isinstance(gates, GateTable):
+        return gates.gate_names(prefix)
+    return [prefix + g.out for g in gates]
+
+
+@dataclass(frozen=True, eq=False)
+class _Inlinable:
+    """A callee as inlining reads it: its wire slots as graph.indexed numbers them (the input
+    bits, then one per gate), its gates as arrays, the slots of its output bits and its spans."""
+
+    n_inputs: int
+    ops: np.ndarray
+    arg_ptr: np.ndarray
+    arg_idx: np.ndarray
+    out_slots: dict[str, int]            # output bit -> its slot
+    spans: tuple[Span | None, ...]       # the distinct spans,
+    span_idx: np.ndarray                 # and each gate's position among them
+
+    @cached_property
+    def arity(self) -> np.ndarray:
+        return np.diff(self.arg_ptr)
+
+    @staticmethod
+    def of(circuit: BoolCircuit) -> _Inlinable:
+        net = indexed(circuit)
+        return _Inlinable(net.n_inputs, net.ops, net.arg_ptr, net.arg_idx,
+                          dict(zip(circuit.output_bits, net.out_idx.tolist())), *_span_refs(circuit.gates))
+
+
+@dataclass(eq=False)
+class _InstanceNames:
+    """The names of an inlined instance's gate wires: `prefix` followed by the callee's name for
+    the wire, except for the callee outputs that drive a wire of the caller directly."""
+
+    gates: Sequence[Gate]     # the callee's
+    prefix: str               # `callee#k/`
+    renamed: dict[int, str]   # callee gate -> the caller's wire it drives
+
+    def names(self, outer: str) -> list[str]:
+        """The names within a circuit that is itself inlined at `outer` ("" when it is not)."""
+        names = _gate_names(self.gates, outer + self.prefix)
+        for j, target in self.renamed.items():
+            names[j] = outer + target
+        return names
+
+
+@dataclass(eq=False)
+class _Inlined:
+    """One inlined instance, kept as its callee's arrays until the caller is built."""
+
+    form: _Inlinable
+    at: int                   # how many of the caller's own gates come before it
+    args: list[str]           # the caller's wires bound to the callee's input bits
+    names: _InstanceNames
+    named: dict[int, str]     # callee gate -> its wire's name, for those the caller reads by name
+    span: Span | None         # of the call: the span of a callee gate that has none
+
+    def wire(self, slot: int, name: str) -> str:
+        """The caller's wire for callee slot `slot`, whose name in the callee is `name`."""
+        n_in = self.form.n_inputs
+        if slot < n_in:
+            return self.args[slot]
+        j = slot - n_in
+        if j in self.names.renamed:
+            return self.names.renamed[j]
+        if j not in self.named:
+            self.named[j] = self.names.prefix + name
+        return self.named[j]
+
+    def gates(self) -> list[Gate]:
+        """The instance's gates as Gate objects, on the caller's wires."""
+        f = self.form
+        wires = self.args + self.names.names("")
+        spans = [s or self.span for s in f.spans]
+        ptr, idx, where = f.arg_ptr.tolist(), f.arg_idx.tolist(), f.span_idx.tolist()
+        n_in = f.n_inputs
+        return [Gate(wires[n_in + j], OPS[op], tuple([wires[a] for a in idx[ptr[j]:ptr[j + 1]]]), spans[where[j]])
+                for j, op in enumerate(f.ops.tolist())]
+
+
+# Gates as arrays: op codes, argument counts, the arguments' slots one gate after the other, and
+# span positions (in a _Spans).
+_GateArrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _interleave(n: int, sources: list[tuple[np.ndarray, _GateArrays]]) -> _GateArrays:
+    """`n` gates gathered from `sources`, each the positions of its gates among the `n` and their
+    arrays. The argument counts come back as the offsets of each gate's arguments (n + 1 of them)."""
+    ops, arity, where = np.empty(n, np.int8), np.empty(n, np.int64), np.empty(n, np.int32)
+    for at, (o, a, _, w) in sources:
+        ops[at], arity[at], where[at] = o, a, w
+    arg_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(arity, out=arg_ptr[1:])
+    args = np.empty(arg_ptr[-1], dtype=np.int64)
+    for at, (_, a, g, _) in sources:
+        # Argument k of a source's gate i goes to arg_ptr[at[i]] + k - (its first argument in the source).
+        args[np.repeat(arg_ptr[at] - (np.cumsum(a) - a), a) + np.arange(len(g))] = g
+    return ops, arg_ptr, args, where
+
+
+class _CircuitNames(WireNames):
+    """The wire names of a circuit built as a GateTable: its input bits, then the wires of its
+    own gates and of its inlined instances in gate order (see spec.WireNames)."""
+
+    def __init__(self, inputs: tuple[Port, ...], parts: list[list[str] | _InstanceNames]):
+        self.ports = inputs
+        self.parts = parts  # runs of own gates' wires, and instances, in gate order
+
+    def inputs(self) -> tuple[str, ...]:
+        return tuple(b for p in self.ports for b in p.bits)
+
+    def gates(self, prefix: str) -> list[str]:
+        names: list[str] = []
+        for part in self.parts:
+            if isinstance(part, _InstanceNames):
+                names += part.names(prefix)
+            else:
+                names += [prefix + w for w in part] if prefix else part
+        return names
 
 
 class CircuitBuilder:
@@ -68,9 +226,12 @@ class CircuitBuilder:
         self.decl_spans: dict[str, Span | None] = {}
         self.inputs: list[Port] = []
         self.outputs: list[Port] = []
-        self.gates: list[Gate] = []
+        self.gates: list[Gate] = []            # made from this circuit's statements
+        self.inlined: list[_Inlined] = []       # instances, each placed among those gates
+        self.n_inlined = 0                      # their gates
         self.driven: dict[str, Span | None] = {}
-        self.reads: dict[str, Span | None] = {}
+        self.reads: dict[str, Span | None] = {}   # bit wire (not an input's) -> where it is first read
+        self.read_signals: set[str] = set()
         self.pending: list[_Pending] = []
         self.implicit: dict[str, Span | None] = {}
         self.failed_loops: set[int] = set()     # `for` statements refused whatever the iteration
@@ -80,6 +241,7 @@ class CircuitBuilder:
         # recursive circuit descending through every smaller width, would run for nothing).
         self.shape_failed = False
         self.bit_owner: dict[str, str] = {}  # bit wire -> the signal it belongs to
+        self.bits: dict[str, list[str]] = {}  # signal -> its bit wires
         self.consts: dict[int, str] = {}
         self.instances: dict[str, int] = {}
         self.tmp = 0
@@ -116,8 +278,114 @@ class CircuitBuilder:
         self._check_drivers()
         if self.c.has_errors and self.c.count > errors_before:
             return None
-        return BoolCircuit(self.name, tuple(self.inputs), tuple(self.outputs), tuple(self.gates),
-                           features, self.params, self.defn.span)
+        built = self._table() if self.inlined and len(self.gates) + self.n_inlined >= TABLE_GATES else None
+        gates = tuple(self._gate_objects()) if built is None else built[0]
+        circuit = BoolCircuit(self.name, tuple(self.inputs), tuple(self.outputs), gates,
+                              features, self.params, self.defn.span)
+        if built is not None:
+            # What inlining this circuit reads, known now without naming its wires.
+            table, out_slots = built
+            form = _Inlinable(table.n_inputs, table.ops, table.arg_ptr, table.arg_idx, out_slots, *table.span_refs())
+            cached_per_circuit(circuit, "inline", lambda _circuit: form)
+        return circuit
+
+    def _parts(self) -> Iterator[list[Gate] | _Inlined]:
+        """The gates in the order they were made: runs of own gates, and the instances between."""
+        done = 0
+        for inlined in self.inlined:
+            yield self.gates[done:inlined.at]
+            yield inlined
+            done = inlined.at
+        yield self.gates[done:]
+
+    def _gate_objects(self) -> Iterator[Gate]:
+        for part in self._parts():
+            yield from part.gates() if isinstance(part, _Inlined) else part
+
+    def _table(self) -> tuple[GateTable, dict[str, int]] | None:
+        """The gates as a GateTable, with the slots of the output bits. None when a wire may be
+        driven twice or is read undriven: the Gate objects then let the checks name it."""
+        if not self._instance_wires_distinct():
+            return None
+        inputs = list(itertools.chain.from_iterable(self.bits[p.name] for p in self.inputs))
+        own_at, inlined_at, firsts = self._placement()
+        first_slots = firsts + len(inputs)
+        slots = self._slots(inputs, own_at + len(inputs), first_slots)
+        if slots is None:
+            return None
+        spans = _Spans()
+        try:
+            own = self._own_arrays(slots, spans)
+            inlined = self._inlined_arrays(slots, spans, first_slots)
+            out_slots = {b: slots[b] for p in self.outputs for b in p.bits}
+        except KeyError:
+            return None
+        n = len(self.gates) + self.n_inlined
+        ops, arg_ptr, arg_idx, where = _interleave(n, [(own_at, own), (inlined_at, inlined)])
+        names = _CircuitNames(tuple(self.inputs), [p.names if isinstance(p, _Inlined) else [g.out for g in p]
+                                                   for p in self._parts()])
+        table = GateTable(names, len(inputs), ops, arg_ptr, arg_idx, span_refs=(tuple(spans.table), where))
+        return table, out_slots
+
+    def _instance_wires_distinct(self) -> bool:
+        """Whether the wires of the instances that the caller does not read by name, named
+        `callee#k/...` only when asked for, are sure to be distinct from each other and from every
+        other wire: they are when no callee's name holds a `#`, nor any of this circuit's names."""
+        own = itertools.chain((p.name for p in self.inputs), (g.out for g in self.gates),
+                              (w for i in self.inlined for w in i.names.renamed.values()))
+        return not any("#" in w for w in own) and all(i.names.prefix.count("#") == 1 for i in self.inlined)
+
+    def _placement(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The position among all gates of each own gate, of each inlined gate, and of each
+        instance's first gate: an instance comes after the own gates made before it."""
+        at = np.fromiter((i.at for i in self.inlined), np.int64, len(self.inlined))
+        size = np.fromiter((len(i.form.ops) for i in self.inlined), np.int64, len(self.inlined))
+        inlined_before = np.zeros(len(self.gates) + 1, dtype=np.int64)  # by the own gate they precede
+        np.add.at(inlined_before, at, size)
+        own_at = np.arange(len(self.gates)) + np.cumsum(inlined_before)[:-1]
+        inlined_at = np.arange(self.n_inlined) + np.repeat(at, size)
+        return own_at, inlined_at, at + np.cumsum(size) - size
+
+    def _slots(self, inputs: list[str], own_slots: np.ndarray, first_slots: np.ndarray) -> dict[str, int] | None:
+        """Wire -> slot for every wire read by name (the inputs, the wires of own gates and those of
+        instances named in this circuit); None when a name is driven twice."""
+        slots = dict(zip(inputs, range(len(inputs))))
+        slots.update(zip((g.out for g in self.gates), own_slots.tolist()))
+        count = len(inputs) + len(self.gates)
+        for inlined, first in zip(self.inlined, first_slots.tolist()):
+            named = itertools.chain(inlined.names.renamed.items(), inlined.named.items())
+            slots.update((w, first + j) for j, w in named)
+            count += len(inlined.names.renamed) + len(inlined.named)
+        return slots if len(slots) == count else None
+
+    def _own_arrays(self, slots: dict[str, int], spans: _Spans) -> _GateArrays:
+        """The gate arrays of the own gates, in their order (a KeyError: a wire never driven)."""
+        gates = self.gates
+        arity = np.fromiter((len(g.args) for g in gates), np.int64, len(gates))
+        args = np.fromiter(map(slots.__getitem__, (a for g in gates for a in g.args)), np.int64, int(arity.sum()))
+        return (np.fromiter((OP_CODE[g.op] for g in gates), np.int8, len(gates)), arity, args,
+                np.fromiter(map(spans, (g.span for g in gates)), np.int32, len(gates)))
+
+    def _inlined_arrays(self, slots: dict[str, int], spans: _Spans, first_slots: np.ndarray) -> _GateArrays:
+        """The gate arrays of every instance, one after the other (a KeyError: an argument never driven)."""
+        forms = [i.form for i in self.inlined]
+        n_in = np.fromiter((f.n_inputs for f in forms), np.int64, len(forms))
+        n_args = np.fromiter((len(f.arg_idx) for f in forms), np.int64, len(forms))
+        # The slots bound to each instance's input bits, one instance after the other.
+        bound = np.fromiter(map(slots.__getitem__, itertools.chain.from_iterable(i.args for i in self.inlined)),
+                            np.int64, int(n_in.sum()))
+        bound_first = np.cumsum(n_in) - n_in
+        callee = np.concatenate([f.arg_idx for f in forms])  # each argument as a callee slot
+        args = callee + np.repeat(first_slots - n_in, n_args)  # right for a callee gate's slot
+        is_input = callee < np.repeat(n_in, n_args)
+        args[is_input] = bound[(callee + np.repeat(bound_first, n_args))[is_input]]
+        # Each callee's distinct spans as positions here, a callee gate without one taking the call's.
+        span_pos = [[spans(s or i.span) for s in i.form.spans] for i in self.inlined]
+        counts = np.fromiter(map(len, span_pos), np.int64, len(span_pos))
+        positions = np.fromiter(itertools.chain.from_iterable(span_pos), np.int32, int(counts.sum()))
+        where = positions[np.concatenate([f.span_idx for f in forms])
+                          + np.repeat(np.cumsum(counts) - counts, [len(f.ops) for f in forms])]
+        return np.concatenate([f.ops for f in forms]), np.concatenate([f.arity for f in forms]), args, where
 
     # ------------------------------------------------------------------ phase 1: expand
     def _expand(self, stmts: Sequence[ast.Stmt], env: dict[str, int]) -> None:
@@ -192,16 +460,16 @@ class CircuitBuilder:
             self.poisoned.add(name)
             return
         bits = [name] if width is None else [f"{name}[{i}]" for i in range(width)]
-        clash = next((b for b in bits if b in self.bit_owner), None)
-        if clash is not None:
+        if not self.bit_owner.keys().isdisjoint(bits):
             # A back-quoted `a[0]` and bit 0 of a vector `a` would be one wire under two names.
+            clash = next(b for b in bits if b in self.bit_owner)
             owner = self.bit_owner[clash]
             self.c.error(f"`{name}` and `{owner}` both name the wire `{clash}`", span,
                          hint="rename one of them")
             self.poisoned.add(name)
             return
-        for b in bits:
-            self.bit_owner[b] = name
+        self.bit_owner.update(dict.fromkeys(bits, name))
+        self.bits[name] = bits
         self.widths[name] = width
         self.kinds[name] = kind
         self.decl_spans[name] = span
@@ -306,9 +574,9 @@ class CircuitBuilder:
         return self._select(t.name, t.index, t.hi, env, t.span, slice_=t.hi is not None)
 
     def _select(self, name: str, index, hi, env, span, slice_: bool) -> list[str]:
-        width = self.widths[name]
+        width, bits = self.widths[name], self.bits[name]
         if index is None:
-            return [name] if width is None else [f"{name}[{i}]" for i in range(width)]
+            return bits[:]
         if width is None:
             self.c.error(f"`{name}` is a single bit and cannot be indexed", span)
             raise Skip
@@ -318,16 +586,16 @@ class CircuitBuilder:
                 self.c.error(f"index {lo} is out of range for `{name}`", span,
                              expected=f"0 to {width - 1} (`{name}` has {width} bits)")
                 raise Skip
-            return [f"{name}[{lo}]"]
+            return [bits[lo]]
         up = self.ints.eval(hi, env)
         if not 0 <= lo < up <= width:
             self.c.error(f"slice [{lo}:{up}] is out of range for `{name}`", span,
                          expected=f"[lo:hi] with 0 <= lo < hi <= {width} (bits lo to hi-1)")
             raise Skip
-        return [f"{name}[{i}]" for i in range(lo, up)]
+        return bits[lo:up]
 
     def _gate(self, out: str, op: Op, args: tuple[str, ...], span: Span | None) -> str:
-        if len(self.gates) >= MAX_GATES:
+        if len(self.gates) + self.n_inlined >= MAX_GATES:
             self.c.error(f"circuit `{self.name}` grows beyond {MAX_GATES:,} gates", span,
                          hint="circuitc elaborates every gate; check the loop bounds and widths")
             raise Skip
@@ -364,7 +632,7 @@ class CircuitBuilder:
         if isinstance(e, ast.Ref):
             if e.name in self.widths:
                 bits = self._select(e.name, None, None, env, e.span, False)
-                self._read(bits, e.span)
+                self._read(e.name, bits, e.span)
                 return bits
             if e.name in env:
                 v = env[e.name]
@@ -384,7 +652,7 @@ class CircuitBuilder:
                 bits = self._select(e.name, e.index, None, env, e.span, False)
             else:
                 bits = self._select(e.name, e.lo, e.hi, env, e.span, True)
-            self._read(bits, e.span)
+            self._read(e.name, bits, e.span)
             return bits
         if isinstance(e, (ast.Const, ast.BitOf)):
             return [self._const(self._const_value(e, env), e.span)]
@@ -421,10 +689,16 @@ class CircuitBuilder:
             raise Skip
         return (v >> i) & 1
 
-    def _read(self, bits: list[str], span: Span | None) -> None:
+    def _read(self, name: str, bits: list[str], span: Span | None) -> None:
+        """Note that the bits `bits` of signal `name` are read at `span` (the first span read is kept)."""
+        self.read_signals.add(name)
+        if self.kinds[name] == "in":
+            return  # driven from outside: only whether it is read matters
+        if self.reads.keys().isdisjoint(bits):
+            self.reads.update(dict.fromkeys(bits, span))
+            return
         for b in bits:
-            if b not in self.reads:
-                self.reads[b] = span
+            self.reads.setdefault(b, span)
 
     def _broadcast(self, operands: list[list[str]], span: Span | None, what: str) -> int:
         widths = sorted({len(o) for o in operands})
@@ -556,40 +830,36 @@ class CircuitBuilder:
 
         k = self.instances.get(callee.name, 0)
         self.instances[callee.name] = k + 1
-        prefix = f"{callee.name}#{k}/"
-        rename: dict[str, str] = dict(zip(callee.input_bits, arg_bits))
-        gate_outs = {g.out for g in callee.gates}
-        result: list[str] = []
-        copies: list[tuple[str, str]] = []
+        form = cached_per_circuit(callee, "inline", _Inlinable.of)
+        names = _InstanceNames(callee.gates, f"{callee.name}#{k}/", {})
+        n_in = form.n_inputs
+        wanted_bits: list[tuple[int, str]] = []  # callee slot and name of each wanted output bit
+        result: list[str | None] = []
+        copies: list[tuple[str, int, str]] = []
         for port, d in wanted:
             for i, bit in enumerate(port.bits):
+                slot = form.out_slots[bit]
+                wanted_bits.append((slot, bit))
                 target = d[i] if d is not None else None
-                if target is not None and bit in gate_outs and bit not in rename:
-                    rename[bit] = target
+                if target is not None and slot >= n_in and slot - n_in not in names.renamed:
+                    names.renamed[slot - n_in] = target
                     result.append(target)
                 elif target is not None:
-                    copies.append((target, bit))  # an output that is an input, or a repeated output
+                    copies.append((target, slot, bit))  # an output that is an input, or a repeated output
                     result.append(target)
                 else:
-                    result.append(None)  # filled after renaming
-        if len(self.gates) + len(callee.gates) > MAX_GATES:
+                    result.append(None)  # named after inlining
+        if len(self.gates) + self.n_inlined + len(callee.gates) > MAX_GATES:
             self.c.error(f"circuit `{self.name}` grows beyond {MAX_GATES:,} gates", call.span)
             raise Skip
         self.elab.spend(len(callee.gates), call.span)
 
-        def ren(w: str) -> str:
-            r = rename.get(w)
-            if r is None:
-                r = rename[w] = prefix + w
-            return r
-
-        span = call.span
-        self.gates.extend(Gate(ren(g.out), g.op, tuple(ren(a) for a in g.args), g.span or span)
-                          for g in callee.gates)
-        for target, bit in copies:
-            self._gate(target, Op.BUF, (ren(bit),), span)
-        flat_bits = [b for port, _ in wanted for b in port.bits]
-        return [r if r is not None else ren(b) for r, b in zip(result, flat_bits)]
+        inlined = _Inlined(form, len(self.gates), arg_bits, names, {}, call.span)
+        self.inlined.append(inlined)
+        self.n_inlined += len(callee.gates)
+        for target, slot, bit in copies:
+            self._gate(target, Op.BUF, (inlined.wire(slot, bit),), call.span)
+        return [r if r is not None else inlined.wire(slot, bit) for r, (slot, bit) in zip(result, wanted_bits)]
 
     def _bind_args(self, call: ast.Call, callee: BoolCircuit, env) -> list[str]:
         ports = list(callee.inputs)
@@ -640,7 +910,6 @@ class CircuitBuilder:
 
     # ------------------------------------------------------------------ final checks
     def _check_drivers(self) -> None:
-        inputs = {b for p in self.inputs for b in p.bits}
         for p in self.outputs:
             undriven = [b for b in p.bits if b not in self.driven]
             if undriven:
@@ -652,8 +921,9 @@ class CircuitBuilder:
                              hint=f"`{typo[0]}` is assigned but never used: a typo for `{p.name}`?" if typo else None)
         unset: dict[str, list[str]] = {}
         first_span: dict[str, Span | None] = {}
-        for b, span in self.reads.items():
-            if b not in self.driven and b not in inputs:
+        undriven = self.reads.keys() - self.driven.keys()
+        for b, span in self.reads.items() if undriven else ():  # in the order read
+            if b in undriven:
                 base = b.split("[", 1)[0]
                 unset.setdefault(base, []).append(b)
                 first_span.setdefault(base, span)
@@ -667,11 +937,8 @@ class CircuitBuilder:
 
     def _warn_unused(self) -> None:
         """Warnings for signals that do nothing: usually a typo or a forgotten connection."""
-        # A read wire belongs to the signal that declared it: `v[2]` to the vector `v`, and a
-        # back-quoted scalar `l1[0]` to itself (its name holds brackets, not an index).
-        read_names = {self.bit_owner.get(b, b.split("[", 1)[0]) for b in self.reads}
         for name, kind in self.kinds.items():
-            if name in read_names or kind == "out":
+            if name in self.read_signals or kind == "out":
                 continue
             if kind == "in" and self.defn.over is None:
                 self.c.warn(f"input `{name}` of `{self.name}` is never used", self.decl_spans[name])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from ..spec import BoolCircuit, Circuit, FeatureSet, MLPCircuit, Network, Op, Port, Spec
+from ..spec import OPS, BoolCircuit, Circuit, FeatureSet, Gate, GateTable, MLPCircuit, Network, Op, Port, Spec
 from .syntax.format import INDENT, format_array, format_string, quote_name
 
 _BIT = re.compile(r"(.+)\[(\d+)\]\Z")
@@ -31,9 +31,10 @@ class _WireNames:
         self.vectors = {p.name: p.width for p in circuit.inputs + circuit.outputs if p.width is not None}
 
     def __call__(self, wire: str) -> str:
-        m = _BIT.match(wire)
-        if m and m.group(1) in self.vectors and int(m.group(2)) < self.vectors[m.group(1)]:
-            return f"{quote_name(m.group(1))}[{m.group(2)}]"
+        # `base[index]`, split without a pattern: this runs for every wire, long names included.
+        base, _, index = wire[:-1].rpartition("[") if wire.endswith("]") else ("", "", "")
+        if base and index.isdecimal() and base in self.vectors and int(index) < self.vectors[base]:
+            return f"{quote_name(base)}[{index}]"
         return quote_name(wire)
 
 
@@ -47,6 +48,19 @@ def _gate_text(op: Op, args: list[str]) -> str:
     if op is Op.NOT:
         return "~" + args[0]
     return f"{_CALLS[op]}({', '.join(args)})"
+
+
+def _gate_lines(gates: tuple[Gate, ...] | GateTable, name: _WireNames) -> list[str]:
+    """One assignment per gate."""
+    if not isinstance(gates, GateTable):
+        return [f"{INDENT}{name(g.out)} = {_gate_text(g.op, [name(a) for a in g.args])};" for g in gates]
+    # Read from the arrays, each wire written once rather than at each use: the names of a large
+    # elaborated netlist are long, and it has too many gates to make one object for each.
+    wires = list(map(name, gates.wires))
+    args = list(map(wires.__getitem__, gates.arg_idx.tolist()))
+    ptr = gates.arg_ptr.tolist()
+    return [f"{INDENT}{out} = {_gate_text(OPS[op], args[lo:hi])};"
+            for out, op, lo, hi in zip(wires[gates.n_inputs:], gates.ops.tolist(), ptr, ptr[1:])]
 
 
 def _pass_through_outputs(c: BoolCircuit) -> tuple[tuple[Port, ...], list[tuple[str, Port, Port]]]:
@@ -88,8 +102,7 @@ def _bool_circuit(c: BoolCircuit) -> list[str]:
     if c.inputs and not c.features:
         lines.append(INDENT + _port_decl("in", c.inputs))
     lines.append(INDENT + _port_decl("out", outputs))
-    for g in c.gates:
-        lines.append(f"{INDENT}{name(g.out)} = {_gate_text(g.op, [name(a) for a in g.args])};")
+    lines += _gate_lines(c.gates, name)
     for comment, p, q in renamed:
         lines.append(INDENT + comment)
         lines += [f"{INDENT}{name(b)} = {name(a)};" for a, b in zip(p.bits, q.bits)]
@@ -144,4 +157,7 @@ def spec_to_circ(spec: Spec, header: bool = True) -> str:
     blocks += [_features(f) for f in spec.features]
     blocks += [_mlp_circuit(c) if isinstance(c, MLPCircuit) else _bool_circuit(c) for c in spec.circuits]
     blocks += [_network(n) for n in spec.networks]
-    return "\n\n".join("\n".join(b) for b in blocks) + "\n"
+    # One join, not one per block and another of the blocks: a large netlist prints hundreds of
+    # megabytes. A blank line follows each block; the last one ends the text.
+    lines = [line for b in blocks for line in (*b, "")]
+    return "\n".join(lines) if lines else "\n"

@@ -13,7 +13,19 @@ import pytest
 
 import circuitc
 from circuitc import CircuitError, evaluate, load_spec, parse
-from circuitc.spec import BoolCircuit, FeatureSet, InstanceGroup, MLPCircuit, Network, Op, Port, Spec
+from circuitc.errors import Span
+from circuitc.spec import (
+    BoolCircuit,
+    FeatureSet,
+    Gate,
+    GateTable,
+    InstanceGroup,
+    MLPCircuit,
+    Network,
+    Op,
+    Port,
+    Spec,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -175,6 +187,95 @@ def test_instance_outputs_drive_targets_directly():
     assert not any("#" in g.out for g in adder.gates)
     assert ops(adder).count(Op.XOR) == ops(adder).count(Op.MAJ) == 8
     assert len(adder.gates) <= 2 * 8 + 3
+
+
+# Inlining as arrays (a large circuit's gates become a GateTable, expand.TABLE_GATES) must give
+# what inlining gate by gate gives: the same gates in the same order, the same names and spans.
+
+INLINED = """
+circuit inv { in a; out y; y = ~a; }
+circuit two { in a, b; out p, q; p = inv(a); q = a & b; }
+circuit top { in x, y; out o, r; wire t; (o, t) = two(x, 1); r = two(t, y).p ^ inv(y); }
+"""
+
+# An output that is also an input, as netlists may have.
+PASS_THROUGH = "INPUT(a)\nINPUT(b)\nOUTPUT(a)\nOUTPUT(g)\ng = AND(a, b)\n"
+
+HIERARCHY = ADDER + """
+include "pt.bench";
+circuit pair<N = 3> {
+  in x[N], y[N];
+  out s[N], t[N], c, d;
+  wire u;
+  (s, u) = adder<N>(x, y);
+  (t, d) = adder<N>(s, y);
+  c = u ^ adder<N>(x, x).c;
+}
+circuit top<N = 3> {
+  in x[N], y[N];
+  out s[N], t[N], c, e, p, q, r, k;
+  (s, t, c, e) = pair<N>(x, y);
+  (p, q) = pt(x[0], pair<N>(y, x).c);
+  r = pt(y[1], 1).a ^ pt(y[2], 0).g;
+  (k, _unused) = pt(pt(x[1], y[0]).g, r);
+  wire _unused;
+}
+"""
+
+
+@pytest.fixture
+def table_gates(monkeypatch):
+    """Sets the size from which a circuit that inlines instances is built as a GateTable."""
+    from circuitc.frontend import expand
+    return lambda n: monkeypatch.setattr(expand, "TABLE_GATES", n)
+
+
+def _with_spans(circuit):
+    return [(g, g.span, g.span and g.span.offset) for g in circuit.gates]
+
+
+def test_inlining_as_arrays_names_wires_as_gate_by_gate(table_gates):
+    table_gates(1)
+    top = parse(INLINED, "h.circ").circuit("top")
+    assert isinstance(top.gates, GateTable)
+    assert list(top.gates) == [
+        Gate("$1", Op.CONST1, ()),
+        Gate("o", Op.NOT, ("x",)),                # two's p, which is inv's y: renamed to the target
+        Gate("t", Op.AND, ("x", "$1")),
+        Gate("two#1/p", Op.NOT, ("t",)),          # an output read in an expression keeps its path
+        Gate("two#1/q", Op.AND, ("t", "y")),
+        Gate("inv#0/y", Op.NOT, ("y",)),
+        Gate("r", Op.XOR, ("two#1/p", "inv#0/y")),
+    ]
+    # An inlined gate keeps the span of the expression that made it (`~a`), two levels down.
+    assert top.gates[1].span == top.gates[3].span == Span("h.circ", 2, 32, 2, 34)
+
+
+def test_inlining_as_arrays_gives_the_gates_of_inlining_gate_by_gate(tmp_path, table_gates):
+    (tmp_path / "pt.bench").write_text(PASS_THROUGH)
+    table_gates(1)
+    arrays = parse(HIERARCHY, "h.circ", base_dir=tmp_path)
+    table_gates(10 ** 9)
+    objects = parse(HIERARCHY, "h.circ", base_dir=tmp_path)
+    assert isinstance(arrays.circuit("top").gates, GateTable) and isinstance(objects.circuit("top").gates, tuple)
+    assert arrays == objects
+    assert [_with_spans(c) for c in arrays.circuits] == [_with_spans(c) for c in objects.circuits]
+    assert arrays.warnings == objects.warnings and arrays.warnings
+    assert circuitc.spec_to_circ(arrays) == circuitc.spec_to_circ(objects)
+    top = {g.out: g for g in arrays.circuit("top").gates}
+    assert top["s[0]"] == Gate("s[0]", Op.XOR, ("x[0]", "y[0]", "pair#0/adder<N=3>#0/carry[0]"))  # fa's, 3 levels down
+    assert top["p"] == Gate("p", Op.BUF, ("x[0]",))           # an output that is an input: copied
+    assert top["r"] == Gate("r", Op.XOR, ("y[1]", "pt#2/g"))  # that output read: the argument itself
+    assert top["k"] == Gate("k", Op.BUF, ("pt#3/g",))
+
+
+@pytest.mark.parametrize("n", [1, 10 ** 9])
+def test_a_wire_named_like_an_instance_wire_is_driven_twice(n, table_gates):
+    table_gates(n)
+    src = "circuit inv { in a; out y; wire t; t = ~a; y = t; }\n" \
+          "circuit top { in a; out y, z; wire `inv#0/t`; `inv#0/t` = a; y = inv(a); z = `inv#0/t`; }\n"
+    with pytest.raises(CircuitError, match="wire `inv#0/t` is driven twice"):
+        parse(src)
 
 
 def test_loop_unrolls():

@@ -9,19 +9,16 @@ Parentheses are printed only where precedence needs them.
 
 from __future__ import annotations
 
-import re
-
 from ...errors import nesting_guard
 from . import ast
 from .parse import RESERVED, parse_module
 
 INDENT = "    "
-_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def quote_name(name: str) -> str:
     """A name as it must be written: plain when it can be, back-quoted otherwise."""
-    if _PLAIN_NAME.match(name) and name not in RESERVED:
+    if name.isascii() and name.isidentifier() and name not in RESERVED:  # [A-Za-z_][A-Za-z0-9_]*
         return name
     return "`" + name.replace("`", "``") + "`"
 
