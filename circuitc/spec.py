@@ -127,7 +127,8 @@ class GateTable(Sequence[Gate]):
 
     def __init__(self, wires: tuple[str, ...] | WireNames, n_inputs: int, ops: np.ndarray, arg_ptr: np.ndarray,
                  arg_idx: np.ndarray, spans: tuple[str, np.ndarray, np.ndarray, np.ndarray] | None = None,
-                 span_refs: tuple[tuple[Span | None, ...], np.ndarray] | None = None):
+                 span_refs: tuple[tuple[Span | None, ...], np.ndarray] | None = None,
+                 index: dict[str, int] | None = None):
         self._names, self._wires = (wires, None) if isinstance(wires, WireNames) else (None, wires)
         self.n_inputs = n_inputs
         self.ops = ops
@@ -135,7 +136,7 @@ class GateTable(Sequence[Gate]):
         self.arg_idx = arg_idx
         self.spans = spans
         self._span_refs = span_refs
-        self._index: dict[str, int] | None = None
+        self._index = index    # wire name -> slot, when the maker has it already (see `index`)
         for a in (ops, arg_ptr, arg_idx, *(spans[1:] if spans else ()), *(span_refs[1:] if span_refs else ())):
             a.setflags(write=False)
 

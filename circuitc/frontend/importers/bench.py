@@ -280,7 +280,8 @@ def _parse_clean(body: str, text: str, filename: str) -> Spec | None:
     line = np.asarray(rows, dtype=np.int64)[np.repeat(np.arange(len(rows)), 1 + inv)] + 1
     start = np.fromiter(map(len, blank), dtype=np.int64, count=len(blank))
     end = start + np.fromiter(map(len, stmt), dtype=np.int64, count=len(blank))
-    gates = GateTable(wires, n_in, ops, arg_ptr, arg_idx, (filename, line, start[line - 1] + 1, end[line - 1] + 1))
+    gates = GateTable(wires, n_in, ops, arg_ptr, arg_idx, (filename, line, start[line - 1] + 1, end[line - 1] + 1),
+                      index=index)
     return _spec(filename, text, inputs, outputs, gates)
 
 

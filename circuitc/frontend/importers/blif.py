@@ -803,7 +803,8 @@ def _clean_spec(cc: _CleanCovers, text: str, filename: str) -> Spec | None:
     cover_of_gate = np.asarray(gate_cover, dtype=np.int64)
     gates = GateTable(tuple(t.text for t in inputs) + tuple(outs), len(inputs), np.asarray(ops, dtype=np.int8),
                       arg_ptr, arg_idx, (filename, np.asarray(covers, dtype=np.int64)[cover_of_gate] + 1,
-                                                cc.start[cover_of_gate] + 1, cc.end[cover_of_gate] + 1))
+                                                cc.start[cover_of_gate] + 1, cc.end[cover_of_gate] + 1),
+                      index=index)
     circuit = BoolCircuit(name=cc.name, inputs=tuple(Port(t.text, span=t.span) for t in inputs),
                           outputs=tuple(Port(t.text, span=t.span) for t in outputs), gates=gates, span=cc.model_span)
     circuit.check()
