@@ -17,14 +17,14 @@ from __future__ import annotations
 import difflib
 import itertools
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import Collector, Span, did_you_mean
-from ..graph import cached_per_circuit, indexed
-from ..spec import OP_CODE, OPS, BoolCircuit, Gate, GateTable, MLPCircuit, Op, Port, WireNames
+from ..graph import cached_per_circuit
+from ..spec import OP_CODE, BoolCircuit, Gate, GateTable, MLPCircuit, Op, Port
+from .inline import CircuitNames, GateArrays, Inlinable, Inlined, InstanceNames, Spans, interleave
 from .intexpr import IntEvaluator, Skip
 from .syntax import ast
 
@@ -62,154 +62,6 @@ class _Pending:
     env: Mapping[str, int]
 
 
-class _Spans:
-    """Distinct span objects in order of first use, told apart by identity, so that each gate
-    keeps its own span object while arrays hold its position here."""
-
-    def __init__(self) -> None:
-        self.table: list[Span | None] = []
-        self._positions: dict[int, int] = {}
-
-    def __call__(self, span: Span | None) -> int:
-        pos = self._positions.get(id(span))
-        if pos is None:
-            pos = self._positions[id(span)] = len(self.table)
-            self.table.append(span)
-        return pos
-
-
-def _span_refs(gates: Sequence[Gate]) -> tuple[tuple[Span | None, ...], np.ndarray]:
-    """(distinct spans, each gate's position among them), as GateTable.span_refs gives."""
-    if isinstance(gates, GateTable):
-        return gates.span_refs()
-    spans = _Spans()
-    where = np.fromiter((spans(g.span) for g in gates), dtype=np.int32, count=len(gates))
-    return tuple(spans.table), where
-
-
-def _gate_names(gates: Sequence[Gate], prefix: str) -> list[str]:
-    """`prefix` followed by the name of each gate's wire."""
-    if isinstance(gates, GateTable):
-        return gates.gate_names(prefix)
-    return [prefix + g.out for g in gates]
-
-
-@dataclass(frozen=True, eq=False)
-class _Inlinable:
-    """A callee as inlining reads it: its wire slots as graph.indexed numbers them (the input
-    bits, then one per gate), its gates as arrays, the slots of its output bits and its spans."""
-
-    n_inputs: int
-    ops: np.ndarray
-    arg_ptr: np.ndarray
-    arg_idx: np.ndarray
-    out_slots: dict[str, int]            # output bit -> its slot
-    spans: tuple[Span | None, ...]       # the distinct spans,
-    span_idx: np.ndarray                 # and each gate's position among them
-
-    @cached_property
-    def arity(self) -> np.ndarray:
-        return np.diff(self.arg_ptr)
-
-    @staticmethod
-    def of(circuit: BoolCircuit) -> _Inlinable:
-        net = indexed(circuit)
-        return _Inlinable(net.n_inputs, net.ops, net.arg_ptr, net.arg_idx,
-                          dict(zip(circuit.output_bits, net.out_idx.tolist())), *_span_refs(circuit.gates))
-
-
-@dataclass(eq=False)
-class _InstanceNames:
-    """The names of an inlined instance's gate wires: `prefix` followed by the callee's name for
-    the wire, except for the callee outputs that drive a wire of the caller directly."""
-
-    gates: Sequence[Gate]     # the callee's
-    prefix: str               # `callee#k/`
-    renamed: dict[int, str]   # callee gate -> the caller's wire it drives
-
-    def names(self, outer: str) -> list[str]:
-        """The names within a circuit that is itself inlined at `outer` ("" when it is not)."""
-        names = _gate_names(self.gates, outer + self.prefix)
-        for j, target in self.renamed.items():
-            names[j] = outer + target
-        return names
-
-
-@dataclass(eq=False)
-class _Inlined:
-    """One inlined instance, kept as its callee's arrays until the caller is built."""
-
-    form: _Inlinable
-    at: int                   # how many of the caller's own gates come before it
-    args: list[str]           # the caller's wires bound to the callee's input bits
-    names: _InstanceNames
-    named: dict[int, str]     # callee gate -> its wire's name, for those the caller reads by name
-    span: Span | None         # of the call: the span of a callee gate that has none
-
-    def wire(self, slot: int, name: str) -> str:
-        """The caller's wire for callee slot `slot`, whose name in the callee is `name`."""
-        n_in = self.form.n_inputs
-        if slot < n_in:
-            return self.args[slot]
-        j = slot - n_in
-        if j in self.names.renamed:
-            return self.names.renamed[j]
-        if j not in self.named:
-            self.named[j] = self.names.prefix + name
-        return self.named[j]
-
-    def gates(self) -> list[Gate]:
-        """The instance's gates as Gate objects, on the caller's wires."""
-        f = self.form
-        wires = self.args + self.names.names("")
-        spans = [s or self.span for s in f.spans]
-        ptr, idx, where = f.arg_ptr.tolist(), f.arg_idx.tolist(), f.span_idx.tolist()
-        n_in = f.n_inputs
-        return [Gate(wires[n_in + j], OPS[op], tuple([wires[a] for a in idx[ptr[j]:ptr[j + 1]]]), spans[where[j]])
-                for j, op in enumerate(f.ops.tolist())]
-
-
-# Gates as arrays: op codes, argument counts, the arguments' slots one gate after the other, and
-# span positions (in a _Spans).
-_GateArrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-
-def _interleave(n: int, sources: list[tuple[np.ndarray, _GateArrays]]) -> _GateArrays:
-    """`n` gates gathered from `sources`, each the positions of its gates among the `n` and their
-    arrays. The argument counts come back as the offsets of each gate's arguments (n + 1 of them)."""
-    ops, arity, where = np.empty(n, np.int8), np.empty(n, np.int64), np.empty(n, np.int32)
-    for at, (o, a, _, w) in sources:
-        ops[at], arity[at], where[at] = o, a, w
-    arg_ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(arity, out=arg_ptr[1:])
-    args = np.empty(arg_ptr[-1], dtype=np.int64)
-    for at, (_, a, g, _) in sources:
-        # Argument k of a source's gate i goes to arg_ptr[at[i]] + k - (its first argument in the source).
-        args[np.repeat(arg_ptr[at] - (np.cumsum(a) - a), a) + np.arange(len(g))] = g
-    return ops, arg_ptr, args, where
-
-
-class _CircuitNames(WireNames):
-    """The wire names of a circuit built as a GateTable: its input bits, then the wires of its
-    own gates and of its inlined instances in gate order (see spec.WireNames)."""
-
-    def __init__(self, inputs: tuple[Port, ...], parts: list[list[str] | _InstanceNames]):
-        self.ports = inputs
-        self.parts = parts  # runs of own gates' wires, and instances, in gate order
-
-    def inputs(self) -> tuple[str, ...]:
-        return tuple(b for p in self.ports for b in p.bits)
-
-    def gates(self, prefix: str) -> list[str]:
-        names: list[str] = []
-        for part in self.parts:
-            if isinstance(part, _InstanceNames):
-                names += part.names(prefix)
-            else:
-                names += [prefix + w for w in part] if prefix else part
-        return names
-
-
 class CircuitBuilder:
     """Elaborates one `circuit` definition for one set of parameter values."""
 
@@ -227,7 +79,7 @@ class CircuitBuilder:
         self.inputs: list[Port] = []
         self.outputs: list[Port] = []
         self.gates: list[Gate] = []            # made from this circuit's statements
-        self.inlined: list[_Inlined] = []       # instances, each placed among those gates
+        self.inlined: list[Inlined] = []       # instances, each placed among those gates
         self.n_inlined = 0                      # their gates
         self.driven: dict[str, Span | None] = {}
         self.reads: dict[str, Span | None] = {}   # bit wire (not an input's) -> where it is first read
@@ -285,11 +137,11 @@ class CircuitBuilder:
         if built is not None:
             # What inlining this circuit reads, known now without naming its wires.
             table, out_slots = built
-            form = _Inlinable(table.n_inputs, table.ops, table.arg_ptr, table.arg_idx, out_slots, *table.span_refs())
+            form = Inlinable(table.n_inputs, table.ops, table.arg_ptr, table.arg_idx, out_slots, *table.span_refs())
             cached_per_circuit(circuit, "inline", lambda _circuit: form)
         return circuit
 
-    def _parts(self) -> Iterator[list[Gate] | _Inlined]:
+    def _parts(self) -> Iterator[list[Gate] | Inlined]:
         """The gates in the order they were made: runs of own gates, and the instances between."""
         done = 0
         for inlined in self.inlined:
@@ -300,7 +152,7 @@ class CircuitBuilder:
 
     def _gate_objects(self) -> Iterator[Gate]:
         for part in self._parts():
-            yield from part.gates() if isinstance(part, _Inlined) else part
+            yield from part.gates() if isinstance(part, Inlined) else part
 
     def _table(self) -> tuple[GateTable, dict[str, int]] | None:
         """The gates as a GateTable, with the slots of the output bits. None when a wire may be
@@ -313,7 +165,7 @@ class CircuitBuilder:
         slots = self._slots(inputs, own_at + len(inputs), first_slots)
         if slots is None:
             return None
-        spans = _Spans()
+        spans = Spans()
         try:
             own = self._own_arrays(slots, spans)
             inlined = self._inlined_arrays(slots, spans, first_slots)
@@ -321,8 +173,8 @@ class CircuitBuilder:
         except KeyError:
             return None
         n = len(self.gates) + self.n_inlined
-        ops, arg_ptr, arg_idx, where = _interleave(n, [(own_at, own), (inlined_at, inlined)])
-        names = _CircuitNames(tuple(self.inputs), [p.names if isinstance(p, _Inlined) else [g.out for g in p]
+        ops, arg_ptr, arg_idx, where = interleave(n, [(own_at, own), (inlined_at, inlined)])
+        names = CircuitNames(tuple(self.inputs), [p.names if isinstance(p, Inlined) else [g.out for g in p]
                                                    for p in self._parts()])
         table = GateTable(names, len(inputs), ops, arg_ptr, arg_idx, span_refs=(tuple(spans.table), where))
         return table, out_slots
@@ -358,7 +210,7 @@ class CircuitBuilder:
             count += len(inlined.names.renamed) + len(inlined.named)
         return slots if len(slots) == count else None
 
-    def _own_arrays(self, slots: dict[str, int], spans: _Spans) -> _GateArrays:
+    def _own_arrays(self, slots: dict[str, int], spans: Spans) -> GateArrays:
         """The gate arrays of the own gates, in their order (a KeyError: a wire never driven)."""
         gates = self.gates
         arity = np.fromiter((len(g.args) for g in gates), np.int64, len(gates))
@@ -366,7 +218,7 @@ class CircuitBuilder:
         return (np.fromiter((OP_CODE[g.op] for g in gates), np.int8, len(gates)), arity, args,
                 np.fromiter(map(spans, (g.span for g in gates)), np.int32, len(gates)))
 
-    def _inlined_arrays(self, slots: dict[str, int], spans: _Spans, first_slots: np.ndarray) -> _GateArrays:
+    def _inlined_arrays(self, slots: dict[str, int], spans: Spans, first_slots: np.ndarray) -> GateArrays:
         """The gate arrays of every instance, one after the other (a KeyError: an argument never driven)."""
         forms = [i.form for i in self.inlined]
         n_in = np.fromiter((f.n_inputs for f in forms), np.int64, len(forms))
@@ -830,8 +682,8 @@ class CircuitBuilder:
 
         k = self.instances.get(callee.name, 0)
         self.instances[callee.name] = k + 1
-        form = cached_per_circuit(callee, "inline", _Inlinable.of)
-        names = _InstanceNames(callee.gates, f"{callee.name}#{k}/", {})
+        form = cached_per_circuit(callee, "inline", Inlinable.of)
+        names = InstanceNames(callee.gates, f"{callee.name}#{k}/", {})
         n_in = form.n_inputs
         wanted_bits: list[tuple[int, str]] = []  # callee slot and name of each wanted output bit
         result: list[str | None] = []
@@ -854,7 +706,7 @@ class CircuitBuilder:
             raise Skip
         self.elab.spend(len(callee.gates), call.span)
 
-        inlined = _Inlined(form, len(self.gates), arg_bits, names, {}, call.span)
+        inlined = Inlined(form, len(self.gates), arg_bits, names, {}, call.span)
         self.inlined.append(inlined)
         self.n_inlined += len(callee.gates)
         for target, slot, bit in copies:
