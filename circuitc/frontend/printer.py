@@ -10,13 +10,20 @@ it is printed under a fresh name, driven by a buffer (`_pass_through_outputs`).
 from __future__ import annotations
 
 import dataclasses
-import re
 
 from ..spec import OPS, BoolCircuit, Circuit, FeatureSet, Gate, GateTable, MLPCircuit, Network, Op, Port, Spec
 from .syntax.format import INDENT, format_array, format_string, quote_name
 
-_BIT = re.compile(r"(.+)\[(\d+)\]\Z")
 _CALLS = {Op.AND: "and", Op.OR: "or", Op.XOR: "xor", Op.MAJ: "maj"}
+
+
+def _bit_of(wire: str) -> tuple[str, str] | None:
+    """(base, index) of a wire named `base[index]`, else None; split without a pattern, since this
+    runs for every wire, long names included."""
+    if not wire.endswith("]"):
+        return None
+    base, _, index = wire[:-1].rpartition("[")
+    return (base, index) if base and index.isdecimal() else None
 
 
 def _port_decl(direction: str, ports: tuple[Port, ...]) -> str:
@@ -31,10 +38,9 @@ class _WireNames:
         self.vectors = {p.name: p.width for p in circuit.inputs + circuit.outputs if p.width is not None}
 
     def __call__(self, wire: str) -> str:
-        # `base[index]`, split without a pattern: this runs for every wire, long names included.
-        base, _, index = wire[:-1].rpartition("[") if wire.endswith("]") else ("", "", "")
-        if base and index.isdecimal() and base in self.vectors and int(index) < self.vectors[base]:
-            return f"{quote_name(base)}[{index}]"
+        bit = _bit_of(wire)
+        if bit and bit[0] in self.vectors and int(bit[1]) < self.vectors[bit[0]]:
+            return f"{quote_name(bit[0])}[{bit[1]}]"
         return quote_name(wire)
 
 
@@ -76,7 +82,7 @@ def _pass_through_outputs(c: BoolCircuit) -> tuple[tuple[Port, ...], list[tuple[
         return c.outputs, []
     taken = {p.name for p in c.inputs + c.outputs}
     taken |= {w for g in c.gates for w in (g.out, *g.args)}
-    taken |= {m.group(1) for w in list(taken) if (m := _BIT.match(w))}
+    taken |= {bit[0] for w in list(taken) if (bit := _bit_of(w))}
     outputs, renamed = [], []
     for p in c.outputs:
         if p.name not in inputs:

@@ -669,7 +669,7 @@ def _strict_covers(body: str, filename: str) -> _CleanCovers | None:
     planes = [sys.intern(r[:-2]) for b in blocks for r in b.split("\n")[:-1]]
     return _CleanCovers(name, model_span, ports["inputs"], ports["outputs"], covers,
                         [tuple(a.split()) for a in args], np.zeros(len(found), dtype=np.int64),
-                        np.fromiter((6 + len(a) for a in args), dtype=np.int64, count=len(args)),
+                        np.fromiter((len(".names") + len(a) for a in args), dtype=np.int64, count=len(args)),
                         planes, np.repeat(np.arange(len(found)), n_rows))
 
 
