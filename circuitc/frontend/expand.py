@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import difflib
 import itertools
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -56,12 +55,6 @@ BUILTINS = tuple(BUILTIN_GATES) + ("not",)
 _BINARY_OPS = {"&": Op.AND, "|": Op.OR, "^": Op.XOR}
 
 
-@dataclass
-class _Pending:
-    stmt: ast.Assign
-    env: Mapping[str, int]
-
-
 class CircuitBuilder:
     """Elaborates one `circuit` definition for one set of parameter values."""
 
@@ -84,7 +77,8 @@ class CircuitBuilder:
         self.driven: dict[str, Span | None] = {}
         self.reads: dict[str, Span | None] = {}   # bit wire (not an input's) -> where it is first read
         self.read_signals: set[str] = set()
-        self.pending: list[_Pending] = []
+        # Assignments met in phase 1, each with its scope: (statement, env), emitted in phase 2.
+        self.pending: list[tuple[ast.Assign, Mapping[str, int]]] = []
         self.implicit: dict[str, Span | None] = {}
         self.failed_loops: set[int] = set()     # `for` statements refused whatever the iteration
         self.poisoned: set[str] = set()  # signals whose declaration failed; their uses stay silent
@@ -99,6 +93,7 @@ class CircuitBuilder:
         self.tmp = 0
         self.loop_span: Span | None = None  # the innermost `for` being unrolled
         self.ints = IntEvaluator(self.c, self.widths)
+        self.param_blocks: dict[int, bool] = {}  # id of a block -> whether it declares parameters
 
     # ------------------------------------------------------------------ entry point
     def build(self) -> BoolCircuit | None:
@@ -116,14 +111,14 @@ class CircuitBuilder:
         # A statement that failed once is not evaluated again in later iterations of its loop
         # (the same mistake, 10^5 times over); its targets still count as assigned.
         failed: set[int] = set()
-        for p in self.pending:
+        for stmt, env in self.pending:
             try:
-                if id(p.stmt) in failed:
-                    self._claim(p.stmt, p.env)
+                if id(stmt) in failed:
+                    self._claim(stmt, env)
                 else:
-                    self._assign(p.stmt, p.env)
+                    self._assign(stmt, env)
             except Skip:
-                failed.add(id(p.stmt))
+                failed.add(id(stmt))
         if not self.outputs and self.c.count == errors_before:
             self.c.error(f"circuit `{self.defn.name}` has no outputs", self.defn.span,
                          hint="declare what it computes: `out y;`")
@@ -243,12 +238,13 @@ class CircuitBuilder:
     def _expand(self, stmts: Sequence[ast.Stmt], env: dict[str, int]) -> None:
         # A local parameter is visible in its whole block, like every other name in a circuit:
         # the block's parameters are evaluated first, in order, then its other statements.
-        for s in stmts:
-            if isinstance(s, ast.ParamDecl):
-                try:
-                    self._local_param(s, env)
-                except Skip:
-                    pass
+        if self._declares_params(stmts):
+            for s in stmts:
+                if isinstance(s, ast.ParamDecl):
+                    try:
+                        self._local_param(s, env)
+                    except Skip:
+                        pass
         for s in stmts:
             if self.shape_failed:
                 return  # the circuit cannot be built: its loops would run for nothing
@@ -257,7 +253,7 @@ class CircuitBuilder:
                     continue
                 if isinstance(s, ast.Assign):
                     self.elab.spend(1, self.loop_span or s.span)  # the loop is what to fix
-                    self.pending.append(_Pending(s, env))
+                    self.pending.append((s, env))
                     for t in s.targets:
                         if t.index is None and t.name not in self.widths and t.name not in env:
                             self.implicit.setdefault(t.name, t.span)
@@ -268,12 +264,23 @@ class CircuitBuilder:
                 elif isinstance(s, ast.If):
                     branch = s.then if self.ints.cond(s.cond, env) else s.other
                     if branch:
-                        self._expand(branch, dict(env))
+                        # Only a branch's own parameters write to its scope; without them the
+                        # branch shares the enclosing one (nothing writes to it any more: its
+                        # parameters were evaluated before its first statement).
+                        self._expand(branch, dict(env) if self._declares_params(branch) else env)
                 else:  # pragma: no cover
                     raise TypeError(s)
             except Skip:
                 if isinstance(s, ast.For):      # its bounds failed (an integer out of range): once is enough
                     self.failed_loops.add(id(s))
+
+    def _declares_params(self, stmts: Sequence[ast.Stmt]) -> bool:
+        """Whether a block declares local parameters: asked at every iteration of a loop, so
+        remembered per block (the blocks live as long as the syntax tree, which outlives this)."""
+        known = self.param_blocks.get(id(stmts))
+        if known is None:
+            known = self.param_blocks[id(stmts)] = any(isinstance(s, ast.ParamDecl) for s in stmts)
+        return known
 
     def _local_param(self, s: ast.ParamDecl, env: dict[str, int]) -> None:
         if s.name in env and s.name not in self.env0:
