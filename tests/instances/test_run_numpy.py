@@ -18,7 +18,7 @@ import circuitc
 from circuitc.active_sets import random_active
 from circuitc.artifact_format import open_artifact
 from circuitc.instances.artifact import LoadedNetwork, loaded_network
-from circuitc.instances.assemble import PositionLocal
+from circuitc.instances.assemble import FEW_POSITIONS, PositionLocal
 from circuitc.instances.numpy_forward import NumpyNetwork, PositionBlocks, numpy_network
 from circuitc.instances.run import NUMPY_ROWS, Runnable, run, runner
 from circuitc.instances.stored import read_stored
@@ -145,12 +145,15 @@ def test_runner_chooses_numpy_for_a_few_rows_on_the_host(saved):
     assert isinstance(runner(stored, 1, "cpu"), LoadedNetwork)
 
 
-def test_position_layers_whose_types_are_not_in_ranges_gather_first():
+@pytest.mark.parametrize("d,n", [(5, 18), (40, 18), (5, 80)])
+def test_position_layers_whose_types_are_not_in_ranges_gather_first(d, n):
     """A position → type table in no order (each type's positions scattered): the torch layer
-    (after its gather) and the numpy one compute what the dense export computes."""
+    (after its gather) and the numpy one compute what the dense export computes, for types in a
+    few positions (n = 18: one product over all rows) and in many (n = 80: one per row)."""
     rng = np.random.default_rng(3)
-    d, n = 5, 23
     position_type = rng.integers(0, 4, n)                                  # entry 3: unused positions
+    many = np.bincount(position_type, minlength=4)[:3] > FEW_POSITIONS
+    assert many.all() if n == 80 else not many.any()
     weight = rng.standard_normal((4, d, d)).astype(np.float32)
     bias = rng.standard_normal((4, d)).astype(np.float32)
     weight[3], bias[3] = 0, 0
