@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scripts import load_script
 
 import circuitc
 from circuitc import bits_to_int, evaluate, evaluate_bits, load_spec, parse, truth_table
@@ -246,10 +247,7 @@ def test_mlp_xor_weights_file(tmp_path):
     w = np.load(EXAMPLES / "mlp_xor_weights.npy", allow_pickle=False)
     assert w.tolist() == [[1.0, 1.0], [1.0, 1.0]]
     # the script that writes it reproduces it exactly
-    import importlib.util
-    spec_ = importlib.util.spec_from_file_location("make_mlp_xor_weights", EXAMPLES / "make_mlp_xor_weights.py")
-    module = importlib.util.module_from_spec(spec_)
-    spec_.loader.exec_module(module)
+    module = load_script("examples/make_mlp_xor_weights.py")
     module.main(["make_mlp_xor_weights.py", str(tmp_path / "w.npy")])
     assert (tmp_path / "w.npy").read_bytes() == (EXAMPLES / "mlp_xor_weights.npy").read_bytes()
 
@@ -294,10 +292,7 @@ def rotation_layer(theta: float) -> np.ndarray:
 
 
 def test_rotations_weights_file(tmp_path):
-    import importlib.util
-    spec_ = importlib.util.spec_from_file_location("make_rotations", EXAMPLES / "make_rotations.py")
-    module = importlib.util.module_from_spec(spec_)
-    spec_.loader.exec_module(module)
+    module = load_script("examples/make_rotations.py")
     module.main(["make_rotations.py", str(tmp_path / "r.npy")])
     assert (tmp_path / "r.npy").read_bytes() == (EXAMPLES / "rotations.npy").read_bytes()
     w = np.load(EXAMPLES / "rotations.npy", allow_pickle=False)

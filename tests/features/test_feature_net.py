@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from scripts import load_script
 
 from circuitc import artifact, parse
 from circuitc.active_sets import exactly_active
@@ -242,15 +243,9 @@ def test_same_source_same_weights():
 
 
 def test_depth_benchmark_quick(tmp_path, capsys):
-    import importlib.util
     import json
-    import sys
 
-    root = Path(__file__).resolve().parents[2]
-    spec = importlib.util.spec_from_file_location("feature_depth", root / "benchmarks" / "feature_depth.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["feature_depth"] = module
-    spec.loader.exec_module(module)
+    module = load_script("benchmarks/feature_depth.py", register=True)
     assert module.main(["--quick", "--plot", str(tmp_path / "d.png")]) == 0
     result = json.loads(capsys.readouterr().out)
     by = {v["variant"]: v for v in result["variants"]}

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scripts import load_script
 
 from circuitc.active_sets import exactly_active
 from circuitc.errors import CircuitError
@@ -116,10 +115,7 @@ def test_width_model():
 
 
 def test_capacity_benchmark_runs(capsys):
-    spec = importlib.util.spec_from_file_location("uand_capacity", ROOT / "benchmarks" / "uand_capacity.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["uand_capacity"] = module
-    spec.loader.exec_module(module)
+    module = load_script("benchmarks/uand_capacity.py", register=True)
     module.main(["--m", "16", "32", "--rows", "300", "--eps", "0.5"])
     out = json.loads(capsys.readouterr().out)
     for r in out["results"]:

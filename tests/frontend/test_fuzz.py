@@ -17,7 +17,6 @@ under a 10 s limit; a failing input is saved for `python benchmarks/fuzz.py --re
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Callable
 import fuzz_corpus as fc
 import pytest
 from cases import CASES
+from scripts import load_script
 
 import circuitc
 from circuitc import CircuitError, parse
@@ -126,10 +126,7 @@ def test_a_hundred_thousand_inputs_within_ten_seconds_and_a_gigabyte_each(tmp_pa
 
 
 def _benchmark():
-    spec = importlib.util.spec_from_file_location("fuzz_benchmark", ROOT / "benchmarks" / "fuzz.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/fuzz.py")
 
 
 # --------------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ and every error path."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import random
 import re
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from netlists import all_combinations, evaluate_netlist, expect_parse_error
+from scripts import load_script
 
 from circuitc.errors import CircuitError
 from circuitc.frontend.importers.blif import load_blif, parse_blif
@@ -351,10 +351,7 @@ def test_multiplier8_file_uses_every_cover_style():
 
 
 def test_multiplier8_file_is_what_the_script_writes(tmp_path):
-    script = EXAMPLES / "make_multiplier_blif.py"
-    module_spec = importlib.util.spec_from_file_location("make_multiplier_blif", script)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+    module = load_script("examples/make_multiplier_blif.py")
     out = tmp_path / "m.blif"
     module.main(["make_multiplier_blif.py", str(out)])
     assert out.read_text() == (EXAMPLES / "multiplier8.blif").read_text()

@@ -4,10 +4,10 @@ the shipped c17 and a full adder at a small width, where it runs in seconds."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from scripts import load_script
 
 from circuitc.errors import CircuitError
 from circuitc.instances import plan_network
@@ -18,10 +18,7 @@ D = 256
 
 @pytest.fixture(scope="module")
 def iscas_mix():
-    spec = importlib.util.spec_from_file_location("iscas_mix", ROOT / "benchmarks" / "iscas_mix.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/iscas_mix.py")
 
 
 @pytest.fixture(scope="module")

@@ -4,25 +4,13 @@ branching T·S²/n exceeds 1 inactive owners light most blocks."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
+from scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def shared_gates():
-    sys.path.insert(0, str(ROOT / "benchmarks"))     # the script imports its neighbour frontier.py
-    try:
-        spec = importlib.util.spec_from_file_location("shared_gates", ROOT / "benchmarks" / "shared_gates.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return module
+    return load_script("benchmarks/shared_gates.py")
 
 
 @pytest.mark.parametrize("steps", ["scaled", "normalized"])

@@ -5,27 +5,15 @@ before a compression of 0.1."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
-
-ROOT = Path(__file__).resolve().parents[2]
+from scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def shared_neurons():
-    sys.path.insert(0, str(ROOT / "benchmarks"))     # the script imports its neighbours
-    try:
-        spec = importlib.util.spec_from_file_location("shared_neurons", ROOT / "benchmarks" / "shared_neurons.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return module
+    return load_script("benchmarks/shared_neurons.py")
 
 
 def test_a_circuit_alone_is_computed_exactly_on_every_input(shared_neurons):
