@@ -466,13 +466,17 @@ def verify(comp: Compilation, samples: int = 10_000, batch: int = 1024, seed: in
         live = inst >= 0
         ty = net.type_of[np.maximum(inst, 0)]
         probes = _probe_inactive(net.T, inst, rng)
-        with torch.no_grad():
-            acts = net.forward_layers(net.encode(inst, x))
         if layer_errors:
+            with torch.no_grad():
+                acts = net.forward_layers(net.encode(inst, x))
             ahat = readoffs.add_batch(net, acts, inst, probes, exact_layers(comp, inst, x),
                                       tally.kinds[ty] & live)
         else:
-            ahat = _read_off(net, acts[-1], net.L, inst)
+            # Only the last layer is read: keeping every layer's activations of the batch (27
+            # layers of a deep netlist mix, 4096 wide: 450 MB a batch) would cost memory for nothing.
+            with torch.no_grad():
+                last = net.model(net.encode(inst, x).to(net.device))
+            ahat = _read_off(net, last, net.L, inst)
         tally.add(inst, net.outputs(ahat, inst), reference_outputs(comp, inst, x))
     return {"mode": mode, "samples": samples, "z": z, "T": net.T, **tally.report(),
             "layers": readoffs.report() if layer_errors else [],
