@@ -472,8 +472,8 @@ def verify(comp: Compilation, samples: int = 10_000, batch: int = 1024, seed: in
             ahat = readoffs.add_batch(net, acts, inst, probes, exact_layers(comp, inst, x),
                                       tally.kinds[ty] & live)
         else:
-            # Only the last layer is read: keeping every layer's activations of the batch (27
-            # layers of a deep netlist mix, 4096 wide: 450 MB a batch) would cost memory for nothing.
+            # Only the last layer is read: keeping every layer's activations of the batch (25
+            # layers of a deep netlist mix, 4096 wide: 420 MB a batch) would cost memory for nothing.
             with torch.no_grad():
                 last = net.model(net.encode(inst, x).to(net.device))
             ahat = _read_off(net, last, net.L, inst)
