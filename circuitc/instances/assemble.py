@@ -52,7 +52,7 @@ class PositionLocal(nn.Module):
 
     `weight` (types + 1, d, d) and `bias` (types + 1, d) hold the types' layer (the last entry is
     zero: positions nobody uses); `position_type` (n,) says which one each position runs. The
-    forward pass is one batched product per type over all of its positions (`layout.position_groups`:
+    forward pass is one product per type over all of its positions (`_run`; `layout.position_groups`:
     a slice of the (batch, d, n) blocks where the type's positions are one range, as the routed
     allocation lays them out, else after one gather), the results joined in one copy; `dense()`
     gives the (D, D) matrix and (D,) bias of the same layer (neuron i·n + k is unit i of position k)."""
