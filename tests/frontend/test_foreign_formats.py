@@ -8,13 +8,17 @@ import bz2
 import gzip
 import lzma
 import zipfile
+from pathlib import Path
 
+import numpy as np
 import pytest
 from cli_runs import fails, ok
 
 import circuitc
 from circuitc.errors import CircuitError
 from circuitc.frontend.importers import verilog
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 READS = ".circ sources and .bench, .blif, .aag and .aig netlists"
 FA = "circuit fa { in a, b, cin; out s, cout; s = a ^ b ^ cin; cout = maj(a, b, cin); }\n"
@@ -147,6 +151,34 @@ def test_verilog_is_synthesised_module_by_module(yosys, tmp_path, capsys):
     assert ok(capsys, "eval", tmp_path / "add.v", "-c", "add4", "x=9", "y=8", "ci=1").split()[:3] == ["s", "=", "2"]
     printed = ok(capsys, "fmt", tmp_path / "add.v")
     assert circuitc.parse(printed).circuit("add4") == add4
+
+
+C17_V = """module c17(N1, N2, N3, N6, N7, N22, N23);
+  input N1, N2, N3, N6, N7;
+  output N22, N23;
+  wire N10, N11, N16, N19;
+  nand g1 (N10, N1, N3);
+  nand g2 (N11, N3, N6);
+  nand g3 (N16, N2, N11);
+  nand g4 (N19, N11, N7);
+  nand g5 (N22, N10, N16);
+  nand g6 (N23, N16, N19);
+endmodule
+"""
+
+
+def test_verilog_keeps_the_gates_as_written(yosys, tmp_path):
+    """A structural netlist is not optimised: c17's six NANDs are six ANDs and six NOTs, its
+    internal wires keep their names, and it computes what the .bench file of c17 computes."""
+    (tmp_path / "c17.v").write_text(C17_V)
+    c17 = circuitc.load_spec(tmp_path / "c17.v").circuit("c17")
+    ops = sorted(g.op.name for g in c17.gates if g.op.name not in ("CONST0", "CONST1", "BUF"))
+    assert ops == ["AND"] * 6 + ["NOT"] * 6
+    wires = {g.out for g in c17.gates}
+    assert {"N10", "N11", "N16", "N19"} <= wires
+    bench = circuitc.load_spec(EXAMPLES / "c17.bench").circuit("c17")
+    assert [p.name for p in c17.inputs] == ["N" + p.name for p in bench.inputs]     # same order
+    assert np.array_equal(circuitc.truth_table(c17)[1], circuitc.truth_table(bench)[1])
 
 
 def test_verilog_in_a_network(yosys, tmp_path):

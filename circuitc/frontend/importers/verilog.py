@@ -34,10 +34,12 @@ from .netlist_file import not_text, read_netlist_bytes, text_hash
 __all__ = ["load_verilog", "yosys_available", "INSTALL", "SYNTHESIS", "YOSYS_TIMEOUT_S"]
 
 INSTALL = "pip install 'circuitc[verilog]'"
-# Every module to generic gates, flattened, then to the two-input gates ABC maps onto; the
-# hierarchy is checked without choosing a top module, so that no module of the file is dropped.
-SYNTHESIS = ("hierarchy -check; synth -flatten -run coarse:; "
-             "abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX; opt_clean -purge")
+# Every module to Yosys's generic gates, flattened, and nothing more: the gates stay the ones the
+# source writes (a `nand` is an AND and a NOT; `a + b` is Yosys's adder in gates), because a
+# circuit here is ground truth, and an optimiser (ABC) would rebuild it (c17's six NANDs came
+# back as 16 other gates). `memory` maps arrays to logic; the hierarchy is checked without
+# choosing a top module, so that no module of the file is dropped.
+SYNTHESIS = "hierarchy -check; proc; flatten; memory; techmap; opt_clean -purge"
 # Yosys compiles its WebAssembly on the first run (a minute on a slow machine; cached after),
 # and synthesis of a large design takes minutes: ten is generous for both, and still bounds a run
 # that never ends.
@@ -67,7 +69,7 @@ def load_verilog(path: str | os.PathLike[str]) -> Spec:
         raise CircuitError(Diagnostic(
             f"`{shown}` is {language}, which circuitc reads through Yosys, and Yosys is not installed",
             hint=f"install it with `{INSTALL}` (Yosys as WebAssembly, no native tools needed), or synthesise "
-                 f"the file to BLIF yourself: `yosys -p 'synth -flatten; abc -g AND,OR,XOR; write_blif "
+                 f"the file to BLIF yourself: `yosys -p '{SYNTHESIS}; write_blif "
                  f"{Path(shown).stem}.blif' {Path(shown).name}`"))
     text = data.decode("utf-8", "replace")
     blif = _synthesise(Path(shown).resolve(), shown, text, data)
