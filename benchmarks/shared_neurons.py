@@ -55,12 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from frontier import random_circuit  # noqa: E402
 from shared_gates import levels_of  # noqa: E402
 
-
-def largest_prime_at_most(n: int) -> int:
-    for q in range(n, 1, -1):
-        if all(q % p for p in range(2, int(q ** 0.5) + 1)):
-            return q
-    raise ValueError(f"no prime <= {n}")
+from circuitc.instances.embed.allocate import polynomial_prime  # noqa: E402
 
 
 class Circuits:
@@ -97,7 +92,7 @@ class Net:
         self.circuits = Circuits(T, depth, width, k, seed)
         self.N = N = D // 2
         self.U = [1 + k] + [1 + 2 * width] * depth
-        q = largest_prime_at_most(N // S)
+        q = polynomial_prime(N, S)             # the routed code's: the largest prime with S·q <= N
         groups = q * (q // max(self.U))
         if groups < T:
             raise ValueError(f"the code over F_{q} holds {groups} circuits, fewer than {T}")
