@@ -54,7 +54,7 @@ class Elaborator:
         self.features: dict[str, FeatureSet | None] = {}
         self.memo: dict[tuple, Circuit | None] = {}
         self.stack: list[tuple[str, tuple]] = []
-        self.steps = 0  # loop iterations, assignments and gates so far, against MAX_STEPS
+        self.steps = 0  # loop iterations, assignments, declared bits and gates so far, against MAX_STEPS
         # on_weight_file lets the loader hash weight files into the source hash.
         self.mlps = MLPElaborator(self.collector, on_weight_file)
 
@@ -133,7 +133,7 @@ class Elaborator:
             self.defs[circuit.name] = circuit
             self.def_dirs[circuit.name] = directory
 
-    def spend(self, steps: int, span: Span | None) -> None:
+    def spend(self, steps: int, span: Span | None, hint: Callable[[], str] | None = None) -> None:
         """Count `steps` of elaboration work done at `span`; past MAX_STEPS, stop elaborating at once.
 
         Raising here (rather than collecting the error and going on) is what bounds the time: the
@@ -141,10 +141,10 @@ class Elaborator:
         self.steps += steps
         if self.steps > MAX_STEPS:
             self.collector.error(
-                f"elaboration reached {self.steps:,} steps (loop iterations, assignments and gates), "
-                f"above the limit of {MAX_STEPS:,}", span,
-                hint="nested loops multiply: `for i in 0..1000 { for j in 0..1000 { … } }` runs "
-                     "1,000,000 times; check the loop bounds")
+                f"elaboration reached {self.steps:,} steps (loop iterations, assignments, declared bits "
+                f"and gates), above the limit of {MAX_STEPS:,}", span,
+                hint=hint() if hint else "nested loops multiply: `for i in 0..1000 { for j in 0..1000 { … } }` runs "
+                             "1,000,000 times; check the loop bounds")
             self.collector.raise_if_errors()
 
     # ------------------------------------------------------------------ feature sets

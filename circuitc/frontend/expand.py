@@ -33,13 +33,17 @@ if TYPE_CHECKING:
 MAX_GATES = 10_000_000
 MAX_WIDTH = 1_000_000  # bits in one vector; every bit becomes a wire
 # Steps of one whole elaboration: every `for` iteration as it runs, every assignment queued by
-# one, and every gate made or inlined. Each loop's bound alone is checked, but nested loops
-# multiply, so without a total a source of a few lines could run for days (and queue an
-# assignment per iteration in memory). Measured on one core: an empty iteration costs about
-# 0.35 µs, so `for i in 0..10000000 { for j in 0..10000000 { } }` is refused after about 4 s;
-# an iteration that queues and emits one gate (3 steps) costs about 11 µs, which makes a source
-# that reaches this limit take about half a minute at worst.
-MAX_STEPS = 10_000_000
+# one, every bit declared, every gate made or inlined, and an instance's binding of each of its
+# port bits. Each loop's bound alone is checked, but nested loops multiply, so without a total a
+# source of a few lines could run for days (and queue an assignment per iteration in memory).
+# What a step costs depends on the statement; benchmarks/elaboration_cost.py measures the kinds
+# (`circuitc check`, the whole command): the dearest, a multiplexer per iteration, about 3.7 µs
+# and 360 bytes a step, so a source that reaches this limit ends within about 7.5 s and 700 MB.
+# The parser's own limit (parse.MAX_TOKENS) adds at most about 2.4 s and 160 MB: every source is
+# answered, either way, within 10 s and 1 GB on a 2-core machine. Inlining an instance held as
+# arrays costs less time a gate (0.8 µs) but about as much memory (260 bytes), so its gates count
+# in full: a tree of instances 18 levels deep over 262,143 inputs spends 1.6 million steps.
+MAX_STEPS = 2_000_000
 # A circuit that inlines instances keeps its gates as arrays (a spec.GateTable) from this many
 # gates on: each instance is then copied as its callee's arrays, not as one Gate object per gate,
 # and the wire names, long in a deep hierarchy, are made only when asked for. A smaller one gets
@@ -318,6 +322,11 @@ class CircuitBuilder:
             self.c.error(f"`{name}` is a builtin gate and cannot name a signal", span)
             self.poisoned.add(name)
             return
+        if width is not None:  # before its bits are named
+            self.elab.spend(width, span, hint=lambda: f"each bit declared is a wire: `{name}` has {width:,}; "
+                                                      "check the widths")
+        else:
+            self.elab.spend(1, span)
         bits = [name] if width is None else [f"{name}[{i}]" for i in range(width)]
         if not self.bit_owner.keys().isdisjoint(bits):
             # A back-quoted `a[0]` and bit 0 of a vector `a` would be one wire under two names.
@@ -711,7 +720,12 @@ class CircuitBuilder:
         if len(self.gates) + self.n_inlined + len(callee.gates) > MAX_GATES:
             self.c.error(f"circuit `{self.name}` grows beyond {MAX_GATES:,} gates", call.span)
             raise Skip
-        self.elab.spend(len(callee.gates), call.span)
+        # Binding each port bit costs about as much as making a gate (benchmarks/elaboration_cost.py).
+        cost = 1 + n_in + len(wanted_bits) + len(callee.gates)
+        self.elab.spend(cost, call.span, hint=lambda: f"each instance of `{callee.name}` spends {cost:,} steps: "
+                                                      f"its {len(callee.gates):,} gates and "
+                                                      f"{n_in + len(wanted_bits):,} port bits; check the loop "
+                                                      "bounds and widths")
 
         inlined = Inlined(form, len(self.gates), arg_bits, names, {}, call.span)
         self.inlined.append(inlined)

@@ -16,7 +16,9 @@ included, so a compiled artifact can cite exactly what it was built from.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import hashlib
 import os
 import re
@@ -125,13 +127,15 @@ def refuse_surrogates(text: str, name: str) -> None:
 
 
 class _Loader:
-    def __init__(self) -> None:
+    def __init__(self, max_tokens: int | None = None) -> None:
+        self.max_tokens = max_tokens  # None: the parser's own limit
         self.sources = SourceMap()
         self.hash = hashlib.sha256()
         self.done: set[Path] = set()
         self.items: list[tuple[object, Path]] = []
         self.netlists: list[tuple[Spec, Path, Span | None]] = []
         self.flat: tuple[list, list] | None = None
+        self.tokens = 0  # read by the parser so far, over all files (parse.MAX_TOKENS)
 
     def add_bytes(self, data: bytes) -> None:
         # Length-prefixed so that two different splits of the same bytes hash differently.
@@ -149,7 +153,8 @@ class _Loader:
             self.flat = read_flat(text, name, self.sources)
             if self.flat is not None:
                 return
-        mod = parse_module(text, name)
+        mod = parse_module(text, name, self.tokens, self.max_tokens)
+        self.tokens += mod.tokens
         for item in mod.items:
             if isinstance(item, ast.Include):
                 self.include(item, directory, stack)
@@ -191,6 +196,21 @@ class _Loader:
         self.module(text, display_name(path), path.parent, stack + (path,))
 
 
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cycle collector paused while a source is read. Parsing and elaboration allocate
+    millions of small objects that live until the end (syntax nodes, wire names, gates) and make
+    few cycles, so every collection would walk them all for nothing: about 15 % of the time of
+    a large elaboration (benchmarks/elaboration_cost.py). The collector is restored afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _elaborate(loader: _Loader, source: str) -> Spec:
     if loader.flat is not None:
         circuits, warnings = loader.flat
@@ -204,11 +224,14 @@ def _elaborate(loader: _Loader, source: str) -> Spec:
     return dataclasses.replace(spec, source_hash=loader.hash.hexdigest())
 
 
-def parse(text: str, filename: str = "<string>", base_dir: str | os.PathLike | None = None) -> Spec:
-    """Elaborate `.circ` source text. Includes and weight files resolve against `base_dir` (default: cwd)."""
-    loader = _Loader()
+def parse(text: str, filename: str = "<string>", base_dir: str | os.PathLike | None = None, *,
+          max_tokens: int | None = None) -> Spec:
+    """Elaborate `.circ` source text. Includes and weight files resolve against `base_dir` (default:
+    cwd). `max_tokens` replaces the parser's limit (syntax.parse.MAX_TOKENS) for this text and its
+    includes: an artifact's own circuits.circ is read under MAX_STORED_TOKENS."""
+    loader = _Loader(max_tokens)
     directory = Path(base_dir) if base_dir is not None else Path.cwd()
-    with nesting_guard():
+    with nesting_guard(), _collector_paused():
         loader.module(text, filename, directory.resolve(), (), root=True)
         return _elaborate(loader, filename)
 
@@ -232,6 +255,6 @@ def load_spec(path: str | os.PathLike) -> Spec:
     text = read_text(path)
     loader = _Loader()
     loader.done.add(resolved)
-    with nesting_guard():
+    with nesting_guard(), _collector_paused():
         loader.module(text, name, resolved.parent, (resolved,), root=True)
         return _elaborate(loader, name)

@@ -1095,8 +1095,29 @@ def test_nested_loops_exhaust_the_elaboration_budget():
     # Each loop alone is within its bound; together they would run 10**14 times.
     src = ("circuit c {\n  in a;\n  out y;\n  for i in 0..10000000 {\n    for j in 0..10000000 { }\n  }\n"
            "  y = a;\n}")
-    check(error(src), src, r"elaboration reached 10,000,001 steps .* above the limit of 10,000,000", (5, 5),
+    check(error(src), src, r"elaboration reached 2,000,001 steps .* above the limit of 2,000,000", (5, 5),
           hint="nested loops multiply")
+
+
+def test_declared_bits_spend_the_budget_before_they_are_made():
+    # Each vector is within the width limit; thirty of them made 30 million wires (a minute, 3.6 GB).
+    decls = ", ".join(f"x{i}[1000000]" for i in range(30))
+    src = f"circuit c {{\n  in {decls};\n  out y;\n  y = x0[0];\n}}"
+    check(error(src), src, r"elaboration reached 3,000,000 steps .* above the limit of 2,000,000", at(src, "x2["),
+          hint="`x2` has 1,000,000")
+
+
+def test_an_instance_spends_a_step_per_port_bit_it_binds(small_budget):
+    # `pass` spends 25 steps (16 declared bits, a queued assignment, 8 gates); `c` then 344
+    # declared bits, 82 queued assignments, 40 loop iterations and the 8 gates of `w[0:8] = x`:
+    # 459 in all. An instance of `pass` costs 25 (itself, 8 + 8 port bits, 8 gates), so the 22nd
+    # passes 1,000. Counting only its gates (8 each), all 40 would fit.
+    src = ("circuit pass {\n  in a[8];\n  out y[8];\n  y = a;\n}\n"
+           "circuit c<N = 40> {\n  in x[8];\n  out y[8];\n  wire w[8 * (N + 1)];\n  w[0:8] = x;\n"
+           "  for i in 0..N {\n    w[8 * i + 8 : 8 * i + 16] = pass(w[8 * i : 8 * i + 8]);\n  }\n"
+           "  y = w[8 * N : 8 * N + 8];\n}")
+    check(error(src), src, r"elaboration reached 1,009 steps", at(src, "pass(w"),
+          hint="each instance of `pass` spends 25 steps: its 8 gates and 16 port bits")
 
 
 @pytest.fixture
@@ -1116,5 +1137,6 @@ def test_elaboration_budget_counts_iterations_and_assignments(small_budget, body
 
 
 def test_elaboration_budget_counts_gates(small_budget):
-    src = "circuit c {\n  in a[600];\n  out y[600], z[600];\n  y = ~a;\n  z = ~y;\n}"
-    check(error(src), src, r"elaboration reached 1,001 steps", at(src, "~y"))
+    # 900 declared bits and 2 queued assignments: the gates of `~a` pass 1,000 at the 99th.
+    src = "circuit c {\n  in a[300];\n  out y[300], z[300];\n  y = ~a;\n  z = ~y;\n}"
+    check(error(src), src, r"elaboration reached 1,001 steps", at(src, "~a"))

@@ -157,14 +157,15 @@ def test_a_loop_over_a_width_out_of_range_does_not_run():
 
 
 def test_a_long_chain_of_conditionals_is_refused_before_it_is_parsed():
-    """800 KB of `a ? b : ` (found by fuzzing: 10 s in the parser before the elaborator refused it)
-    is refused by a scan before the parser, at the conditional past the limit; a chain of 400,
-    which elaborates, is not touched, and `?` inside back-quoted names and comments does not count."""
+    """A chain of `a ? b : ` (found by fuzzing: 800 KB of it spent 10 s in the parser before the
+    elaborator refused it; the token limit now refuses that size first) is refused by a scan
+    before the parser, at the conditional past the limit; a chain of 400, which elaborates, is not
+    touched, and `?` inside back-quoted names and comments does not count."""
     from circuitc.frontend.syntax.parse import MAX_CONDITIONAL_CHAIN
 
     head = "circuit c { in a, b; out y;\n    y = "
     with pytest.raises(circuitc.CircuitError) as e:
-        circuitc.parse(head + "a ? b : " * 100_000 + "a; }", "chain.circ")
+        circuitc.parse(head + "a ? b : " * (MAX_CONDITIONAL_CHAIN + 500) + "a; }", "chain.circ")
     text = str(e.value)
     assert f"more than {MAX_CONDITIONAL_CHAIN:,} conditional expressions" in text
     assert text.startswith(f"chain.circ:2:{5 + 4 + 8 * MAX_CONDITIONAL_CHAIN + 2}:")
@@ -177,7 +178,8 @@ def test_inputs_found_by_the_last_fuzzing_campaign():
     """Each of these took from 10 s to minutes: a line of 10^5 blanks before a statement the line
     reader for flat circuits does not take (its pattern tried every split of the blanks); a syntax
     error at the end of 10^5 signs (the parser's expected tokens were asked of a stack 10^5 deep,
-    once per token); a `for` refused (its variable hides a signal, a bound out of range) in every
+    once per token; 9·10^4 here, as 10^5 are now refused by the token count before parsing); a
+    `for` refused (its variable hides a signal, a bound out of range) in every
     iteration of a loop of 10^7."""
     from circuitc.errors import SourceMap
     from circuitc.frontend.flat import read_flat
@@ -187,12 +189,70 @@ def test_inputs_found_by_the_last_fuzzing_campaign():
     with pytest.raises(circuitc.CircuitError, match=r"fuzz.circ:4:100009: error: unknown signal `zz`"):
         circuitc.parse(blanks, "fuzz.circ")
     with pytest.raises(circuitc.CircuitError, match=r"unexpected `11`"):
-        circuitc.parse("features f[10] {\n  active =" + "-" * 100_000 + "a 11;\n}", "f.circ")
+        circuitc.parse("features f[10] {\n  active =" + "-" * 90_000 + "a 11;\n}", "f.circ")
     looped = "circuit c {\n  in a;\n  out y;\n  for i in 0..10000000 {\n    for y in 0..10000000 { }\n  }\n  y = a;\n}"
     with pytest.raises(circuitc.CircuitError) as e:
         circuitc.parse(looped, "l.circ")
     assert "loop variable `y` hides the signal of the same name" in str(e.value)
     with pytest.raises(circuitc.CircuitError, match=r"integer 1000000099999999999999999999 is out of range"):
         circuitc.parse(looped.replace("for y in 0..10000000", "for k in 0..1000000099999999999999999999"), "l.circ")
-    # A loop with nothing to do is counted, not run: 5·10^6 empty iterations are within the limit.
-    assert circuitc.parse("circuit c { in a; out y; for i in 0..5000000 { } y = a; }").circuits
+    # A loop with nothing to do is counted, not run: 10^6 empty iterations are within the limit.
+    assert circuitc.parse("circuit c { in a; out y; for i in 0..1000000 { } y = a; }").circuits
+
+
+def _statements(n: int) -> str:
+    body = "".join(f"  w{i} = w{i - 1} & x;\n" for i in range(1, n))
+    return f"circuit c {{\n  in x, w0;\n  out y;\n{body}  y = w{n - 1};\n}}\n"
+
+
+def test_a_source_above_the_token_limit_is_refused_before_it_is_parsed(tmp_path, capsys):
+    """Lark reads about 60,000 tokens a second: a 256 MiB source would have run for an hour. The
+    count stops at the first token past the limit and points at it: the text before the caret
+    holds exactly MAX_TOKENS tokens."""
+    from circuitc.frontend.syntax.parse import MAX_TOKENS, count_tokens
+
+    src = _statements(MAX_TOKENS // 6 + 100)
+    with pytest.raises(circuitc.CircuitError) as e:
+        circuitc.parse(src, "big.circ")
+    (d,) = e.value.diagnostics
+    assert d.message == f"the source holds more than {MAX_TOKENS:,} tokens, above the parser's limit"
+    assert "netlist" in d.hint and "flat form" in d.hint
+    lines = src.split("\n")
+    pos = sum(len(line) + 1 for line in lines[:d.span.line - 1]) + d.span.column - 1
+    assert count_tokens(src[:pos], "big.circ", 10 * MAX_TOKENS) == MAX_TOKENS
+    assert d.source_line == lines[d.span.line - 1]
+    # Within the limit, the same statements parse.
+    assert circuitc.parse(_statements(100), "small.circ").circuits
+    (tmp_path / "big.circ").write_text(src)
+    assert "above the parser's limit" in fails(capsys, "check", tmp_path / "big.circ")
+
+
+def test_the_token_limit_covers_every_included_file(tmp_path, monkeypatch):
+    import circuitc.frontend.syntax.parse as parse
+
+    top, inc = 'include "inc.circ";\n# a comment is a token too\n', _statements(6)
+    (tmp_path / "top.circ").write_text(top)
+    (tmp_path / "inc.circ").write_text(inc)
+    n_top, n_inc = parse.count_tokens(top, "top.circ", 10 ** 6), parse.count_tokens(inc, "inc.circ", 10 ** 6)
+    assert (n_top, n_inc) == (4, 46)
+    monkeypatch.setattr(parse, "MAX_TOKENS", n_top + n_inc)
+    assert circuitc.load_spec(tmp_path / "top.circ").circuits
+    monkeypatch.setattr(parse, "MAX_TOKENS", n_top + n_inc - 1)   # the last `}` of inc.circ is one too many
+    last = len(inc.splitlines())
+    with pytest.raises(circuitc.CircuitError, match=rf"inc.circ:{last}:1: error: the source holds more than 49 "
+                                                    r"tokens \(4 in the files read before this one\)"):
+        circuitc.load_spec(tmp_path / "top.circ")
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.circ")), ids=lambda p: p.name)
+def test_the_token_count_never_falls_short_of_the_parser(path):
+    """The count bounds the parser's work only if it counts at least the tokens the parser reads
+    (comments, which the lexer also reads, are counted too); multi-character operators count as
+    several, so it may exceed them, by less than twice."""
+    from circuitc.frontend.syntax.parse import _parser, count_tokens
+
+    text = path.read_text()
+    read = len(list(_parser().lex(text)))
+    counted = count_tokens(text, path.name, 10 ** 9)
+    comments = sum(1 for line in text.splitlines() if "#" in line)
+    assert read <= counted <= 2 * read + comments

@@ -400,6 +400,24 @@ def test_non_positive_figures_in_network_json_are_refused(copy, section, key, va
     fails(copy, METADATA, f"`{section}.{key}` must be at least 1, got {value}")
 
 
+def test_circuits_circ_is_read_under_the_stored_token_limit(copy, monkeypatch):
+    """An artifact prints its MLP circuits' weights as literals, so its circuits.circ may hold far
+    more tokens than a hand-written source may (about 470 a small MLP circuit): it is read under
+    MAX_STORED_TOKENS, not MAX_TOKENS, and a file past that is refused the same way."""
+    import circuitc.frontend.syntax.parse as parse
+    import circuitc.instances.stored as stored
+
+    text = (copy / CIRCUITS).read_text()
+    tokens = parse.count_tokens(text, CIRCUITS, 10 ** 9)
+    assert tokens > 100
+    monkeypatch.setattr(parse, "MAX_TOKENS", tokens - 1)
+    with pytest.raises(CircuitError, match=f"more than {tokens - 1:,} tokens"):
+        circuitc.parse(text)
+    assert load(copy).circuits
+    monkeypatch.setattr(stored, "MAX_STORED_TOKENS", tokens - 1)
+    fails(copy, f"{CIRCUITS}:", f"the source holds more than {tokens - 1:,} tokens, above the parser's limit")
+
+
 def test_a_runaway_loop_in_circuits_circ_is_refused(copy, monkeypatch):
     """circuits.circ is elaborated before its hash is checked, so the elaboration budget is what
     stops a runaway loop written into it (the limit is lowered to keep the test fast)."""

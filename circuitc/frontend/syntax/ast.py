@@ -236,6 +236,7 @@ class For:
     body: tuple["Stmt", ...]
     span: Optional[Span] = _span()
     end_line: int = field(default=0, compare=False, repr=False)
+    tokens: int = field(default=0, compare=False, repr=False)  # as parse.count_tokens counts them
 
 
 @dataclass(frozen=True)
@@ -390,3 +391,4 @@ class Module:
     items: tuple[Item, ...]
     comments: tuple[Comment, ...] = field(default=(), compare=False, repr=False)
     end_line: int = field(default=0, compare=False, repr=False)
+    tokens: int = field(default=0, compare=False, repr=False)  # as parse.count_tokens counts them

@@ -9,6 +9,7 @@ reserved word used as a name, an integer operator in a signal expression).
 from __future__ import annotations
 
 import importlib.resources
+import itertools
 import math
 import re
 import threading
@@ -79,8 +80,63 @@ def _refuse_long_conditional_chains(text: str, filename: str) -> None:
             depth = 0
 
 
-def parse_module(text: str, filename: str = "<string>") -> ast.Module:
-    """Parse one file's text. Raises CircuitError (with location and caret) on a syntax error."""
+# Tokens the parser reads for one load, over all its files, counted before each file is parsed.
+# The LALR parser and the syntax tree cost about 20 µs a token (benchmarks/elaboration_cost.py,
+# source `statements`), so without a count a 256 MiB source would run for an hour and exhaust
+# memory before the first error could be reported. This many parse within about 2.4 s; with the
+# elaboration's own limit (expand.MAX_STEPS), any source is answered within 10 s. Hand-written
+# sources are thousands of tokens; a large generated circuit belongs in a netlist or in the flat
+# form, which are read without the parser.
+MAX_TOKENS = 100_000
+# The same for an artifact's circuits.circ, which circuitc wrote (network.json records its SHA-256)
+# and which prints every MLP circuit's weights as literals: about 470 tokens for a circuit of five
+# 4×4 layers, so 10^4 such circuits take 4.7 million. Reading this many takes up to about 3 min.
+MAX_STORED_TOKENS = 10_000_000
+# A token as the count sees it: a comment, a quoted name or string, a word or number, else one
+# character. Multi-character operators (`..`, `**`, `==`) count twice: the count may exceed what
+# the parser reads, never fall short of it by more than that.
+_COUNTED = re.compile(r'#[^\n]*|`(?:[^`\n]|``)*`?|"[^"\n]*"?|[A-Za-z0-9_]+|\S')
+# The count goes a slice of about this many characters at a time, cut after a line break (no
+# token spans lines), so a huge file costs only the slices up to the first token over the limit.
+_COUNT_SLICE = 1 << 20
+
+
+def count_tokens(text: str, filename: str, allowed: int, before: int = 0, limit: int | None = None) -> int:
+    """The tokens of `text`; a CircuitError at the first token past `allowed` (after `before`
+    tokens in files read earlier in the same load, under `limit`, by default MAX_TOKENS)."""
+    limit = MAX_TOKENS if limit is None else limit
+    total, start = 0, 0
+    while start < len(text):
+        end = text.find("\n", start + _COUNT_SLICE)
+        end = len(text) if end < 0 else end + 1
+        n = _COUNTED.subn("", text[start:end])[1]
+        if total + n > allowed:
+            over = next(itertools.islice(_COUNTED.finditer(text, start, end), allowed - total, None))
+            line = text.count("\n", 0, over.start()) + 1
+            column = over.start() - text.rfind("\n", 0, over.start())
+            earlier = f" ({before:,} in the files read before this one)" if before else ""
+            raise CircuitError(Diagnostic(
+                f"the source holds more than {limit:,} tokens{earlier}, above the parser's limit",
+                Span(filename, line, column), _line_of_at(text, over.start()),
+                expected=f"at most {limit:,} tokens (names, numbers, operators, comments) "
+                         "over all the files of one load",
+                hint="a large generated circuit reads faster as a netlist (.bench, BLIF, AIGER) or in the flat "
+                     "form `circuitc fmt` prints (one gate per line), which are read without the parser"))
+        total += n
+        start = end
+    return total
+
+
+def _line_of_at(text: str, pos: int) -> str:
+    return text[text.rfind("\n", 0, pos) + 1:].split("\n", 1)[0]
+
+
+def parse_module(text: str, filename: str = "<string>", tokens_before: int = 0,
+                 max_tokens: int | None = None) -> ast.Module:
+    """Parse one file's text. Raises CircuitError (with location and caret) on a syntax error,
+    and before parsing when the file would take the load past `max_tokens` (MAX_TOKENS) tokens."""
+    limit = MAX_TOKENS if max_tokens is None else max_tokens
+    tokens = count_tokens(text, filename, limit - tokens_before, tokens_before, limit)
     if "?" in text:
         _refuse_long_conditional_chains(text, filename)
     parser = _parser()
@@ -98,7 +154,7 @@ def parse_module(text: str, filename: str = "<string>") -> ast.Module:
         finally:
             comments = tuple(_comments)
             _comments.clear()
-    return ast.Module(filename, tuple(items), comments, end_line=text.count("\n") + 1)
+    return ast.Module(filename, tuple(items), comments, end_line=text.count("\n") + 1, tokens=tokens)
 
 
 def _with_lines(diags, text: str) -> list[Diagnostic]:
