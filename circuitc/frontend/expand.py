@@ -42,7 +42,8 @@ MAX_WIDTH = 1_000_000  # bits in one vector; every bit becomes a wire
 # The parser's own limit (parse.MAX_TOKENS) adds at most about 2.4 s and 160 MB: every source is
 # answered, either way, within 10 s and 1 GB on a 2-core machine. Inlining an instance held as
 # arrays costs less time a gate (0.8 µs) but about as much memory (260 bytes), so its gates count
-# in full: a tree of instances 18 levels deep over 262,143 inputs spends 1.6 million steps.
+# in full: a tree of instances 17 levels deep over 131,071 inputs spends 1.6 million steps, one
+# over 262,143 inputs passes this limit.
 MAX_STEPS = 2_000_000
 # A circuit that inlines instances keeps its gates as arrays (a spec.GateTable) from this many
 # gates on: each instance is then copied as its callee's arrays, not as one Gate object per gate,

@@ -236,7 +236,6 @@ class For:
     body: tuple["Stmt", ...]
     span: Optional[Span] = _span()
     end_line: int = field(default=0, compare=False, repr=False)
-    tokens: int = field(default=0, compare=False, repr=False)  # as parse.count_tokens counts them
 
 
 @dataclass(frozen=True)
