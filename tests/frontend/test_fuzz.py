@@ -212,7 +212,7 @@ def test_a_deep_family_of_instances_elaborates_within_the_limits(fixtures):
 # took 18 and 13 s of CPU (some 18 µs an iteration for an assignment with an index expression, 50 µs
 # for an instance of a two-gate circuit), over the fuzzing limit of 10 s. The step limit is now set
 # from what a step costs and counts what these spend (declared bits, an instance's port bits): they
-# are refused within about a second and a half, at the statement that passes it.
+# are refused within about 3 s, at the statement that passes it.
 LONG_LOOPS = {
     "shift": """
 circuit shift<N = 999999, K = 3> {
