@@ -69,12 +69,9 @@ def _refuse_long_conditional_chains(text: str, filename: str) -> None:
         if token == "?":
             depth += 1
             if depth > MAX_CONDITIONAL_CHAIN:
-                line = text.count("\n", 0, m.start()) + 1
-                column = m.start() - text.rfind("\n", 0, m.start())
                 raise CircuitError(Diagnostic(
                     f"the source nests too deeply: a statement holds more than {MAX_CONDITIONAL_CHAIN:,} "
-                    f"conditional expressions `?:` one inside the next", Span(filename, line, column),
-                    text[text.rfind("\n", 0, m.start()) + 1:].split("\n", 1)[0],
+                    f"conditional expressions `?:` one inside the next", *_place(text, m.start(), filename),
                     hint="split it with intermediate wires or parameters"))
         elif len(token) == 1:              # a separator; quoted names and comments are skipped
             depth = 0
@@ -101,10 +98,10 @@ _COUNTED = re.compile(r'#[^\n]*|`(?:[^`\n]|``)*`?|"[^"\n]*"?|[A-Za-z0-9_]+|\S')
 _COUNT_SLICE = 1 << 20
 
 
-def count_tokens(text: str, filename: str, allowed: int, before: int = 0, limit: int | None = None) -> int:
-    """The tokens of `text`; a CircuitError at the first token past `allowed` (after `before`
-    tokens in files read earlier in the same load, under `limit`, by default MAX_TOKENS)."""
-    limit = MAX_TOKENS if limit is None else limit
+def count_tokens(text: str, filename: str, limit: int, before: int = 0) -> int:
+    """The tokens of `text`; a CircuitError at the first one that takes the load past `limit`
+    (`before` tokens were counted in the files read earlier in the same load)."""
+    allowed = limit - before
     total, start = 0, 0
     while start < len(text):
         end = text.find("\n", start + _COUNT_SLICE)
@@ -112,12 +109,10 @@ def count_tokens(text: str, filename: str, allowed: int, before: int = 0, limit:
         n = _COUNTED.subn("", text[start:end])[1]
         if total + n > allowed:
             over = next(itertools.islice(_COUNTED.finditer(text, start, end), allowed - total, None))
-            line = text.count("\n", 0, over.start()) + 1
-            column = over.start() - text.rfind("\n", 0, over.start())
             earlier = f" ({before:,} in the files read before this one)" if before else ""
             raise CircuitError(Diagnostic(
                 f"the source holds more than {limit:,} tokens{earlier}, above the parser's limit",
-                Span(filename, line, column), _line_of_at(text, over.start()),
+                *_place(text, over.start(), filename),
                 expected=f"at most {limit:,} tokens (names, numbers, operators, comments) "
                          "over all the files of one load",
                 hint="a large generated circuit reads faster as a netlist (.bench, BLIF, AIGER) or in the flat "
@@ -127,16 +122,19 @@ def count_tokens(text: str, filename: str, allowed: int, before: int = 0, limit:
     return total
 
 
-def _line_of_at(text: str, pos: int) -> str:
-    return text[text.rfind("\n", 0, pos) + 1:].split("\n", 1)[0]
+def _place(text: str, pos: int, filename: str) -> tuple[Span, str]:
+    """The span of the character at `pos` and the text of its line, taken without copying the
+    rest of the file (these errors are raised on files of any size)."""
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    return Span(filename, text.count("\n", 0, pos) + 1, pos - start + 1), text[start:end if end >= 0 else len(text)]
 
 
 def parse_module(text: str, filename: str = "<string>", tokens_before: int = 0,
                  max_tokens: int | None = None) -> ast.Module:
     """Parse one file's text. Raises CircuitError (with location and caret) on a syntax error,
     and before parsing when the file would take the load past `max_tokens` (MAX_TOKENS) tokens."""
-    limit = MAX_TOKENS if max_tokens is None else max_tokens
-    tokens = count_tokens(text, filename, limit - tokens_before, tokens_before, limit)
+    tokens = count_tokens(text, filename, MAX_TOKENS if max_tokens is None else max_tokens, tokens_before)
     if "?" in text:
         _refuse_long_conditional_chains(text, filename)
     parser = _parser()
