@@ -44,20 +44,38 @@ class Diagnostic:
         out = [f"{where}{self.severity}: {self.message}"]
         if self.span is not None and self.source_line is not None:
             line = self.source_line.rstrip("\n").expandtabs(1)
-            gutter = f"{self.span.line:>5} | "
-            out.append(gutter + line)
             start = max(self.span.column - 1, 0)
             if self.span.end_line == self.span.line and self.span.end_column:
                 width = max(self.span.end_column - self.span.column, 1)
             else:
                 width = 1
             width = max(1, min(width, max(len(line) - start, 1)))
+            line, start, width = _clip(line, start, width)
+            out.append(f"{self.span.line:>5} | " + line)
             out.append(" " * 5 + " | " + " " * start + "^" + "~" * (width - 1))
         if self.expected:
             out.append(f"      = expected: {self.expected}")
         if self.hint:
             out.append(f"      = hint: {self.hint}")
         return "\n".join(out)
+
+
+# Columns of a source line quoted under a report: a generated file may hold one line of
+# megabytes, and the report should show the place, not the file.
+SHOWN_COLUMNS = 100
+_SHOWN_BEFORE = 40  # of them, before the caret, so the text leading up to it is seen
+
+
+def _clip(line: str, start: int, width: int) -> tuple[str, int, int]:
+    """The part of a long `line` around column `start` (0-based), with `…` where it was cut, and
+    the caret's column and width within that part."""
+    if len(line) <= SHOWN_COLUMNS:
+        return line, start, width
+    lo = max(0, min(start - _SHOWN_BEFORE, len(line) - SHOWN_COLUMNS))
+    hi = lo + SHOWN_COLUMNS
+    lead = "…" if lo else ""
+    shown = lead + line[lo:hi] + ("…" if hi < len(line) else "")
+    return shown, start - lo + len(lead), max(1, min(width, hi - start))
 
 
 class CircuitError(Exception):

@@ -201,6 +201,27 @@ def test_syntax_error_in_an_included_file_names_that_file(tmp_path):
     assert "  in a" in str(err)
 
 
+@pytest.mark.parametrize("before", [0, 30, 45_000, 89_990])
+def test_a_long_line_is_quoted_around_the_caret(before):
+    """A generated file may put a whole circuit on one line: the report quotes SHOWN_COLUMNS of
+    it around the mistake, marked `…` where cut, with the caret still under the bad token."""
+    from circuitc.errors import SHOWN_COLUMNS
+
+    terms = 22_500  # " & a" each: a 90 KB line
+    src = "circuit c { in a; out y; y = a" + " & a" * (before // 4) + " & zz" + \
+        " & a" * (terms - before // 4) + "; }\n"
+    err = error(src)
+    d = err.diagnostics[0]
+    assert d.message == "unknown signal `zz`"
+    col = src.index("zz") + 1
+    assert (d.span.line, d.span.column) == (1, col)
+    quoted, caret = str(err).splitlines()[1:3]
+    assert len(quoted) <= len("    1 | ") + SHOWN_COLUMNS + 2
+    assert quoted.startswith("    1 | " + ("…" if col > 41 else "circuit c"))
+    assert quoted.endswith("…" if len(src) - col > 60 else "; }")
+    assert quoted[caret.index("^"):].startswith("zz") and caret.endswith("^~")
+
+
 # --------------------------------------------------------------------------------------------
 # names
 
