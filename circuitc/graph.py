@@ -223,10 +223,16 @@ _NARROW = 96
 
 def _kahn_levels(n: int, n_inputs: int, arg_ptr: np.ndarray, arg_idx: np.ndarray) -> np.ndarray:
     """Longest-path levels by level-synchronous Kahn; -1 for wires never freed (cycles)."""
+    # Slots as int32 where they fit, each temporary dropped once used: for a netlist of 10^6
+    # gates these arrays are most of the memory an index costs.
+    slot = np.int32 if n < 1 << 31 else np.int64
     arity = np.diff(arg_ptr)
-    dst = np.repeat(np.arange(n_inputs, n, dtype=np.int64), arity)
-    indeg = np.bincount(dst, minlength=n).astype(np.int64)
-    succ = dst[np.argsort(arg_idx, kind="stable")]
+    dst = np.repeat(np.arange(n_inputs, n, dtype=slot), arity)
+    del arity
+    indeg = np.bincount(dst, minlength=n).astype(slot)
+    by_source = np.argsort(arg_idx, kind="stable")
+    succ = dst[by_source]
+    del dst, by_source
     sptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(arg_idx, minlength=n), out=sptr[1:])
     level = np.full(n, -1, dtype=np.int64)
@@ -234,16 +240,13 @@ def _kahn_levels(n: int, n_inputs: int, arg_ptr: np.ndarray, arg_idx: np.ndarray
     level[frontier] = 0
     lv = 0
     while len(frontier):
-        starts = sptr[frontier]
-        counts = sptr[frontier + 1] - starts
-        total = int(counts.sum())
+        total = int((sptr[frontier + 1] - sptr[frontier]).sum())
         if total == 0:
             break
         if total < _NARROW:
             _kahn_python(frontier, lv, indeg, succ, sptr, level)
             break
-        ends = np.cumsum(counts)
-        pos = np.arange(total, dtype=np.int64) + np.repeat(starts - (ends - counts), counts)
+        pos, _ = _gather(sptr, frontier)
         touched, hits = np.unique(succ[pos], return_counts=True)
         indeg[touched] -= hits
         frontier = touched[indeg[touched] == 0]
@@ -252,14 +255,31 @@ def _kahn_levels(n: int, n_inputs: int, arg_ptr: np.ndarray, arg_idx: np.ndarray
     return level
 
 
+def _gather(sptr: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in a CSR array of every entry of `nodes`, in order, and each node's count."""
+    starts = sptr[nodes]
+    counts = sptr[nodes + 1] - starts
+    ends = np.cumsum(counts)
+    total = int(ends[-1]) if len(ends) else 0
+    return np.arange(total, dtype=np.int64) + np.repeat(starts - (ends - counts), counts), counts
+
+
 def _kahn_python(frontier: np.ndarray, lv: int, indeg: np.ndarray, succ: np.ndarray,
                  sptr: np.ndarray, level: np.ndarray) -> None:
-    deg = indeg.tolist()
-    succ_l = succ.tolist()
-    sptr_l = sptr.tolist()
+    """The rest of the sort, one wire at a time, on Python lists of what is left: the frontier
+    and the wires not yet levelled (all that the frontier can reach), renumbered from 0, so that
+    a narrow tail at the end of a large netlist does not turn the whole netlist into lists."""
+    nodes = np.concatenate((frontier, np.flatnonzero(level < 0)))
+    local = np.full(len(level), -1, dtype=np.int64)
+    local[nodes] = np.arange(len(nodes))
+    pos, counts = _gather(sptr, nodes)
+    succ_l = local[succ[pos]].tolist()
+    del local, pos
+    sptr_l = np.concatenate(([0], np.cumsum(counts))).tolist()
+    deg = indeg[nodes].tolist()
     done: list[int] = []
     done_lv: list[int] = []
-    front = frontier.tolist()
+    front = list(range(len(frontier)))
     while front:
         lv += 1
         nxt = []
@@ -273,8 +293,8 @@ def _kahn_python(frontier: np.ndarray, lv: int, indeg: np.ndarray, succ: np.ndar
         done_lv.extend([lv] * len(nxt))
         front = nxt
     if done:
-        level[np.array(done, dtype=np.int64)] = np.array(done_lv, dtype=np.int64)
-    indeg[:] = deg
+        level[nodes[np.array(done, dtype=np.int64)]] = np.array(done_lv, dtype=np.int64)
+    indeg[nodes] = deg
 
 
 # --------------------------------------------------------------------------------------------

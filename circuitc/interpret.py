@@ -116,53 +116,68 @@ def _build_plan(circuit: BoolCircuit) -> _Plan:
     ZERO, ONE = n_wires, n_wires + 1
     if n_gates == 0:
         return _Plan(n_in, n_wires + 2, (), net.out_idx.copy())
-    ops = net.ops.astype(np.int64)
-    arity = net.arity
-    fam = _FAMILY[ops].astype(np.int64)
+    # Per-gate and per-slot arrays are int32 and int8 where they fit, and each is dropped once
+    # used: for a netlist of 10^6 gates this plan is the peak of an evaluation's memory.
+    rows = np.int32 if n_wires + 2 < 1 << 31 else np.int64
+    ops, arity = net.ops, net.arity
+    fam = _FAMILY[ops]
     fam[(arity == 1) & (ops != _NOT)] = _F_OR
-    # Arguments after rewriting not(a) as xor(a, ONE).
     is_not = ops == _NOT
-    args_flat = np.insert(net.arg_idx, net.arg_ptr[1:][is_not], ONE)
-    k = arity + is_not
-    ptr = np.zeros(n_gates + 1, dtype=np.int64)
-    np.cumsum(k, out=ptr[1:])
-    level = net.level[n_in:]
+    k = (arity + is_not).astype(np.int32)   # not(a) is read as xor(a, ONE): one slot more
+    del arity
 
     # Sort by (level, family, arity); one (level, family) run becomes one step when padding it
     # is cheap, otherwise it is split by arity class ceil(log2(arity)).
-    order = np.lexsort((k, fam, level))
-    lv_s, fam_s, k_s = level[order], fam[order], k[order]
+    order = np.lexsort((k, fam, net.level[n_in:]))
+    lv_s, fam_s, k_s = net.level[n_in:][order], fam[order], k[order]
+    del fam
     run_start = np.flatnonzero(np.concatenate(([True], (np.diff(lv_s) != 0) | (np.diff(fam_s) != 0))))
+    del lv_s
     run_len = np.diff(np.append(run_start, n_gates))
-    run_id = np.repeat(np.arange(len(run_start)), run_len)
     run_max = np.maximum.reduceat(k_s, run_start)
-    run_sum = np.add.reduceat(k_s, run_start)
+    run_sum = np.add.reduceat(k_s, run_start, dtype=np.int64)
     merged = run_len * run_max <= 2 * run_sum + _PAD_SLACK
-    arity_class = np.ceil(np.log2(np.maximum(k_s, 1))).astype(np.int64)
-    arity_class[merged[run_id]] = 0
-    step_start = np.flatnonzero(np.concatenate(([True], (run_id[1:] != run_id[:-1])
-                                                | (arity_class[1:] != arity_class[:-1]))))
+    # Every gate's step key: its run, and its arity class where the run is split by arity.
+    key = np.repeat(np.arange(len(run_start), dtype=np.int64) << 6, run_len)
+    split = ~np.repeat(merged, run_len)
+    key[split] |= np.ceil(np.log2(np.maximum(k_s[split], 1))).astype(np.int64)
+    step_start = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    del key, split
     step_len = np.diff(np.append(step_start, n_gates))
     step_k = k_s[np.append(step_start[1:], n_gates) - 1]     # the longest is the last
 
     # New row numbers: gates in sorted order, so each step drives a contiguous block.
-    new_row = np.empty(n_wires + 2, dtype=np.int64)
+    new_row = np.empty(n_wires + 2, dtype=rows)
     new_row[:n_in] = np.arange(n_in)
     new_row[n_in + order] = np.arange(n_in, n_wires)
     new_row[[ZERO, ONE]] = [ZERO, ONE]
 
-    # All steps' padded (gates, K) argument matrices laid end to end in one flat array.
+    # All steps' padded (gates, K) argument matrices laid end to end in one flat array: first
+    # every slot holds its family's padding, then each real argument is written to its slot.
     K_gate = np.repeat(step_k, step_len)
     slot_start = np.zeros(n_gates + 1, dtype=np.int64)
     np.cumsum(K_gate, out=slot_start[1:])
-    total = int(slot_start[-1])
-    col = np.arange(total, dtype=np.int64) - np.repeat(slot_start[:-1], K_gate)
     fam_slot = np.repeat(fam_s, K_gate)
-    flat = np.where(fam_slot == _F_AND, ONE, ZERO)
-    flat[(fam_slot == _F_MAJ) & (col % 2 == 1)] = ONE   # pads after an odd count alternate 1, 0
-    real = col < np.repeat(k_s, K_gate)
-    src = np.repeat(ptr[:-1][order], K_gate) + col
-    flat[real] = new_row[args_flat[src[real]]]
+    flat = np.where(fam_slot == _F_AND, rows(ONE), rows(ZERO))
+    maj = np.flatnonzero(fam_slot == _F_MAJ)
+    del fam_slot
+    if len(maj):                                           # pads after an odd count alternate 1, 0
+        gate_of = np.searchsorted(slot_start, maj, side="right") - 1
+        flat[maj[(maj - slot_start[gate_of]) % 2 == 1]] = ONE
+        del gate_of
+    # Where the arguments of gate g (original order) go: the slots of its sorted position.
+    position = np.empty(n_gates, dtype=np.int64)
+    position[order] = np.arange(n_gates)
+    del order
+    ptr = np.zeros(n_gates + 1, dtype=np.int64)
+    np.cumsum(k, out=ptr[1:])
+    shift = slot_start[position] - ptr[:-1]                # slot of a gate's j-th argument: ptr[g] + j + shift[g]
+    del position
+    dest = np.repeat(shift, k) + np.arange(int(ptr[-1]), dtype=np.int64)
+    del shift
+    args_flat = np.insert(net.arg_idx, net.arg_ptr[1:][is_not], ONE)
+    flat[dest] = new_row[args_flat]
+    del dest, args_flat
 
     steps = []
     for s0, n, K in zip(step_start.tolist(), step_len.tolist(), step_k.tolist()):

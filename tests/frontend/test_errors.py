@@ -71,11 +71,18 @@ def check(err: CircuitError, src: str, message: str, where: tuple[int, int], *, 
     source_line = src.splitlines()[line - 1]
     rendered = text.splitlines()
     gutter = f"{line:>5} | "
-    rows = [i for i, r in enumerate(rendered) if r == gutter + source_line]
+    rows = [i for i, r in enumerate(rendered) if r.startswith(gutter)
+            and r[len(gutter):].strip("…") in source_line and len(r) > len(gutter)]
     assert rows, f"the source line is not quoted:\n{text}"
-    caret = rendered[rows[0] + 1]
+    quoted, caret = rendered[rows[0]], rendered[rows[0] + 1]
     assert caret.startswith(" " * 5 + " | ")
-    assert caret.index("^") == len(gutter) + col - 1, f"caret misplaced:\n{text}"
+    if quoted == gutter + source_line:
+        assert caret.index("^") == len(gutter) + col - 1, f"caret misplaced:\n{text}"
+    else:  # a long line, quoted in part: the caret is under the same text
+        shown = quoted[len(gutter):]
+        lead = shown.startswith("…")
+        first = source_line.index(shown.strip("…")) - lead
+        assert caret.index("^") - len(gutter) + first == col - 1, f"caret misplaced:\n{text}"
     if hint is not None:
         assert f"hint: {d.hint}" in text
     return d
