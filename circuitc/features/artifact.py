@@ -27,7 +27,6 @@ from ..artifact_names import FEATURES_KIND
 from ..errors import CircuitError
 from ..frontend.load import parse, read_text
 from ..frontend.printer import spec_to_circ
-from ..frontend.syntax.parse import MAX_STORED_TOKENS
 from ..model_card import model_card
 from ..spec import Spec
 from .levels import levels_of
@@ -81,7 +80,7 @@ def read_features(r: Reader, meta: dict) -> FeatureNetwork:
     fname = r.get(meta, "features", (str,), "")
     config = _config(r, r.get(meta, "config", (dict,), ""))
     path = r.file(CIRCUITS)
-    spec = parse(read_text(path), filename=os.fspath(path), base_dir=r.directory, max_tokens=MAX_STORED_TOKENS)
+    spec = parse(read_text(path), filename=os.fspath(path), base_dir=r.directory)
     try:
         circuit = spec.circuit(name)
         features = spec.feature_set(fname)

@@ -127,14 +127,13 @@ def refuse_surrogates(text: str, name: str) -> None:
 
 
 class _Loader:
-    def __init__(self, max_tokens: int | None = None) -> None:
-        self.max_tokens = max_tokens  # None: the parser's own limit
+    def __init__(self) -> None:
         self.sources = SourceMap()
         self.hash = hashlib.sha256()
         self.done: set[Path] = set()
         self.items: list[tuple[object, Path]] = []
         self.netlists: list[tuple[Spec, Path, Span | None]] = []
-        self.flat: tuple[list, list] | None = None
+        self.flat: tuple[list, list, list] | None = None
         self.tokens = 0  # read by the parser so far, over all files (parse.MAX_TOKENS)
 
     def add_bytes(self, data: bytes) -> None:
@@ -153,7 +152,7 @@ class _Loader:
             self.flat = read_flat(text, name, self.sources)
             if self.flat is not None:
                 return
-        mod = parse_module(text, name, self.tokens, self.max_tokens)
+        mod = parse_module(text, name, self.tokens)
         self.tokens += mod.tokens
         for item in mod.items:
             if isinstance(item, ast.Include):
@@ -213,8 +212,9 @@ def _collector_paused():
 
 def _elaborate(loader: _Loader, source: str) -> Spec:
     if loader.flat is not None:
-        circuits, warnings = loader.flat
-        return Spec(tuple(circuits), source=source, source_hash=loader.hash.hexdigest(), warnings=tuple(warnings))
+        circuits, features, warnings = loader.flat
+        return Spec(tuple(circuits), tuple(features), source=source, source_hash=loader.hash.hexdigest(),
+                    warnings=tuple(warnings))
     elab = Elaborator(loader.sources, on_weight_file=loader.add_bytes)
     for spec, directory, span in loader.netlists:
         for circuit in spec.circuits:
@@ -224,12 +224,10 @@ def _elaborate(loader: _Loader, source: str) -> Spec:
     return dataclasses.replace(spec, source_hash=loader.hash.hexdigest())
 
 
-def parse(text: str, filename: str = "<string>", base_dir: str | os.PathLike | None = None, *,
-          max_tokens: int | None = None) -> Spec:
+def parse(text: str, filename: str = "<string>", base_dir: str | os.PathLike | None = None) -> Spec:
     """Elaborate `.circ` source text. Includes and weight files resolve against `base_dir` (default:
-    cwd). `max_tokens` replaces the parser's limit (syntax.parse.MAX_TOKENS) for this text and its
-    includes: an artifact's own circuits.circ is read under MAX_STORED_TOKENS."""
-    loader = _Loader(max_tokens)
+    cwd)."""
+    loader = _Loader()
     directory = Path(base_dir) if base_dir is not None else Path.cwd()
     with nesting_guard(), _collector_paused():
         loader.module(text, filename, directory.resolve(), (), root=True)

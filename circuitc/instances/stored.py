@@ -24,7 +24,6 @@ from ..artifact_format import CIRCUITS, METADATA, WEIGHTS, Reader, is_a, read_te
 from ..errors import CircuitError
 from ..fileio import MAX_ARTIFACT_WEIGHTS_BYTES, size_text
 from ..frontend.load import parse, read_text
-from ..frontend.syntax.parse import MAX_STORED_TOKENS
 from ..spec import Circuit
 from .config import Config
 from .constructions import REGISTRY, Construction
@@ -186,7 +185,7 @@ def _read_types(r: Reader, meta: dict, tensors_: dict[str, np.ndarray], d: int, 
 
 def _read_circuits(r: Reader, types: list[dict]) -> tuple[Circuit, ...]:
     path = r.file(CIRCUITS)
-    spec = parse(read_text(path), filename=os.fspath(path), base_dir=r.directory, max_tokens=MAX_STORED_TOKENS)
+    spec = parse(read_text(path), filename=os.fspath(path), base_dir=r.directory)
     by_name = {c.name: c for c in spec.circuits}
     out = []
     for k, ty in enumerate(types):

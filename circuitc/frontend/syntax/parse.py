@@ -85,10 +85,6 @@ def _refuse_long_conditional_chains(text: str, filename: str) -> None:
 # sources are thousands of tokens; a large generated circuit belongs in a netlist or in the flat
 # form, which are read without the parser.
 MAX_TOKENS = 100_000
-# The same for an artifact's circuits.circ, which circuitc wrote (network.json records its SHA-256)
-# and which prints every MLP circuit's weights as literals: about 470 tokens for a circuit of five
-# 4×4 layers, so 10^4 such circuits take 4.7 million. Reading this many takes up to about 3 min.
-MAX_STORED_TOKENS = 10_000_000
 # A token as the count sees it: a comment, a quoted name or string, a word or number, else one
 # character. Multi-character operators (`..`, `**`, `==`) count twice: the count may exceed what
 # the parser reads, never fall short of it by more than that.
@@ -130,11 +126,11 @@ def _place(text: str, pos: int, filename: str) -> tuple[Span, str]:
     return Span(filename, text.count("\n", 0, pos) + 1, pos - start + 1), text[start:end if end >= 0 else len(text)]
 
 
-def parse_module(text: str, filename: str = "<string>", tokens_before: int = 0,
-                 max_tokens: int | None = None) -> ast.Module:
+def parse_module(text: str, filename: str = "<string>", tokens_before: int = 0) -> ast.Module:
     """Parse one file's text. Raises CircuitError (with location and caret) on a syntax error,
-    and before parsing when the file would take the load past `max_tokens` (MAX_TOKENS) tokens."""
-    tokens = count_tokens(text, filename, MAX_TOKENS if max_tokens is None else max_tokens, tokens_before)
+    and before parsing when the file would take the load, `tokens_before` tokens so far, past
+    MAX_TOKENS."""
+    tokens = count_tokens(text, filename, MAX_TOKENS, tokens_before)
     if "?" in text:
         _refuse_long_conditional_chains(text, filename)
     parser = _parser()
