@@ -1,4 +1,6 @@
-"""What one elaboration step costs: the figures behind the step limit (frontend/expand.MAX_STEPS).
+"""What one elaboration step costs: the figures behind the step limit (frontend/expand.MAX_STEPS),
+and what one item of a flat file costs: the figures behind the line reader's limit
+(frontend/flat.MAX_FLAT_ITEMS).
 
 Elaboration counts its work in steps (loop iterations, queued assignments, gates made or inlined,
 bits declared, instances) and refuses a source past MAX_STEPS, so that any source, however its
@@ -9,6 +11,11 @@ checks, the summary), and its wall time and peak memory are divided by the steps
 
     python benchmarks/elaboration_cost.py              # N = 100,000 for every source
     python benchmarks/elaboration_cost.py --n 50000 --only shift adder
+    python benchmarks/elaboration_cost.py --n 1000000 --only flat_not flat_and flat_wide flat_ports flat_mlp
+
+The `flat_*` sources are in the form the printer writes, which the line reader takes without the
+parser or the elaborator; it counts items (a gate, a gate input, a declared bit, a weight), and
+each source holds about N of them.
 
 Prints one JSON object: per source, the steps (tokens, for `statements`), seconds, peak RSS, µs
 and bytes per step (per token), and the time and memory the worst of them predicts for a source
@@ -29,6 +36,7 @@ import textwrap
 from pathlib import Path
 
 from circuitc.frontend.expand import MAX_STEPS
+from circuitc.frontend.flat import MAX_FLAT_ITEMS
 from circuitc.frontend.syntax.parse import MAX_TOKENS, count_tokens
 
 # Each source has one parameter N: the loop length; for `wide`, a tenth of the bits declared; for
@@ -116,14 +124,51 @@ def statements(n: int) -> str:
     return f"circuit flat {{\n    in x, w0;\n    out y;\n{body}    y = w{k - 1};\n}}\n"
 
 
-# Every source as a function of N.
+def flat_gates(n: int, fan_in: int) -> tuple[str, int]:
+    """A chain of gates of `fan_in` inputs each (NOT for one), written one per line as the printer
+    writes them, about N items in all; returns the text and its items."""
+    k = n // (1 + fan_in)
+    if fan_in == 1:
+        body = "".join(f"    w{i} = ~w{i - 1};\n" for i in range(1, k))
+    else:
+        rest = ", ".join(f"x[{j}]" for j in range(fan_in - 1))
+        body = "".join(f"    w{i} = and(w{i - 1}, {rest});\n" for i in range(1, k))
+    text = f"circuit flat {{\n    in x[{fan_in}], w0;\n    out y;\n{body}    y = w{k - 1};\n}}\n"
+    return text, (k - 1) * (1 + fan_in) + fan_in + 1 + 1 + 2
+
+
+def flat_ports(n: int) -> tuple[str, int]:
+    """Ten declared vectors of N / 10 bits and one gate."""
+    k = n // 10
+    ports = ", ".join(f"a{j}[{k}]" for j in range(10))
+    return f"circuit ports {{\n    in {ports};\n    out y;\n    y = a0[0];\n}}\n", 10 * k + 1 + 2
+
+
+def flat_mlp(n: int) -> tuple[str, int]:
+    """One MLP layer of N / 100 rows of 100 weights, printed as the printer prints them."""
+    rows = n // 100
+    row = "[" + ", ".join(f"{(j % 7) / 8 - 0.25}" for j in range(100)) + "],\n"
+    text = (f"mlp m {{\n    in x[100];\n    out y[{rows}];\n    layer relu {{\n        weights = [\n"
+            + "            " + row * rows + "        ];\n"
+            + "        bias = [" + ", ".join("0.5" for _ in range(rows)) + "];\n    }\n}\n")
+    return text, rows * 100 + rows
+
+
+# Every source as a function of N; the flat ones give their items too.
 MAKERS = {name: (lambda n, t=template: textwrap.dedent(t.format(n=n))) for name, template in SOURCES.items()}
 MAKERS["statements"] = statements
+FLAT = {"flat_not": lambda n: flat_gates(n, 1), "flat_and": lambda n: flat_gates(n, 2),
+        "flat_wide": lambda n: flat_gates(n, 100), "flat_ports": flat_ports, "flat_mlp": flat_mlp}
 
 
 def measure(name: str, n: int, directory: Path) -> dict:
     path = directory / f"{name}.circ"
-    path.write_text(MAKERS[name](n))
+    items = None
+    if name in FLAT:
+        text, items = FLAT[name](n)
+        path.write_text(text)
+    else:
+        path.write_text(MAKERS[name](n))
     t0 = os.times()
     proc = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True)
     t1 = os.times()
@@ -133,6 +178,11 @@ def measure(name: str, n: int, directory: Path) -> dict:
     seconds = t1.elapsed - t0.elapsed
     peak = out["peak_kib"] * 1024
     row = {"source": name, "N": n, "seconds": round(seconds, 2), "peak_mib": round(peak / 2**20)}
+    if items is not None:
+        if out["steps"]:
+            raise SystemExit(f"{name} went through the elaborator, not the line reader")
+        return row | {"items": items, "us_per_item": round(1e6 * seconds / items, 2),
+                      "bytes_per_item": round(peak / items)}
     if name == "statements":  # bounded by the parser's limit, not by steps: a cost per token
         tokens = count_tokens(path.read_text(), path.name, 10 ** 12)
         return row | {"tokens": tokens, "us_per_token": round(1e6 * seconds / tokens, 2),
@@ -144,12 +194,13 @@ def measure(name: str, n: int, directory: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=100_000)
-    ap.add_argument("--only", nargs="+", choices=sorted(MAKERS), default=sorted(MAKERS))
+    ap.add_argument("--only", nargs="+", choices=sorted(MAKERS) + sorted(FLAT), default=sorted(MAKERS) + sorted(FLAT))
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         rows = [measure(name, args.n, Path(tmp)) for name in args.only]
     stepped = [r for r in rows if "steps" in r]
     parsed = [r for r in rows if "tokens" in r]
+    flat = [r for r in rows if "items" in r]
     # What a source that spends a whole budget at the worst measured rate would take: the two
     # budgets add up for a source that reaches both.
     limits = {}
@@ -159,10 +210,13 @@ def main() -> None:
     if parsed:
         limits["tokens"] = {"seconds": round(max(r["us_per_token"] for r in parsed) * MAX_TOKENS / 1e6, 1),
                             "peak_mib": round(max(r["bytes_per_token"] for r in parsed) * MAX_TOKENS / 2**20)}
+    if flat:
+        limits["flat_items"] = {"seconds": round(max(r["us_per_item"] for r in flat) * MAX_FLAT_ITEMS / 1e6, 1),
+                                "peak_mib": round(max(r["bytes_per_item"] for r in flat) * MAX_FLAT_ITEMS / 2**20)}
     print(json.dumps({
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "load_average": round(os.getloadavg()[0], 2)},
-        "max_steps": MAX_STEPS, "max_tokens": MAX_TOKENS,
+        "max_steps": MAX_STEPS, "max_tokens": MAX_TOKENS, "max_flat_items": MAX_FLAT_ITEMS,
         "sources": rows,
         "at_the_limit": limits,
     }, indent=1))

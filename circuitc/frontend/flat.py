@@ -31,9 +31,10 @@ import numpy as np
 from ..errors import CircuitError, Span
 from ..graph import check_acyclic
 from ..spec import ACTIVATIONS, OP_CODE, BoolCircuit, FeatureSet, GateTable, Layer, MLPCircuit, Op, Port
-from .expand import BUILTINS, MAX_STEPS, MAX_WIDTH
+from .expand import BUILTINS, MAX_WIDTH
+from .importers.netlist_file import line_columns
 from .intexpr import INT_LIMIT
-from .syntax.parse import RESERVED
+from .syntax.parse import MAX_TOKENS, RESERVED, count_tokens
 
 _NAME = r"(?:[A-Za-z_][A-Za-z0-9_]*|`(?:[^`\n]|``)+`)"
 _REF = _NAME + r"(?:\[(?:0|[1-9][0-9]{0,8})\])?"
@@ -53,25 +54,78 @@ _LINE = re.compile(
     r"|(?P<op>and|or|xor|maj)[ \t]*\([ \t]*(?P<args>" + _LIST + r")[ \t]*\))[ \t]*;"
     r"|(?P<close>\})"
     r")[ \t]*)?(?:#[^\n]*)?\r?\Z")
+# Names the elaborator refuses for a signal, or that need back-quotes.
+_UNUSABLE = frozenset(RESERVED) | frozenset(BUILTINS)
+# A run of gate statements, one per line, matched a megabyte of lines at a time (`line_columns`).
+# Groups: target, constant, `~`, reference, the first letter of the gate (a one-character
+# string, which Python does not allocate anew), arguments.
+_GATES = re.compile(
+    r"^[ \t]*(" + _REF + r")[ \t]*=[ \t]*(?:([01])|(?:(~)[ \t]*)?(" + _REF + r")"
+    r"|(?=(?:and|or|xor|maj)[ \t]*\()([aoxm])[a-z]+[ \t]*\([ \t]*(" + _LIST + r")[ \t]*\))[ \t]*;[ \t]*\r?$", re.M)
+# The line that closes a definition.
+_CLOSE = re.compile(r"^[ \t]*\}", re.M)
 _PART = re.compile(r"(" + _NAME + r")(?:\[([0-9]+)\])?")
 # Inside `features { }`: its settings. (Outside, `seed = 1;` is an assignment.)
 _KNOB = re.compile(r"[ \t]*(?:(?P<knob>active|embed|seed)[ \t]*=[ \t]*(?P<value>0|[1-9][0-9]{0,18})[ \t]*;"
                    r"|(?P<close>\}))[ \t]*(?:#[^\n]*)?\r?\Z")
 # Inside `layer { }`: the start of a field; its value, up to the `;`, may continue over lines.
 _FIELD = re.compile(r"[ \t]*(weights|bias)[ \t]*=[ \t]*(?=\[)")
-# Array literals as the grammar's REAL tokens write numbers (`float` reads them as the parser does).
-_REAL = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-_ROW = r"\[\s*" + _REAL + r"(?:\s*,\s*" + _REAL + r")*\s*,?\s*\]"
-_VECTOR = re.compile(r"\s*(" + _ROW + r")\s*")
-_MATRIX = re.compile(r"\s*\[\s*(" + _ROW + r"(?:\s*,\s*" + _ROW + r")*)\s*,?\s*\]\s*")
-_ROWS = re.compile(_ROW)
+# A character no array literal holds. With only these, `float` accepts exactly the grammar's REAL
+# tokens, `[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?`, blanks around them aside (it
+# refuses `1e`, `.`, `+-1`, and the letters of `inf` and `nan` and underscores cannot occur).
+_NOT_IN_ARRAYS = re.compile(r"[^0-9eE+\-.,\[\] \t\r\n]")
 _OPS = {"and": OP_CODE[Op.AND], "or": OP_CODE[Op.OR], "xor": OP_CODE[Op.XOR], "maj": OP_CODE[Op.MAJ]}
+_OPS_BY_LETTER = {name[0]: code for name, code in _OPS.items()}
 _CONST = {"0": OP_CODE[Op.CONST0], "1": OP_CODE[Op.CONST1]}
 _NOT, _BUF = OP_CODE[Op.NOT], OP_CODE[Op.BUF]
 
 
+# What one flat file may hold: every gate, gate input, declared bit and weight is an item. Read by
+# `circuitc check`, a file of one kind of item costs at most 3.1 µs and 390 bytes an item (a chain
+# of NOT gates, 10^6 items, start-up included; benchmarks/elaboration_cost.py, the `flat_*`
+# sources), so a file at the limit is answered within about 6 s and 750 MiB.
+MAX_FLAT_ITEMS = 2_000_000
+
+
+class _Budget:
+    """Items read so far, against MAX_FLAT_ITEMS. Past it, a file too large for the parser is
+    refused at the line that went over; a smaller one (a few lines that declare millions of bits)
+    is left to the elaborator, whose own step limit refuses it with its own words."""
+
+    def __init__(self, text: str, file: str, sources):
+        self.text, self.file, self.sources, self.items = text, file, sources, 0
+
+    def spend(self, items: int, lineno: int) -> None:
+        self.items += items
+        if self.items > MAX_FLAT_ITEMS:
+            try:
+                count_tokens(self.text, self.file, MAX_TOKENS)
+            except CircuitError:
+                pass
+            else:
+                raise _NotFlat
+            raise CircuitError(self.sources.diagnostic(
+                f"the file holds more than {MAX_FLAT_ITEMS:,} gates, gate inputs, declared bits and weights, "
+                f"the most one source may", Span(self.file, lineno, 1),
+                hint="a netlist this large loads from its own format (.bench, BLIF, AIGER); split a "
+                     "generated .circ file into several sources"))
+
+    def spend_lines(self, costs: list[int], first_line: int) -> None:
+        """Spend `costs[k]` for line first_line + k, stopping at the line that goes over."""
+        total = sum(costs)
+        if self.items + total <= MAX_FLAT_ITEMS:
+            self.items += total
+            return
+        over = int(np.searchsorted(np.cumsum(costs), MAX_FLAT_ITEMS - self.items, side="right"))
+        self.spend(total, first_line + over)
+
+
 class _NotFlat(Exception):
     """This file needs the parser."""
+
+
+class _Slow(Exception):
+    """These lines go one at a time (`_Circuit.assign`), which handles every flat form."""
 
 
 def _name(text: str) -> str:
@@ -110,14 +164,19 @@ class _Circuit:
         self.widths: dict[str, int | None] = {}
         self.kinds: dict[str, str] = {}
         self.decl_spans: dict[str, Span] = {}
-        self.outs: list[str] = []                 # gate outputs, in statement order
+        # Gates as columns, in statement order: output wire, op, arguments as written (all gates'
+        # end to end) and their count, and the place of the statement and of its target.
+        self.outs: list[str] = []
         self.ops: list[int] = []
-        self.args: list[list[str]] = []
+        self.args: list[str] = []
+        self.arity: list[int] = []
         self.lines: list[int] = []
         self.columns: list[int] = []
         self.ends: list[int] = []
-        self.implicit: dict[str, Span] = {}
-        self.memo: dict[str, tuple[str, str]] = {}
+        self.target_ends: list[int] = []
+        # Signals first assigned without a declaration, each with the gate that first assigns it.
+        self.implicit: dict[str, int] = {}
+        self.bulk_tried = False                   # whether `assign_lines` was offered the statements
         if features is not None:                  # the feature set is the only input
             self.widths[features.name] = features.m
             self.kinds[features.name] = "in"
@@ -132,12 +191,6 @@ class _Circuit:
 
     def wire(self, text: str) -> tuple[str, str]:
         """(wire name, owning signal) of a reference: a bit of a vector port, or a scalar."""
-        hit = self.memo.get(text)
-        if hit is None:
-            hit = self.memo[text] = self._wire(text)
-        return hit
-
-    def _wire(self, text: str) -> tuple[str, str]:
         m = _PART.fullmatch(text)
         name = _name(m.group(1))
         if m.group(2) is not None:
@@ -148,6 +201,14 @@ class _Circuit:
             raise _NotFlat                        # a whole vector
         return name, name
 
+    def wires(self, texts) -> dict[str, tuple[str, str]]:
+        """`wire` of each distinct reference among `texts` that is not a plain name; plain names
+        (most of a netlist's) are checked together: each is its own wire and signal."""
+        plain = {t for t in texts if "[" not in t and "`" not in t}
+        if not plain.isdisjoint(_UNUSABLE) or any(self.widths.get(t) is not None for t in plain & self.widths.keys()):
+            raise _NotFlat                        # a reserved word or builtin, or a whole vector
+        return {t: self.wire(t) for t in set(texts) - plain}
+
     def assign(self, m: re.Match, line: str, lineno: int, file: str) -> None:
         lhs = m.group("lhs")
         out, owner = self.wire(lhs)
@@ -155,7 +216,7 @@ class _Circuit:
         if kind == "in":
             raise _NotFlat
         if kind is None:
-            self.implicit.setdefault(owner, Span(file, lineno, m.start("lhs") + 1, lineno, m.end("lhs") + 1))
+            self.implicit.setdefault(owner, len(self.outs))
         if m.group("const") is not None:
             op, args = _CONST[m.group("const")], []
         elif m.group("ref") is not None:
@@ -164,37 +225,70 @@ class _Circuit:
             op, args = _OPS[m.group("op")], [a.group(0) for a in _PART.finditer(m.group("args"))]
         self.outs.append(out)
         self.ops.append(op)
-        self.args.append(args)
+        self.args += args
+        self.arity.append(len(args))
         self.lines.append(lineno)
         self.columns.append(m.start("lhs") + 1)
+        self.target_ends.append(m.end("lhs") + 1)
         self.ends.append(len(line.rstrip("\r")) + 1)
+
+    def assign_lines(self, body: str, columns: list[list[str]], first_line: int) -> None:
+        """The gate statements of the ASCII lines `body`, from line `first_line` on, given as the
+        columns of `_GATES` (`line_columns`): what `assign` does line by line, done a column at
+        a time, with the places of the statements found by numpy in the bytes."""
+        lhs, const, neg, ref, call, args = columns
+        # Arguments: a reference, a call's list (blanks dropped: names hold none outside
+        # back-quotes, which go the slow way), or nothing for a constant.
+        lists = [r if r else a for r, a in zip(ref, args)]
+        if any("`" in a for a in lists):
+            raise _Slow
+        columns_, ends = _places(body)
+        named = self.wires(lhs)
+        targets = [named.get(t) or (t, t) for t in lhs]
+        kinds, implicit, first = self.kinds, self.implicit, len(self.outs)
+        for k, (_, owner) in enumerate(targets):
+            kind = kinds.get(owner)
+            if kind is None:
+                implicit.setdefault(owner, first + k)
+            elif kind == "in":
+                raise _NotFlat
+        self.outs += [t[0] for t in targets]
+        self.ops += [_CONST[c] if c else (_NOT if n else _BUF) if r else _OPS_BY_LETTER[f]
+                     for c, n, r, f in zip(const, neg, ref, call)]
+        if any(lists):
+            self.args += ",".join(a for a in lists if a).replace(" ", "").replace("\t", "").split(",")
+        self.arity += [a.count(",") + 1 if a else 0 for a in lists]
+        self.lines += range(first_line, first_line + len(lhs))
+        self.columns += columns_.tolist()
+        self.target_ends += (columns_ + np.fromiter(map(len, lhs), dtype=np.int64, count=len(lhs))).tolist()
+        self.ends += ends.tolist()
 
     def build(self, file: str, sources) -> tuple[BoolCircuit, list]:
         if not self.outputs:
             raise _NotFlat
         inputs = [b for p in self.inputs for b in p.bits]
         port_bits = set(inputs).union(b for p in self.outputs for b in p.bits)
-        if any(name in port_bits for name in self.implicit):
+        if not port_bits.isdisjoint(self.implicit):
             raise _NotFlat                        # a back-quoted `y[0]` beside the vector `y`
         wires = inputs + self.outs
-        index = {w: i for i, w in enumerate(wires)}
+        index = dict(zip(wires, range(len(wires))))
         if len(index) != len(wires):
             raise _NotFlat                        # a wire driven twice
-        flat_args, reads = [], {}
-        for args in self.args:
-            for a in args:
-                w, owner = self.wire(a)
-                j = index.get(w)
-                if j is None:
-                    raise _NotFlat                # read but never assigned
-                flat_args.append(j)
-                reads[owner] = True
-        ptr = np.zeros(len(self.args) + 1, dtype=np.int64)
-        np.cumsum([len(a) for a in self.args], out=ptr[1:])
+        # Plain names are their own wires; the rest are resolved once per distinct reference.
+        named = self.wires(self.args)
+        try:
+            slot = {t: index[w] for t, (w, _) in named.items()}
+            flat_args = np.fromiter((slot[t] if t in slot else index[t] for t in self.args) if slot
+                                    else map(index.__getitem__, self.args), dtype=np.int64, count=len(self.args))
+        except KeyError:
+            raise _NotFlat from None              # read but never assigned
+        reads = set(self.args).union(owner for _, owner in named.values())
+        ptr = np.zeros(len(self.arity) + 1, dtype=np.int64)
+        np.cumsum(self.arity, out=ptr[1:])
         spans = (file, np.array(self.lines, dtype=np.int64), np.array(self.columns, dtype=np.int64),
                  np.array(self.ends, dtype=np.int64))
-        gates = GateTable(tuple(wires), len(inputs), np.array(self.ops, dtype=np.int64), ptr,
-                          np.array(flat_args, dtype=np.int64), spans)
+        gates = GateTable(tuple(wires), len(inputs), np.array(self.ops, dtype=np.int8), ptr, flat_args, spans,
+                          index=index)
         circuit = BoolCircuit(self.name, tuple(self.inputs), tuple(self.outputs), gates,
                               features=None if self.features is None else self.features.name, span=self.span)
         try:
@@ -209,8 +303,10 @@ class _Circuit:
             if kind == "in" and name not in reads and self.features is None:
                 warnings.append(sources.diagnostic(f"input `{name}` of `{self.name}` is never used",
                                                    self.decl_spans[name], severity="warning"))
-        for name, span in self.implicit.items():
+        for name, k in self.implicit.items():
             if name not in reads:
+                line = self.lines[k]
+                span = Span(file, line, self.columns[k], line, self.target_ends[k])
                 warnings.append(sources.diagnostic(f"`{name}` is assigned but never used", span, severity="warning"))
         return circuit, warnings
 
@@ -255,18 +351,79 @@ class _MLP:
 
 def _array(text: str, dims: int) -> np.ndarray:
     """An array literal of `dims` dimensions (1: a bias, 2: weights), non-empty, rectangular and
-    finite, read as the parser reads it; anything else is the parser's to report."""
-    m = (_VECTOR if dims == 1 else _MATRIX).fullmatch(text)
-    if m is None:
+    finite, read as the parser reads it; anything else is the parser's to report. Read by
+    splitting, a row at a time: one pattern over all of a large array would keep a backtracking
+    frame per number."""
+    text = text.strip()
+    if _NOT_IN_ARRAYS.search(text) or text[:1] != "[" or text[-1:] != "]":
         raise _NotFlat
-    rows = [m.group(1)] if dims == 1 else _ROWS.findall(m.group(1))
-    values = [np.array([float(x) for x in row[1:-1].split(",") if x.strip()], dtype=np.float64) for row in rows]
-    if len({len(v) for v in values}) != 1:
-        raise _NotFlat                             # ragged
+    inner = text[1:-1]
+    if dims == 1:
+        rows = [inner]
+    else:
+        pieces = inner.split("]")
+        if pieces[-1].strip() not in ("", ","):
+            raise _NotFlat                         # something after the last row
+        rows = []
+        for k, piece in enumerate(pieces[:-1]):
+            piece = piece.lstrip()
+            if k:                                  # rows after the first follow a comma
+                if piece[:1] != ",":
+                    raise _NotFlat
+                piece = piece[1:].lstrip()
+            if piece[:1] != "[":
+                raise _NotFlat
+            rows.append(piece[1:])
+    values = [_numbers(row) for row in rows]
+    if not values or len({len(v) for v in values}) != 1:
+        raise _NotFlat                             # empty, or ragged
     array = values[0] if dims == 1 else np.stack(values)
     if not np.isfinite(array).all():
         raise _NotFlat                             # 1e309: the parser says it is out of range
     return array
+
+
+def _numbers(row: str) -> np.ndarray:
+    """The numbers of one row, `1, -2.5, 3e4` with an optional trailing comma."""
+    if "[" in row or "]" in row:
+        raise _NotFlat                             # more dimensions than one row
+    parts = row.split(",")
+    if len(parts) > 1 and not parts[-1].strip():
+        parts.pop()                                # a trailing comma
+    try:
+        return np.array(list(map(float, parts)), dtype=np.float64)
+    except ValueError:                             # an empty entry, or not a number
+        raise _NotFlat from None
+
+
+# Below this many statements a circuit is read line by line: the bulk pattern would not pay.
+_BULK_LINES = 64
+# Gate lines are taken in pieces of about this many characters: the columns of one piece are
+# alive at once, and the item budget is checked after each.
+_PIECE = 1 << 20
+
+
+# Leading blanks beyond this many on some line send the block the slow way (see `_places`).
+_MAX_INDENT = 64
+
+
+def _places(body: str) -> tuple[np.ndarray, np.ndarray]:
+    """For each line of the ASCII `body`: the column of its first character after the leading
+    blanks, and the column after its last one (a CR of a CRLF line excluded), both from 1."""
+    raw = np.frombuffer(body.encode("ascii"), dtype=np.uint8)
+    breaks = np.flatnonzero(raw == 10)
+    starts = np.concatenate(([0], breaks + 1))
+    stops = np.append(breaks, len(raw))
+    ends = stops - starts - (raw[stops - 1] == 13) + 1          # every line holds a statement
+    blank = (raw == 32) | (raw == 9)
+    indent = np.zeros(len(starts), dtype=np.int64)
+    open_ = np.arange(len(starts))                               # lines still in their blanks
+    for _ in range(_MAX_INDENT + 1):
+        open_ = open_[blank[starts[open_] + indent[open_]]]
+        if not len(open_):
+            return indent + 1, ends
+        indent[open_] += 1
+    raise _Slow
 
 
 def _features(name: str, m: int, knobs: dict[str, int], span: Span) -> FeatureSet:
@@ -294,83 +451,98 @@ _DEFINES = re.compile(r"^[ \t]*(?:circuit|mlp|features)[ \t]", re.M)
 
 
 def _read(text: str, file: str, sources) -> tuple[list, list[FeatureSet], list]:
-    circuits: list = []
-    features: dict[str, FeatureSet] = {}
-    warnings: list = []
-    names: set[str] = set()
-    current: _Circuit | None = None
-    mlp: _MLP | None = None
-    layer: tuple[str, Span, dict[str, np.ndarray]] | None = None   # activation, span, fields so far
-    field: tuple[str, list[str]] | None = None                      # a field's name and text so far
-    block: tuple[str, int, Span, dict[str, int]] | None = None      # a `features` block: name, m, span, settings
-    steps = 0                                                       # as the elaborator counts them
+    return _Reader(text, file, sources).run()
 
-    def define(token: str) -> str:
+
+class _Reader:
+    """The line reader's state: the definition open (a circuit, an MLP and its layer and field,
+    or a feature set), what is done, and the items spent."""
+
+    def __init__(self, text: str, file: str, sources):
+        self.text, self.file, self.sources = text, file, sources
+        self.budget = _Budget(text, file, sources)
+        self.circuits: list = []
+        self.features: dict[str, FeatureSet] = {}
+        self.warnings: list = []
+        self.names: set[str] = set()
+        self.current: _Circuit | None = None
+        self.mlp: _MLP | None = None
+        self.layer: tuple[str, Span, dict[str, np.ndarray]] | None = None   # activation, span, fields so far
+        self.field: tuple[str, list[str], int] | None = None                # name, text so far, first line
+        self.block: tuple[str, int, Span, dict[str, int]] | None = None     # a feature set: name, m, span, settings
+
+    def run(self) -> tuple[list, list[FeatureSet], list]:
+        text = self.text
+        pos, lineno = 0, 0                        # where the next line starts, and the last line's number
+        while pos <= len(text):
+            newline = text.find("\n", pos)
+            if newline < 0:
+                newline = len(text)
+            line, start, pos = text[pos:newline], pos, newline + 1
+            lineno += 1
+            if self.field is not None:
+                self.field_line(line, lineno)
+            elif self.block is not None:
+                self.knob_line(line)
+            elif self.layer is not None and (f := _FIELD.match(line)) is not None:
+                if f.group(1) in self.layer[2] or "#" in line:
+                    raise _NotFlat
+                self.field = (f.group(1), [], lineno)
+                self.field_line(line[f.end():], lineno)
+            else:
+                m = _LINE.match(line)
+                if m is None:
+                    raise _NotFlat
+                if m.group("lhs") is not None and self.current is not None and not self.current.bulk_tried:
+                    # The first statement of a circuit: its run of gate lines is taken in bulk.
+                    self.current.bulk_tried = True
+                    taken, after = self.gate_lines(start, lineno)
+                    if taken:
+                        pos, lineno = after, lineno + taken - 1
+                        continue
+                self.statement(m, line, lineno)
+        if self.current is not None or self.mlp is not None or self.block is not None or \
+                not (self.circuits or self.features):
+            raise _NotFlat
+        return self.circuits, list(self.features.values()), self.warnings
+
+    def define(self, token: str) -> str:
         name = _name(token)
-        if name in names:
+        if name in self.names:
             raise _NotFlat                        # defined twice: the elaborator says so
-        names.add(name)
+        self.names.add(name)
         return name
 
-    for lineno, line in enumerate(text.split("\n"), start=1):
-        if field is not None:                     # an array literal continues up to its `;`
-            field[1].append(line)
-            if line.rstrip(" \t\r").endswith(";"):
-                layer[2][field[0]] = _array("\n".join(field[1]).rstrip(" \t\r")[:-1], 2 if field[0] == "weights" else 1)
-                field = None
-            continue
-        if block is not None:
-            k = _KNOB.match(line)
-            if k is None:
-                raise _NotFlat
-            if k.group("close") is not None:
-                name, m, span, knobs = block
-                features[name] = _features(name, m, knobs, span)
-                block = None
-            elif k.group("knob") in block[3]:
-                raise _NotFlat                    # set twice
-            else:
-                block[3][k.group("knob")] = int(k.group("value"))
-            continue
-        if layer is not None:
-            f = _FIELD.match(line)
-            if f is not None:
-                if f.group(1) in layer[2] or "#" in line:
-                    raise _NotFlat
-                field = (f.group(1), [line[f.end():]])
-                if line.rstrip(" \t\r").endswith(";"):
-                    layer[2][field[0]] = _array(line[f.end():].rstrip(" \t\r")[:-1], 2 if field[0] == "weights" else 1)
-                    field = None
-                continue
-        m = _LINE.match(line)
-        if m is None:
-            raise _NotFlat
+    def statement(self, m: re.Match, line: str, lineno: int) -> None:
+        """One line that `_LINE` matched, outside the fields and feature settings."""
+        file, current, mlp = self.file, self.current, self.mlp
         if m.group("open") is not None:
             if current is not None or mlp is not None:
                 raise _NotFlat
             over = None
             if m.group("over") is not None:
-                over = features.get(_name(m.group("over")))
+                over = self.features.get(_name(m.group("over")))
                 if over is None:
                     raise _NotFlat                # defined later, or not at all
-                steps += over.m
-            current = _Circuit(define(m.group("cname")), Span(file, lineno, m.start("open") + 1), over)
+                self.budget.spend(over.m, lineno)
+            self.current = _Circuit(self.define(m.group("cname")), Span(file, lineno, m.start("open") + 1), over)
         elif m.group("mlp") is not None:
             if current is not None or mlp is not None:
                 raise _NotFlat
-            mlp = _MLP(define(m.group("mname")), Span(file, lineno, m.start("mlp") + 1))
+            self.mlp = _MLP(self.define(m.group("mname")), Span(file, lineno, m.start("mlp") + 1))
         elif m.group("features") is not None:
             if current is not None or mlp is not None:
                 raise _NotFlat
-            block = (define(m.group("fname")), int(m.group("m")), Span(file, lineno, m.start("features") + 1), {})
+            self.block = (self.define(m.group("fname")), int(m.group("m")),
+                          Span(file, lineno, m.start("features") + 1), {})
         elif m.group("layer") is not None:
-            if mlp is None or layer is not None or m.group("act") not in ACTIVATIONS:
+            if mlp is None or self.layer is not None or m.group("act") not in ACTIVATIONS:
                 raise _NotFlat
-            layer = (m.group("act"), Span(file, lineno, m.start("layer") + 1), {})
+            self.layer = (m.group("act"), Span(file, lineno, m.start("layer") + 1), {})
         elif m.group("dir") is not None:
             if current is not None:
-                steps += current.declare(m.group("dir"), m.group("ports"), lineno, file)
-            elif mlp is not None and layer is None:
+                self.budget.spend(current.declare(m.group("dir"), m.group("ports"), lineno, file), lineno)
+            elif mlp is not None and self.layer is None:
                 mlp.declare(m.group("dir"), m.group("ports"), lineno, file)
             else:
                 raise _NotFlat
@@ -378,23 +550,81 @@ def _read(text: str, file: str, sources) -> tuple[list, list[FeatureSet], list]:
             if current is None:
                 raise _NotFlat
             current.assign(m, line, lineno, file)
-            steps += 1
+            self.budget.spend(1 + current.arity[-1], lineno)
         elif m.group("close") is not None:
-            if layer is not None:
-                mlp.add_layer(layer[0], layer[2], layer[1])
-                layer = None
-            elif mlp is not None:
-                circuits.append(mlp.build())
-                mlp = None
-            elif current is not None:
-                circuit, found = current.build(file, sources)
-                circuits.append(circuit)
-                warnings += found
-                current = None
-            else:
-                raise _NotFlat
-        if steps > MAX_STEPS:
-            raise _NotFlat                        # the elaborator's limit, with its message
-    if current is not None or mlp is not None or block is not None or not (circuits or features):
-        raise _NotFlat
-    return circuits, list(features.values()), warnings
+            self.close()
+
+    def close(self) -> None:
+        if self.layer is not None:
+            self.mlp.add_layer(self.layer[0], self.layer[2], self.layer[1])
+            self.layer = None
+        elif self.mlp is not None:
+            self.circuits.append(self.mlp.build())
+            self.mlp = None
+        elif self.current is not None:
+            circuit, found = self.current.build(self.file, self.sources)
+            self.circuits.append(circuit)
+            self.warnings += found
+            self.current = None
+        else:
+            raise _NotFlat
+
+    def gate_lines(self, start: int, lineno: int) -> tuple[int, int]:
+        """Gate statements from offset `start` (line `lineno`) to the circuit's closing line,
+        taken a piece of about _PIECE characters at a time, each piece as columns (`_GATES`);
+        returns how many lines were taken and where the next starts. It stops at a piece that is not all gate statements
+        in ASCII, or short of _BULK_LINES lines: from there the lines go one at a time."""
+        text, current = self.text, self.current
+        close = _CLOSE.search(text, start)
+        if close is None or close.start() == start:
+            return 0, start
+        end = close.start() - 1                   # the line break before the closing line
+        if text.count("\n", start, end) + 1 < _BULK_LINES:
+            return 0, start
+        taken = 0
+        while start < end:
+            cut = text.find("\n", min(start + _PIECE, end))
+            cut = end if cut < 0 or cut > end else cut
+            piece = text[start:cut]
+            columns = line_columns(_GATES, piece, 6) if piece.isascii() else None
+            if columns is None:
+                break
+            try:
+                current.assign_lines(piece, columns, lineno + taken)
+            except _Slow:
+                break
+            n = len(columns[0])
+            self.budget.spend_lines([1 + a for a in current.arity[-n:]], lineno + taken)
+            del columns
+            taken += n
+            start = cut + 1
+        return taken, start
+
+    def field_line(self, line: str, lineno: int) -> None:
+        """A line of a layer's field (`weights = ...`), which ends at a `;`."""
+        name, parts, first = self.field
+        parts.append(line)
+        if not line.rstrip(" \t\r").endswith(";"):
+            return
+        value = "\n".join(parts).rstrip(" \t\r")[:-1]
+        # Its numbers are counted before they are read, as many as it surely holds (one per
+        # comma, less one per row), so that a huge array is refused before it is converted.
+        surely = max(value.count(",") - value.count("["), 0)
+        self.budget.spend(surely, first)
+        array = _array(value, 2 if name == "weights" else 1)
+        self.budget.spend(array.size - surely, first)
+        self.layer[2][name] = array
+        self.field = None
+
+    def knob_line(self, line: str) -> None:
+        k = _KNOB.match(line)
+        if k is None:
+            raise _NotFlat
+        if k.group("close") is not None:
+            name, m, span, knobs = self.block
+            self.features[name] = _features(name, m, knobs, span)
+            self.block = None
+        elif k.group("knob") in self.block[3]:
+            raise _NotFlat                        # set twice
+        else:
+            self.block[3][k.group("knob")] = int(k.group("value"))

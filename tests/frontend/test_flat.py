@@ -3,6 +3,7 @@ elaborator give, and the parser's diagnostics for anything the line reader does 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -245,3 +246,106 @@ def test_an_mlp_artifacts_circuits_load_through_the_line_reader(tmp_path):
     def mlp(c):  # (an artifact keeps a family member's name, not its parameters)
         return c.name, c.inputs, c.outputs, c.layers
     assert [mlp(c) for c in load(tmp_path / "a").circuits] == [mlp(c) for c in comp.circuits]
+
+
+def _big_body(n: int, *, crlf: bool = False) -> str:
+    """A circuit of `n` gate lines in every statement form, with tabs, odd indents and trailing
+    blanks, some wires never read (warnings), as a generator might write it."""
+    forms = ["w{i} = and(w{a}, v[1], b);", "w{i} = ~ w{a};", "w{i} = or(w{a},w{b});", "w{i} = 0;",
+             "w{i} = xor( w{a} , b );", "w{i} = maj(w{a}, w{b}, v[0]);", "w{i} = w{a};", "w{i} = 1;"]
+    lines = ["circuit big {", "    in b, v[2];", "    out y, z[2];"]
+    for i in range(1, n):
+        indent = ("\t", "    ", "  ", " " * 9)[i % 4]
+        lines.append(indent + forms[i % len(forms)].format(i=i, a=max(i - 3, 0), b=i // 2) + " " * (i % 3))
+    lines += [f"    y = w{n - 1};", f"    z[0] = and(w{n - 2}, b);", "    z[1] = v[0];", "}"]
+    lines.insert(3, "    w0 = b;")
+    end = "\r\n" if crlf else "\n"
+    return end.join(lines) + end
+
+
+@pytest.mark.parametrize("crlf", [False, True])
+def test_a_long_run_of_gates_is_read_in_bulk_as_line_by_line(crlf, monkeypatch):
+    """Past _BULK_LINES statements a circuit's gate lines are taken as columns, a piece at a
+    time: the same gates, spans and warnings as line by line, and as the parser gives."""
+    import circuitc.frontend.flat as flat
+    text = _big_body(300, crlf=crlf)
+    monkeypatch.setattr(flat, "_PIECE", 1000)                 # several pieces
+    bulk = _same(text, monkeypatch)
+    monkeypatch.setattr(flat, "_BULK_LINES", 10 ** 9)
+    slow = circuitc.parse(text, "f.circ")
+    a, b = bulk.circuits[0].gates, slow.circuits[0].gates
+    assert list(a) == list(b) and [g.span for g in a] == [g.span for g in b]
+    assert bulk.warnings == slow.warnings and len(bulk.warnings) > 10
+
+
+@pytest.mark.parametrize("change", ["comment", "quoted", "unicode", "wide indent", "not flat"])
+def test_a_piece_the_bulk_reader_cannot_take_goes_line_by_line(change, monkeypatch):
+    import circuitc.frontend.flat as flat
+    monkeypatch.setattr(flat, "_PIECE", 1000)
+    lines = _big_body(300).split("\n")
+    k = 200                                                   # a line in a later piece
+    lines[k] = {"comment": lines[k] + "  # a note",
+                "quoted": lines[k].replace("b)", "`b`)").replace("b;", "`b`;"),
+                "unicode": lines[k] + "  # ünïcode",
+                "wide indent": " " * 100 + lines[k].lstrip(),
+                "not flat": lines[k].replace(";", " & b;")}[change]
+    text = "\n".join(lines)
+    if change == "not flat":
+        assert read_flat(text, "f.circ", SourceMap()) is None
+        assert circuitc.parse(text, "f.circ").circuits == _parsed(text, monkeypatch).circuits
+    else:
+        _same(text, monkeypatch)
+
+
+def _line_over(text: str, limit: int) -> int:
+    """The line at which a count of items, made here line by line, first passes `limit`: an
+    `in`/`out` line declares its bits, a statement is its gate and its inputs, a weights or
+    bias line its numbers."""
+    total = 0
+    for number, line in enumerate(text.split("\n"), start=1):
+        code = line.strip()
+        if code.startswith(("in ", "out ")):
+            total += sum(int(w) for w in re.findall(r"\[(\d+)\]", code)) + len(re.findall(r"\w+(?:,|;)", code))
+        elif "=" in code and code.startswith(("w", "y", "z")):
+            rhs = code.split("=", 1)[1]
+            total += 1 + (0 if rhs.strip(" ;") in ("0", "1") else rhs.count(",") + 1)
+        elif code.startswith("[") or code.startswith(("weights", "bias")):
+            total += len(re.findall(r"[-+]?\d", code.replace("e0", "")))
+        if total > limit:
+            return number
+    raise AssertionError("the text stays within the limit")
+
+
+def _gate_chain(n: int, name: str = "c") -> str:
+    body = "".join(f"    w{i} = and(w{i - 1}, a);\n" for i in range(1, n))
+    return f"circuit {name} {{\n    in a, w0;\n    out y;\n{body}    y = w{n - 1};\n}}\n"
+
+
+@pytest.mark.parametrize("what", ["gates", "gates in bulk", "declared bits", "weights"])
+def test_a_flat_file_past_the_item_limit_is_refused_where_it_goes_over(what, monkeypatch):
+    """Every gate, gate input, declared bit and weight is an item; past MAX_FLAT_ITEMS a file too
+    large for the parser is refused at the line that went over, with the limit's numbers, before
+    the rest is read. One the parser can take is left to it (and to the elaborator's limit)."""
+    import circuitc.frontend.flat as flat
+    monkeypatch.setattr(flat, "MAX_FLAT_ITEMS", 500)
+    monkeypatch.setattr(flat, "MAX_TOKENS", 50)
+    text = {
+        "gates": "\n".join(_gate_chain(40, f"c{k}") for k in range(6)),          # line by line
+        "gates in bulk": _gate_chain(300),
+        "declared bits": "circuit c {\n    in a[400], b[200];\n    out y;\n    y = a[0];\n}\n" + "# pad\n" * 60,
+        "weights": MLP.replace("in x[2];", "in x[300];").replace(
+            "            [1, 1],\n            [1.5e0, -.25],\n",
+            "            [" + ", ".join(["1"] * 300) + "],\n            [" + ", ".join(["2"] * 300) + "],\n"),
+    }[what]
+    with pytest.raises(circuitc.CircuitError) as e:
+        circuitc.parse(text, "f.circ")
+    d = e.value.diagnostics[0]
+    assert d.message == ("the file holds more than 500 gates, gate inputs, declared bits and weights, "
+                         "the most one source may")
+    expected = _line_over(text, 500) if what != "weights" else text.split("\n").index("        weights = [") + 1
+    assert d.span.line == expected, str(e.value)
+    assert "netlist" in d.hint
+    monkeypatch.setattr(flat, "MAX_TOKENS", 10 ** 6)
+    assert read_flat(text, "f.circ", SourceMap()) is None
+    monkeypatch.setattr(flat, "MAX_FLAT_ITEMS", 10 ** 6)
+    assert read_flat(text, "f.circ", SourceMap()) is not None
