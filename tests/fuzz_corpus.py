@@ -859,18 +859,18 @@ def _input_circuits():
 
 
 def _printed() -> list[Source]:
-    """Flat circuits as the printer writes them (netlists converted, artifacts' circuits.circ):
-    the form the line reader (frontend/flat.py) takes without the parser."""
-    from circuitc.spec import BoolCircuit, Spec
+    """Circuits, MLP circuits and feature sets as the printer writes them (netlists converted,
+    artifacts' circuits.circ): the form the line reader (frontend/flat.py) takes without the
+    parser."""
+    from circuitc.spec import Spec
 
     out = []
     for path in _files(EXAMPLES, ".bench", ".blif", ".aag", ".circ"):
-        if path.suffix == ".circ" and path.stem not in ("full_adder", "mux", "parity", "majority", "multiplier2"):
+        if path.suffix == ".circ" and path.stem not in ("full_adder", "mux", "parity", "majority", "multiplier2",
+                                                        "mlp_xor", "features"):
             continue
         spec = circuitc.load_spec(path)
-        flat = tuple(c for c in spec.circuits if isinstance(c, BoolCircuit) and c.features is None)
-        if flat:
-            out.append(Source(f"{path.stem}_printed.circ", spec_to_circ(Spec(flat), header=False)))
+        out.append(Source(f"{path.stem}_printed.circ", spec_to_circ(Spec(spec.circuits, spec.features), header=False)))
     return out
 
 
