@@ -31,7 +31,7 @@ import numpy as np
 from ..errors import CircuitError, Span
 from ..graph import check_acyclic
 from ..spec import ACTIVATIONS, OP_CODE, BoolCircuit, FeatureSet, GateTable, Layer, MLPCircuit, Op, Port
-from .expand import BUILTINS, MAX_WIDTH
+from .expand import BUILTINS, MAX_GATES, MAX_WIDTH
 from .importers.netlist_file import line_columns
 from .intexpr import INT_LIMIT
 from .syntax.parse import MAX_TOKENS, RESERVED, count_tokens
@@ -107,8 +107,8 @@ class _Budget:
             raise CircuitError(self.sources.diagnostic(
                 f"the file holds more than {MAX_FLAT_ITEMS:,} gates, gate inputs, declared bits and weights, "
                 f"the most one source may", Span(self.file, lineno, 1),
-                hint="a netlist this large loads from its own format (.bench, BLIF, AIGER); split a "
-                     "generated .circ file into several sources"))
+                hint="a circuit this large loads from a netlist (.bench, BLIF, AIGER), read up to "
+                     f"{MAX_GATES:,} gates"))
 
     def spend_lines(self, costs: list[int], first_line: int) -> None:
         """Spend `costs[k]` for line first_line + k, stopping at the line that goes over."""
@@ -183,7 +183,7 @@ class _Circuit:
             self.inputs.append(Port(features.name, features.m, span))
 
     def declare(self, kind: str, parts: str, lineno: int, file: str) -> int:
-        """Declare the ports of an `in` or `out` line; returns the bits declared (elaboration steps)."""
+        """Declare the ports of an `in` or `out` line; returns the bits declared (items of the budget)."""
         if self.outs or (kind == "in" and self.features is not None):
             raise _NotFlat                        # declarations after statements: the parser's rules
         return _declare_ports(self.widths, self.kinds, self.decl_spans, self.inputs if kind == "in" else self.outputs,
