@@ -138,32 +138,40 @@ def _name(text: str) -> str:
     return name
 
 
-def _declare_ports(widths: dict, kinds: dict, spans: dict, ports: list[Port], kind: str, parts: str,
-                   lineno: int, file: str) -> int:
-    """The ports of one `in`/`out` line added to a definition's tables; returns the bits declared."""
-    bits = 0
-    for m in _PART.finditer(parts):
-        name = _name(m.group(1))
-        width = None if m.group(2) is None else int(m.group(2))
-        if name in widths or width == 0 or (width or 0) > MAX_WIDTH:
-            raise _NotFlat                        # declared twice, or a width the parser refuses
-        widths[name] = width
-        kinds[name] = kind
-        spans[name] = span = Span(file, lineno, m.start(1) + 1, lineno, m.end(1) + 1)
-        ports.append(Port(name, width, span))
-        bits += width or 1
-    return bits
+class _Ports:
+    """The ports a definition declares, in order, with each signal's width, direction and the
+    span of its name (a circuit's wires first assigned without a declaration are not among them)."""
 
-
-class _Circuit:
-    def __init__(self, name: str, span: Span, features: FeatureSet | None = None):
-        self.name, self.span = name, span
-        self.features = features
+    def __init__(self) -> None:
         self.inputs: list[Port] = []
         self.outputs: list[Port] = []
         self.widths: dict[str, int | None] = {}
         self.kinds: dict[str, str] = {}
-        self.decl_spans: dict[str, Span] = {}
+        self.spans: dict[str, Span] = {}
+
+    def declare_ports(self, kind: str, parts: str, lineno: int, file: str) -> int:
+        """The ports of one `in`/`out` line; returns the bits declared."""
+        bits = 0
+        for m in _PART.finditer(parts):
+            name = _name(m.group(1))
+            width = None if m.group(2) is None else int(m.group(2))
+            if name in self.widths or width == 0 or (width or 0) > MAX_WIDTH:
+                raise _NotFlat                    # declared twice, or a width the parser refuses
+            self.widths[name] = width
+            self.kinds[name] = kind
+            self.spans[name] = span = Span(file, lineno, m.start(1) + 1, lineno, m.end(1) + 1)
+            (self.inputs if kind == "in" else self.outputs).append(Port(name, width, span))
+            bits += width or 1
+        return bits
+
+
+class _Circuit(_Ports):
+    """A `circuit` definition being read: its ports, then its gates."""
+
+    def __init__(self, name: str, span: Span, features: FeatureSet | None = None):
+        super().__init__()
+        self.name, self.span = name, span
+        self.features = features
         # Gates as columns, in statement order: output wire, op, arguments as written (all gates'
         # end to end) and their count, and the place of the statement and of its target.
         self.outs: list[str] = []
@@ -186,8 +194,7 @@ class _Circuit:
         """Declare the ports of an `in` or `out` line; returns the bits declared (items of the budget)."""
         if self.outs or (kind == "in" and self.features is not None):
             raise _NotFlat                        # declarations after statements: the parser's rules
-        return _declare_ports(self.widths, self.kinds, self.decl_spans, self.inputs if kind == "in" else self.outputs,
-                              kind, parts, lineno, file)
+        return self.declare_ports(kind, parts, lineno, file)
 
     def wire(self, text: str) -> tuple[str, str]:
         """(wire name, owning signal) of a reference: a bit of a vector port, or a scalar."""
@@ -302,7 +309,7 @@ class _Circuit:
         for name, kind in self.kinds.items():
             if kind == "in" and name not in reads and self.features is None:
                 warnings.append(sources.diagnostic(f"input `{name}` of `{self.name}` is never used",
-                                                   self.decl_spans[name], severity="warning"))
+                                                   self.spans[name], severity="warning"))
         for name, k in self.implicit.items():
             if name not in reads:
                 line = self.lines[k]
@@ -311,24 +318,19 @@ class _Circuit:
         return circuit, warnings
 
 
-class _MLP:
+class _MLP(_Ports):
     """An `mlp` definition being read: its ports, then its layers."""
 
     def __init__(self, name: str, span: Span):
+        super().__init__()
         self.name, self.span = name, span
-        self.inputs: list[Port] = []
-        self.outputs: list[Port] = []
-        self.widths: dict[str, int | None] = {}
-        self.kinds: dict[str, str] = {}
-        self.spans: dict[str, Span] = {}
         self.layers: list[Layer] = []
         self.width = 0                             # values into the next layer
 
     def declare(self, kind: str, parts: str, lineno: int, file: str) -> None:
         if self.layers:
             raise _NotFlat                         # ports after layers: the parser's rules
-        _declare_ports(self.widths, self.kinds, self.spans, self.inputs if kind == "in" else self.outputs,
-                       kind, parts, lineno, file)
+        self.declare_ports(kind, parts, lineno, file)
         self.width = sum(p.size for p in self.inputs)
 
     def add_layer(self, activation: str, fields: dict[str, np.ndarray], span: Span) -> None:
