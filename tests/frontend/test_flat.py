@@ -349,3 +349,43 @@ def test_a_flat_file_past_the_item_limit_is_refused_where_it_goes_over(what, mon
     assert read_flat(text, "f.circ", SourceMap()) is None
     monkeypatch.setattr(flat, "MAX_FLAT_ITEMS", 10 ** 6)
     assert read_flat(text, "f.circ", SourceMap()) is not None
+
+
+_PIECES = [",", "[", "]", "1e309", "-", "`", "in ", "out ", "~", ";", "}", "{", " ", "\t", "#", "and(", "x[3]",
+           "0", "1.", ".5", "e", "\n", "relu", "linear", "weights = ", "bias = [1];", "active = 1;", "over f",
+           "y[0]", "w1", "maj(", "layer relu {", "nan", "+", "_", "ü"]
+
+
+def test_mutated_printed_sources_read_the_same_both_ways(monkeypatch):
+    """Differential check on damaged printed sources: whatever the line reader takes, the parser
+    and elaborator take too and make equal; what they refuse, the line reader declines."""
+    import random
+    rng = random.Random(5)
+    bases = [MLP, FEATURES, _big_body(70)] + _printed_examples()[:4]
+    taken = 0
+    for _ in range(1200):
+        text = rng.choice(bases)
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(text) + 1)
+            kind = rng.random()
+            if kind < 0.4:
+                text = text[:at] + rng.choice(_PIECES) + text[at:]
+            elif kind < 0.7:
+                text = text[:at] + text[at + rng.randint(1, 8):]
+            else:
+                lines = text.split("\n")
+                k = rng.randrange(len(lines))
+                lines.insert(rng.randrange(len(lines) + 1), lines[k])
+                text = "\n".join(lines)
+        fast = read_flat(text, "f.circ", SourceMap())
+        try:
+            slow = _parsed(text, monkeypatch)
+        except circuitc.CircuitError:
+            assert fast is None, f"the line reader took a source the parser refuses:\n{text}"
+            continue
+        if fast is not None:
+            taken += 1
+            got = circuitc.parse(text, "f.circ")              # through the line reader
+            assert got.circuits == slow.circuits and got.features == slow.features, text
+            assert got.warnings == slow.warnings, text
+    assert taken >= 20                                         # (most mutants are declined)
