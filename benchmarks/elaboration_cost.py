@@ -11,11 +11,12 @@ checks, the summary), and its wall time and peak memory are divided by the steps
 
     python benchmarks/elaboration_cost.py              # N = 100,000 for every source
     python benchmarks/elaboration_cost.py --n 50000 --only shift adder
-    python benchmarks/elaboration_cost.py --n 1000000 --only flat_not flat_and flat_wide flat_ports flat_mlp
+    python benchmarks/elaboration_cost.py --n 1000000 --only flat_not flat_and flat_wide flat_ports flat_mlp \
+        flat_tiny flat_many
 
 The `flat_*` sources are in the form the printer writes, which the line reader takes without the
-parser or the elaborator; it counts items (a gate, a gate input, a declared bit, a weight), and
-each source holds about N of them.
+parser or the elaborator; it counts items (a gate, a gate input, a declared bit, a weight, and
+DEFINITION_ITEMS for each definition), and each source holds about N of them.
 
 Prints one JSON object: per source, the steps (tokens, for `statements`), seconds, peak RSS, µs
 and bytes per step (per token), and the time and memory the worst of them predicts for a source
@@ -36,7 +37,7 @@ import textwrap
 from pathlib import Path
 
 from circuitc.frontend.expand import MAX_STEPS
-from circuitc.frontend.flat import MAX_FLAT_ITEMS
+from circuitc.frontend.flat import DEFINITION_ITEMS, MAX_FLAT_ITEMS
 from circuitc.frontend.syntax.parse import MAX_TOKENS, count_tokens
 
 # Each source has one parameter N: the loop length; for `wide`, a tenth of the bits declared; for
@@ -134,14 +135,14 @@ def flat_gates(n: int, fan_in: int) -> tuple[str, int]:
         rest = ", ".join(f"x[{j}]" for j in range(fan_in - 1))
         body = "".join(f"    w{i} = and(w{i - 1}, {rest});\n" for i in range(1, k))
     text = f"circuit flat {{\n    in x[{fan_in}], w0;\n    out y;\n{body}    y = w{k - 1};\n}}\n"
-    return text, (k - 1) * (1 + fan_in) + fan_in + 1 + 1 + 2
+    return text, DEFINITION_ITEMS + (k - 1) * (1 + fan_in) + fan_in + 1 + 1 + 2
 
 
 def flat_ports(n: int) -> tuple[str, int]:
     """Ten declared vectors of N / 10 bits and one gate."""
     k = n // 10
     ports = ", ".join(f"a{j}[{k}]" for j in range(10))
-    return f"circuit ports {{\n    in {ports};\n    out y;\n    y = a0[0];\n}}\n", 10 * k + 1 + 2
+    return f"circuit ports {{\n    in {ports};\n    out y;\n    y = a0[0];\n}}\n", DEFINITION_ITEMS + 10 * k + 1 + 2
 
 
 def flat_mlp(n: int) -> tuple[str, int]:
@@ -151,14 +152,41 @@ def flat_mlp(n: int) -> tuple[str, int]:
     text = (f"mlp m {{\n    in x[100];\n    out y[{rows}];\n    layer relu {{\n        weights = [\n"
             + "            " + row * rows + "        ];\n"
             + "        bias = [" + ", ".join("0.5" for _ in range(rows)) + "];\n    }\n}\n")
-    return text, rows * 100 + rows
+    return text, DEFINITION_ITEMS + rows * 100 + rows
+
+
+def flat_tiny(n: int) -> tuple[str, int]:
+    """Circuits of one gate, `y = a`: what a definition costs, whatever it holds."""
+    each = DEFINITION_ITEMS + 4
+    text = "".join(f"circuit c{k} {{\n    in a;\n    out y;\n    y = a;\n}}\n\n" for k in range(n // each))
+    return text, n // each * each
+
+
+def flat_many(n: int) -> tuple[str, int]:
+    """Small random circuits of 4 inputs, 3 outputs and 15 gates with back-quoted wire names, as
+    a network of different circuits stores them (examples/different_circuits.circ)."""
+    import random
+    rng = random.Random(1)
+    circuits, items = [], 0
+    while items < n:
+        wires = [f"x[{i}]" for i in range(4)]
+        lines = [f"circuit `r<{len(circuits)}>` {{", "    in x[4];", "    out y[3];"]
+        for g in range(15):
+            out = f"y[{g - 12}]" if g >= 12 else f"`l{g // 4}[{g % 4}]`"
+            op = rng.choice(["and", "or", "xor"])
+            lines.append(f"    {out} = {op}({rng.choice(wires)}, {rng.choice(wires)});")
+            wires.append(out)
+        circuits.append("\n".join(lines + ["}", ""]))
+        items += DEFINITION_ITEMS + 7 + 15 * 3
+    return "\n".join(circuits), items
 
 
 # Every source as a function of N; the flat ones give their items too.
 MAKERS = {name: (lambda n, t=template: textwrap.dedent(t.format(n=n))) for name, template in SOURCES.items()}
 MAKERS["statements"] = statements
 FLAT = {"flat_not": lambda n: flat_gates(n, 1), "flat_and": lambda n: flat_gates(n, 2),
-        "flat_wide": lambda n: flat_gates(n, 100), "flat_ports": flat_ports, "flat_mlp": flat_mlp}
+        "flat_wide": lambda n: flat_gates(n, 100), "flat_ports": flat_ports, "flat_mlp": flat_mlp,
+        "flat_tiny": flat_tiny, "flat_many": flat_many}
 
 
 def measure(name: str, n: int, directory: Path) -> dict:

@@ -182,10 +182,9 @@ def _build_indexed(circuit: BoolCircuit) -> IndexedNetlist:
     if isinstance(gates, GateTable) and gates.wires[:n_inputs] == circuit.input_bits:
         # Already arrays, in the slot layout used here: only the name index is new.
         names, ops, arg_ptr, arg_idx, index = gates.wires, gates.ops, gates.arg_ptr, gates.arg_idx, gates.index
-        if len(index) != len(names):
-            raise _malformed(circuit, f"circuit `{circuit.name}` drives a wire twice")
-        if len(arg_idx) and (int(arg_idx.min()) < 0 or int(arg_idx.max()) >= len(names)):
-            raise _malformed(circuit, f"circuit `{circuit.name}` reads a wire it does not have")
+        if not gates.arrays_ok():
+            raise _malformed(circuit, f"circuit `{circuit.name}` drives a wire twice, reads a wire it does not "
+                                      f"have or has a gate of a wrong number of inputs")
     else:
         names = circuit.input_bits + tuple(g.out for g in gates)
         index = {n: i for i, n in enumerate(names)}
@@ -201,14 +200,14 @@ def _build_indexed(circuit: BoolCircuit) -> IndexedNetlist:
         except KeyError as e:
             raise _malformed(circuit, f"circuit `{circuit.name}` reads undefined wire `{e.args[0]}`") from None
         ops = np.fromiter((OP_CODE[g.op] for g in gates), dtype=np.int8, count=n_gates)
+        wrong = bad_arity(ops, arity)
+        if wrong.any():
+            raise _malformed(circuit, f"gate `{gates[int(np.argmax(wrong))].out}` has a wrong number of inputs")
     try:
         out_idx = np.fromiter(map(index.__getitem__, circuit.output_bits), dtype=np.int64,
                               count=len(circuit.output_bits))
     except KeyError as e:
         raise _malformed(circuit, f"circuit `{circuit.name}` reads undefined wire `{e.args[0]}`") from None
-    wrong = bad_arity(ops, np.diff(arg_ptr))
-    if wrong.any():
-        raise _malformed(circuit, f"gate `{gates[int(np.argmax(wrong))].out}` has a wrong number of inputs")
     level = _kahn_levels(len(names), n_inputs, arg_ptr, arg_idx)
     for a in (ops, arg_ptr, arg_idx, out_idx, level):
         a.setflags(write=False)
@@ -221,8 +220,15 @@ def _build_indexed(circuit: BoolCircuit) -> IndexedNetlist:
 _NARROW = 96
 
 
+# Netlists with fewer argument slots than this are sorted in Python from the start: for a circuit
+# of a few dozen gates, the dozen numpy calls of the array sort cost more than the whole sort.
+_SMALL = 512
+
+
 def _kahn_levels(n: int, n_inputs: int, arg_ptr: np.ndarray, arg_idx: np.ndarray) -> np.ndarray:
     """Longest-path levels by level-synchronous Kahn; -1 for wires never freed (cycles)."""
+    if len(arg_idx) < _SMALL:
+        return _kahn_small(n, n_inputs, arg_ptr.tolist(), arg_idx.tolist())
     # Slots as int32 where they fit, each temporary dropped once used: for a netlist of 10^6
     # gates these arrays are most of the memory an index costs.
     slot = np.int32 if n < 1 << 31 else np.int64
@@ -253,6 +259,33 @@ def _kahn_levels(n: int, n_inputs: int, arg_ptr: np.ndarray, arg_idx: np.ndarray
         lv += 1
         level[frontier] = lv
     return level
+
+
+def _kahn_small(n: int, n_inputs: int, ptr: list[int], args: list[int]) -> np.ndarray:
+    """`_kahn_levels` of a small netlist, on Python lists."""
+    succ: list[list[int]] = [[] for _ in range(n)]
+    indeg = [0] * n
+    for g in range(n - n_inputs):
+        w = n_inputs + g
+        indeg[w] = ptr[g + 1] - ptr[g]
+        for a in args[ptr[g]:ptr[g + 1]]:
+            succ[a].append(w)
+    level = [-1] * n
+    front = [w for w in range(n) if indeg[w] == 0]
+    for w in front:
+        level[w] = 0
+    lv = 0
+    while front:
+        lv += 1
+        nxt = []
+        for u in front:
+            for v in succ[u]:
+                indeg[v] -= 1
+                if indeg[v] == 0:
+                    level[v] = lv
+                    nxt.append(v)
+        front = nxt
+    return np.array(level, dtype=np.int64)
 
 
 def _gather(sptr: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -137,6 +137,7 @@ class GateTable(Sequence[Gate]):
         self.spans = spans
         self._span_refs = span_refs
         self._index = index    # wire name -> slot, when the maker has it already (see `index`)
+        self._arrays_ok: bool | None = None   # see `arrays_ok`
         for a in (ops, arg_ptr, arg_idx, *(spans[1:] if spans else ()), *(span_refs[1:] if span_refs else ())):
             a.setflags(write=False)
 
@@ -235,14 +236,22 @@ class GateTable(Sequence[Gate]):
             self._index = dict(zip(self.wires, range(len(self.wires))))
         return self._index
 
+    def arrays_ok(self) -> bool:
+        """True when every wire is driven once, every argument is a wire of the table and every
+        arity is right; decided once (the table is immutable), for `well_formed` and graph.indexed."""
+        if self._arrays_ok is None:
+            n = len(self.wires)
+            self._arrays_ok = (len(self.index) == n
+                               and (len(self.arg_idx) == 0 or (int(self.arg_idx.min()) >= 0
+                                                               and int(self.arg_idx.max()) < n))
+                               and not bad_arity(self.ops, np.diff(self.arg_ptr)).any())
+        return self._arrays_ok
+
     def well_formed(self, input_bits: tuple[str, ...], output_bits: tuple[str, ...]) -> bool:
-        """True when every wire is driven once, the inputs come first, the outputs exist and
-        arities are right: what `BoolCircuit.check` asks of its gates, decided on the arrays."""
-        n = len(self.wires)
-        return (self.wires[:self.n_inputs] == input_bits and len(self.index) == n
-                and all(b in self.index for b in output_bits)
-                and (len(self.arg_idx) == 0 or (int(self.arg_idx.min()) >= 0 and int(self.arg_idx.max()) < n))
-                and not bad_arity(self.ops, np.diff(self.arg_ptr)).any())
+        """True when the arrays are sound (`arrays_ok`), the inputs come first and the outputs
+        exist: what `BoolCircuit.check` asks of its gates, decided on the arrays."""
+        return (self.wires[:self.n_inputs] == input_bits and self.arrays_ok()
+                and all(b in self.index for b in output_bits))
 
 
 class _PortBits:

@@ -20,6 +20,7 @@ from ..features.network import FeatureNetwork
 from ..fileio import check_writable, write_atomic
 from ..hub import push, require_hub
 from ..inputs import read_input_table
+from ..instances.artifact import check_storable
 from ..instances.budget import budget_of_plan
 from ..instances.compile import compile_network
 from ..instances.components import write_components
@@ -90,6 +91,7 @@ def cmd_compile(args) -> int:
     if back_end(spec, args.circuit) == "features":
         return features_cmds.cmd_compile(args, spec)
     net = spec.network(args.network)
+    check_storable((spec.circuit(g.circuit) for g in net.groups), net.name)   # before compiling
     overrides = _overrides(args)
     comp = compile_network(spec, net.name, **overrides)
     for w in comp.warnings():

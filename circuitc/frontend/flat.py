@@ -85,6 +85,24 @@ _NOT, _BUF = OP_CODE[Op.NOT], OP_CODE[Op.BUF]
 # of NOT gates, 10^6 items, start-up included; benchmarks/elaboration_cost.py, the `flat_*`
 # sources), so a file at the limit is answered within about 6 s and 750 MiB.
 MAX_FLAT_ITEMS = 2_000_000
+# A definition (a circuit, an MLP, a feature set) counts as this many items: building and checking
+# it costs about as much, whatever it holds (`flat_tiny` and `flat_many` in the benchmark: circuits
+# of one gate and of fifteen take about 290 and 610 µs each in `circuitc check`).
+DEFINITION_ITEMS = 80
+
+
+def printed_items(circuit: BoolCircuit | MLPCircuit) -> int:
+    """The items the line reader counts for `circuit` as the printer writes it: what a writer of a
+    flat file (an artifact's circuits.circ) checks against MAX_FLAT_ITEMS, so that the file it
+    writes can be read back. An output that is also an input is printed under a fresh name,
+    driven by a buffer: a gate and its input more."""
+    if isinstance(circuit, MLPCircuit):
+        return DEFINITION_ITEMS + sum(layer.weights.size + layer.bias.size for layer in circuit.layers)
+    gates = circuit.gates
+    inputs = 0 if circuit.features is not None else len(circuit.input_bits)
+    args = len(gates.arg_idx) if isinstance(gates, GateTable) else sum(len(g.args) for g in gates)
+    renamed = len(set(circuit.output_bits).intersection(circuit.input_bits))
+    return DEFINITION_ITEMS + inputs + len(circuit.output_bits) + len(gates) + args + 2 * renamed
 
 
 class _Budget:
@@ -217,19 +235,19 @@ class _Circuit(_Ports):
         return {t: self.wire(t) for t in set(texts) - plain}
 
     def assign(self, m: re.Match, line: str, lineno: int, file: str) -> None:
-        lhs = m.group("lhs")
+        lhs, const, neg, ref, call, listed = m.group("lhs", "const", "not", "ref", "op", "args")
         out, owner = self.wire(lhs)
         kind = self.kinds.get(owner)
         if kind == "in":
             raise _NotFlat
         if kind is None:
             self.implicit.setdefault(owner, len(self.outs))
-        if m.group("const") is not None:
-            op, args = _CONST[m.group("const")], []
-        elif m.group("ref") is not None:
-            op, args = (_NOT if m.group("not") else _BUF), [m.group("ref")]
+        if const is not None:
+            op, args = _CONST[const], []
+        elif ref is not None:
+            op, args = (_NOT if neg else _BUF), [ref]
         else:
-            op, args = _OPS[m.group("op")], [a.group(0) for a in _PART.finditer(m.group("args"))]
+            op, args = _OPS[call], [a.group(0) for a in _PART.finditer(listed)]
         self.outs.append(out)
         self.ops.append(op)
         self.args += args
@@ -244,11 +262,6 @@ class _Circuit(_Ports):
         columns of `_GATES` (`line_columns`): what `assign` does line by line, done a column at
         a time, with the places of the statements found by numpy in the bytes."""
         lhs, const, neg, ref, call, args = columns
-        # Arguments: a reference, a call's list (blanks dropped: names hold none outside
-        # back-quotes, which go the slow way), or nothing for a constant.
-        lists = [r if r else a for r, a in zip(ref, args)]
-        if any("`" in a for a in lists):
-            raise _Slow
         columns_, ends = _places(body)
         named = self.wires(lhs)
         targets = [named.get(t) or (t, t) for t in lhs]
@@ -262,9 +275,19 @@ class _Circuit(_Ports):
         self.outs += [t[0] for t in targets]
         self.ops += [_CONST[c] if c else (_NOT if n else _BUF) if r else _OPS_BY_LETTER[f]
                      for c, n, r, f in zip(const, neg, ref, call)]
-        if any(lists):
-            self.args += ",".join(a for a in lists if a).replace(" ", "").replace("\t", "").split(",")
-        self.arity += [a.count(",") + 1 if a else 0 for a in lists]
+        # Arguments: a reference, a call's list, or nothing for a constant. Lists are split at
+        # their commas with the blanks dropped, all at once, unless a back-quoted name (which may
+        # hold both) is among them.
+        lists = [r if r else a for r, a in zip(ref, args)]
+        if any("`" in a for a in lists):
+            split = [[p.group(0) for p in _PART.finditer(a)] if "`" in a
+                     else a.replace(" ", "").replace("\t", "").split(",") if a else [] for a in lists]
+            self.args += [a for parts in split for a in parts]
+            self.arity += map(len, split)
+        else:
+            if any(lists):
+                self.args += ",".join(a for a in lists if a).replace(" ", "").replace("\t", "").split(",")
+            self.arity += [a.count(",") + 1 if a else 0 for a in lists]
         self.lines += range(first_line, first_line + len(lhs))
         self.columns += columns_.tolist()
         self.target_ends += (columns_ + np.fromiter(map(len, lhs), dtype=np.int64, count=len(lhs))).tolist()
@@ -516,45 +539,49 @@ class _Reader:
         return name
 
     def statement(self, m: re.Match, line: str, lineno: int) -> None:
-        """One line that `_LINE` matched, outside the fields and feature settings."""
+        """One line that `_LINE` matched, outside the fields and feature settings. Its form is
+        the group that closed last (`lastgroup`): a statement's `const`, `ref` or `args`, the
+        `ports` of a declaration, or the group of the whole line; None for a blank line."""
+        kind = m.lastgroup
+        if kind is None:
+            return
         file, current, mlp = self.file, self.current, self.mlp
-        if m.group("open") is not None:
-            if current is not None or mlp is not None:
+        if kind in ("const", "ref", "args"):
+            if current is None:
                 raise _NotFlat
-            over = None
-            if m.group("over") is not None:
-                over = self.features.get(_name(m.group("over")))
-                if over is None:
-                    raise _NotFlat                # defined later, or not at all
-                self.budget.spend(over.m, lineno)
-            self.current = _Circuit(self.define(m.group("cname")), Span(file, lineno, m.start("open") + 1), over)
-        elif m.group("mlp") is not None:
-            if current is not None or mlp is not None:
-                raise _NotFlat
-            self.mlp = _MLP(self.define(m.group("mname")), Span(file, lineno, m.start("mlp") + 1))
-        elif m.group("features") is not None:
-            if current is not None or mlp is not None:
-                raise _NotFlat
-            self.block = (self.define(m.group("fname")), int(m.group("m")),
-                          Span(file, lineno, m.start("features") + 1), {})
-        elif m.group("layer") is not None:
-            if mlp is None or self.layer is not None or m.group("act") not in ACTIVATIONS:
-                raise _NotFlat
-            self.layer = (m.group("act"), Span(file, lineno, m.start("layer") + 1), {})
-        elif m.group("dir") is not None:
+            current.assign(m, line, lineno, file)
+            self.budget.spend(1 + current.arity[-1], lineno)
+        elif kind == "ports":
             if current is not None:
                 self.budget.spend(current.declare(m.group("dir"), m.group("ports"), lineno, file), lineno)
             elif mlp is not None and self.layer is None:
                 mlp.declare(m.group("dir"), m.group("ports"), lineno, file)
             else:
                 raise _NotFlat
-        elif m.group("lhs") is not None:
-            if current is None:
-                raise _NotFlat
-            current.assign(m, line, lineno, file)
-            self.budget.spend(1 + current.arity[-1], lineno)
-        elif m.group("close") is not None:
+        elif kind == "close":
             self.close()
+        elif current is not None or mlp is not None and kind != "layer":
+            raise _NotFlat                        # a definition inside another
+        elif kind == "open":
+            over = None
+            if m.group("over") is not None:
+                over = self.features.get(_name(m.group("over")))
+                if over is None:
+                    raise _NotFlat                # defined later, or not at all
+                self.budget.spend(over.m, lineno)
+            self.budget.spend(DEFINITION_ITEMS, lineno)
+            self.current = _Circuit(self.define(m.group("cname")), Span(file, lineno, m.start("open") + 1), over)
+        elif kind == "mlp":
+            self.budget.spend(DEFINITION_ITEMS, lineno)
+            self.mlp = _MLP(self.define(m.group("mname")), Span(file, lineno, m.start("mlp") + 1))
+        elif kind == "features":
+            self.budget.spend(DEFINITION_ITEMS, lineno)
+            self.block = (self.define(m.group("fname")), int(m.group("m")),
+                          Span(file, lineno, m.start("features") + 1), {})
+        else:                                     # a layer
+            if mlp is None or self.layer is not None or m.group("act") not in ACTIVATIONS:
+                raise _NotFlat
+            self.layer = (m.group("act"), Span(file, lineno, m.start("layer") + 1), {})
 
     def close(self) -> None:
         if self.layer is not None:

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from ..artifact_format import FORMAT, VERSION, Reader, error, jsonable, write_artifact
+from ..frontend.flat import DEFINITION_ITEMS, MAX_FLAT_ITEMS, printed_items
 from ..frontend.printer import spec_to_circ
 from ..model_card import model_card
 from ..spec import BoolCircuit, Circuit, Spec
@@ -135,13 +136,30 @@ def tensors(comp: Compilation) -> dict[str, torch.Tensor]:
     return out
 
 
-def circuits_text(comp: Compilation, name: str | None = None) -> str:
-    """The instance types' source circuits as `.circ` text (each circuit once)."""
+def check_storable(circuits, name: str | None = None) -> dict[str, Circuit]:
+    """The distinct circuits of a network, refused unless an artifact can hold them: none may
+    compute over a feature set, and together they must print within what the line reader takes
+    back (flat.MAX_FLAT_ITEMS), since loading the artifact reads its circuits.circ that way. The
+    command line asks before it compiles."""
     unique: dict[str, Circuit] = {}
-    for c in comp.circuits:
+    for c in circuits:
         if isinstance(c, BoolCircuit) and c.features is not None:
             raise error(f"`{c.name}` computes over feature set `{c.features}`, which an artifact cannot hold")
         unique.setdefault(c.name, c)
+    items = sum(printed_items(c) for c in unique.values())
+    if items > MAX_FLAT_ITEMS:
+        what = f"network `{name}`" if name else "the network"
+        raise error(f"the {len(unique):,} different circuits of {what} would print as {items:,} items (gates, "
+                    f"gate inputs, port bits, weights, and {DEFINITION_ITEMS} for each circuit), and an artifact's "
+                    f"circuits.circ is read back only up to {MAX_FLAT_ITEMS:,}",
+                    hint="compile fewer different circuits into one network: instances of one circuit cost "
+                         "nothing here, each different circuit is written out")
+    return unique
+
+
+def circuits_text(comp: Compilation, name: str | None = None) -> str:
+    """The instance types' source circuits as `.circ` text (each circuit once)."""
+    unique = check_storable(comp.circuits, name)
     what = f"network `{name}`" if name else "a compiled network"
     header = f"# The circuits of {what}, as elaborated by circuitc.\n\n"
     return header + spec_to_circ(Spec(tuple(unique.values())), header=False)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from cli_runs import fails, ok, run
 
+import circuitc
 from circuitc.artifact import METADATA, WEIGHTS, load
 from circuitc.cli import app as cli
 from circuitc.cli import network_cmds
@@ -311,3 +312,29 @@ def test_compile_warns_about_mixed_types(tmp_path, capsys):
     assert code == 0 and "warning" not in err              # each type has its own neurons
     code, _, err = run(capsys, "compile", src, "-o", tmp_path / "shared", "--no-segregate")
     assert code == 0 and "warning: this network mixes circuit types" in err
+
+
+def test_a_network_whose_circuits_an_artifact_cannot_hold_is_refused_before_compiling(
+        capsys, tmp_path, monkeypatch):
+    """An artifact's circuits.circ is read back by the line reader, under its item limit: a network
+    of more different circuits than that holds is refused with the numbers before any compiling
+    (the limit is lowered here to what four of these circuits print as)."""
+    import circuitc.frontend.flat as flat
+    import circuitc.instances.artifact as stored
+    from circuitc.frontend.flat import printed_items
+
+    path = tmp_path / "many.circ"
+    path.write_text("circuit f<K> { in x[3]; out y; y = (x[K % 3] ^ x[(K + 1) % 3]) & bit(K, 2); }\n"
+                    "network n { use f<K=0..4>; active = 2; width = 256; }\n")
+    spec = circuitc.load_spec(path)
+    items = sum(printed_items(spec.circuit(g.circuit)) for g in spec.networks[0].groups)
+    monkeypatch.setattr(stored, "MAX_FLAT_ITEMS", items - 1)
+    monkeypatch.setattr(flat, "MAX_FLAT_ITEMS", items - 1)
+    compiled = []
+    monkeypatch.setattr(network_cmds, "compile_network", lambda *a, **k: compiled.append(1))
+    err = fails(capsys, "compile", path, "-o", tmp_path / "net")
+    assert f"would print as {items:,} items" in err and f"read back only up to {items - 1:,}" in err
+    assert not compiled and not (tmp_path / "net").exists()
+    monkeypatch.undo()
+    ok(capsys, "compile", path, "-o", tmp_path / "net")
+    assert load(tmp_path / "net").circuits

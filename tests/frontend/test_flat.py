@@ -298,13 +298,16 @@ def test_a_piece_the_bulk_reader_cannot_take_goes_line_by_line(change, monkeypat
 
 
 def _line_over(text: str, limit: int) -> int:
-    """The line at which a count of items, made here line by line, first passes `limit`: an
-    `in`/`out` line declares its bits, a statement is its gate and its inputs, a weights or
-    bias line its numbers."""
+    """The line at which a count of items, made here line by line, first passes `limit`: a
+    definition is DEFINITION_ITEMS, an `in`/`out` line declares its bits, a statement is its
+    gate and its inputs, a weights or bias line its numbers."""
+    from circuitc.frontend.flat import DEFINITION_ITEMS
     total = 0
     for number, line in enumerate(text.split("\n"), start=1):
         code = line.strip()
-        if code.startswith(("in ", "out ")):
+        if code.startswith(("circuit ", "mlp ", "features ")):
+            total += DEFINITION_ITEMS
+        elif code.startswith(("in ", "out ")):
             total += sum(int(w) for w in re.findall(r"\[(\d+)\]", code)) + len(re.findall(r"\w+(?:,|;)", code))
         elif "=" in code and code.startswith(("w", "y", "z")):
             rhs = code.split("=", 1)[1]
@@ -389,3 +392,24 @@ def test_mutated_printed_sources_read_the_same_both_ways(monkeypatch):
             assert got.circuits == slow.circuits and got.features == slow.features, text
             assert got.warnings == slow.warnings, text
     assert taken >= 20                                         # (most mutants are declined)
+
+
+def test_printed_items_are_what_the_line_reader_counts():
+    """A writer checks `printed_items` against the limit so that what it writes reads back: it must
+    count exactly what the reader does, on every example printed (features apart: artifacts of
+    instances hold none)."""
+    import circuitc.frontend.flat as flat
+    for path in sorted(EXAMPLES.iterdir()):
+        if path.suffix not in (".circ", ".bench", ".blif", ".aag"):
+            continue
+        circuits = tuple(c for c in circuitc.load_spec(path).circuits if getattr(c, "features", None) is None)
+        if circuits:
+            reader = flat._Reader(spec_to_circ(Spec(circuits), header=False), "f.circ", SourceMap())
+            reader.run()
+            assert reader.budget.items == sum(flat.printed_items(c) for c in circuits), path.name
+    # An output that is also an input prints as a buffer of it under a fresh name.
+    from circuitc.frontend.importers.bench import parse_bench
+    spec = parse_bench("INPUT(a)\nINPUT(c)\nOUTPUT(a)\nOUTPUT(b)\nb = NAND(a, c)\n", "p.bench")
+    reader = flat._Reader(spec_to_circ(spec, header=False), "f.circ", SourceMap())
+    reader.run()
+    assert reader.budget.items == flat.printed_items(spec.circuits[0]) == flat.DEFINITION_ITEMS + 2 + 2 + 3 + 2 + 2

@@ -400,6 +400,17 @@ def test_non_positive_figures_in_network_json_are_refused(copy, section, key, va
     fails(copy, METADATA, f"`{section}.{key}` must be at least 1, got {value}")
 
 
+def test_save_refuses_circuits_the_line_reader_could_not_read_back(comp, tmp_path, monkeypatch):
+    import circuitc.instances.artifact as stored
+    from circuitc.frontend.flat import printed_items
+
+    items = sum(printed_items(c) for c in {c.name: c for c in comp.circuits}.values())
+    monkeypatch.setattr(stored, "MAX_FLAT_ITEMS", items - 1)
+    with pytest.raises(CircuitError, match=f"would print as {items:,} items"):
+        save(comp, tmp_path / "net")
+    assert not (tmp_path / "net").exists()
+
+
 def test_circuits_circ_is_read_without_the_parser(copy, monkeypatch):
     """circuits.circ is in the form the printer writes, which the line reader takes whatever its
     size (MLP weights are printed as literals: about 470 tokens a small MLP circuit), so it loads
