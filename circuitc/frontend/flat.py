@@ -80,14 +80,15 @@ _CONST = {"0": OP_CODE[Op.CONST0], "1": OP_CODE[Op.CONST1]}
 _NOT, _BUF = OP_CODE[Op.NOT], OP_CODE[Op.BUF]
 
 
-# What one flat file may hold: every gate, gate input, declared bit and weight is an item. Read by
-# `circuitc check`, a file of one kind of item costs at most 3.1 µs and 390 bytes an item (a chain
-# of NOT gates, 10^6 items, start-up included; benchmarks/elaboration_cost.py, the `flat_*`
-# sources), so a file at the limit is answered within about 6 s and 750 MiB.
+# What one flat file may hold: every gate, gate input, declared bit and weight is an item, and a
+# definition DEFINITION_ITEMS more. Read by `circuitc check`, a file of one kind of item costs at
+# most 4.7 µs an item (many small circuits) and 430 bytes (declared bits), start-up included
+# (benchmarks/elaboration_cost.py, the `flat_*` sources, 10^6 items), so a file at the limit is
+# answered within about 9.4 s and 860 MiB.
 MAX_FLAT_ITEMS = 2_000_000
 # A definition (a circuit, an MLP, a feature set) counts as this many items: building and checking
 # it costs about as much, whatever it holds (`flat_tiny` and `flat_many` in the benchmark: circuits
-# of one gate and of fifteen take about 290 and 610 µs each in `circuitc check`).
+# of one gate and of fifteen take about 260 and 620 µs each in `circuitc check`).
 DEFINITION_ITEMS = 80
 
 
