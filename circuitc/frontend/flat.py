@@ -602,8 +602,9 @@ class _Reader:
     def gate_lines(self, start: int, lineno: int) -> tuple[int, int]:
         """Gate statements from offset `start` (line `lineno`) to the circuit's closing line,
         taken a piece of about _PIECE characters at a time, each piece as columns (`_GATES`);
-        returns how many lines were taken and where the next starts. It stops at a piece that is not all gate statements
-        in ASCII, or short of _BULK_LINES lines: from there the lines go one at a time."""
+        returns how many lines were taken and where the next one starts. Nothing is taken from
+        a body of fewer than _BULK_LINES lines, and the taking stops at a piece that is not all
+        gate statements in ASCII: from there the lines go one at a time."""
         text, current = self.text, self.current
         close = _CLOSE.search(text, start)
         if close is None or close.start() == start:
@@ -625,7 +626,7 @@ class _Reader:
                 break
             n = len(columns[0])
             self.budget.spend_lines([1 + a for a in current.arity[-n:]], lineno + taken)
-            del columns
+            del columns                           # before the next piece's are made
             taken += n
             start = cut + 1
         return taken, start
