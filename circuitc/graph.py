@@ -220,14 +220,14 @@ def _build_indexed(circuit: BoolCircuit) -> IndexedNetlist:
 _NARROW = 96
 
 
-# Netlists with fewer argument slots than this are sorted in Python from the start: for a circuit
-# of a few dozen gates, the dozen numpy calls of the array sort cost more than the whole sort.
+# Netlists with fewer wires and argument slots than this are sorted in Python from the start: for
+# a circuit of a few dozen gates, the dozen numpy calls of the array sort cost more than the sort.
 _SMALL = 512
 
 
 def _kahn_levels(n: int, n_inputs: int, arg_ptr: np.ndarray, arg_idx: np.ndarray) -> np.ndarray:
     """Longest-path levels by level-synchronous Kahn; -1 for wires never freed (cycles)."""
-    if len(arg_idx) < _SMALL:
+    if n < _SMALL and len(arg_idx) < _SMALL:
         return _kahn_small(n, n_inputs, arg_ptr.tolist(), arg_idx.tolist())
     # Slots as int32 where they fit, each temporary dropped once used: for a netlist of 10^6
     # gates these arrays are most of the memory an index costs.
