@@ -274,7 +274,13 @@ def _kahn_small(n: int, n_inputs: int, ptr: list[int], args: list[int]) -> np.nd
     front = [w for w in range(n) if indeg[w] == 0]
     for w in front:
         level[w] = 0
-    lv = 0
+    _walk(front, 0, succ, indeg, level)
+    return np.array(level, dtype=np.int64)
+
+
+def _walk(front: list[int], lv: int, succ: list[list[int]], indeg: list[int], level: list[int]) -> None:
+    """Kahn's sort on Python lists from `front` (the wires of level `lv`): each wire freed gets
+    its level in `level`; `indeg` is left with what was never freed (cycles)."""
     while front:
         lv += 1
         nxt = []
@@ -285,7 +291,6 @@ def _kahn_small(n: int, n_inputs: int, ptr: list[int], args: list[int]) -> np.nd
                     level[v] = lv
                     nxt.append(v)
         front = nxt
-    return np.array(level, dtype=np.int64)
 
 
 def _gather(sptr: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -308,25 +313,13 @@ def _kahn_python(frontier: np.ndarray, lv: int, indeg: np.ndarray, succ: np.ndar
     pos, counts = _gather(sptr, nodes)
     succ_l = local[succ[pos]].tolist()
     del local, pos
-    sptr_l = np.concatenate(([0], np.cumsum(counts))).tolist()
+    bounds = np.concatenate(([0], np.cumsum(counts))).tolist()
+    succ_lists = [succ_l[a:b] for a, b in zip(bounds, bounds[1:])]
     deg = indeg[nodes].tolist()
-    done: list[int] = []
-    done_lv: list[int] = []
-    front = list(range(len(frontier)))
-    while front:
-        lv += 1
-        nxt = []
-        for u in front:
-            for v in succ_l[sptr_l[u]:sptr_l[u + 1]]:
-                d = deg[v] - 1
-                deg[v] = d
-                if d == 0:
-                    nxt.append(v)
-        done.extend(nxt)
-        done_lv.extend([lv] * len(nxt))
-        front = nxt
-    if done:
-        level[nodes[np.array(done, dtype=np.int64)]] = np.array(done_lv, dtype=np.int64)
+    local_level = [-1] * len(nodes)
+    _walk(list(range(len(frontier))), lv, succ_lists, deg, local_level)
+    freed = np.flatnonzero(np.array(local_level, dtype=np.int64) >= 0)
+    level[nodes[freed]] = np.array(local_level, dtype=np.int64)[freed]
     indeg[nodes] = deg
 
 
